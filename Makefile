@@ -1,0 +1,24 @@
+# SpineKey: `make demo` (set-up, synthetic data, CPU training, inference, metrics) and `make test`.
+PY := .venv/bin/python
+DEMO_DATA := data/synthetic
+DEMO_WORK := work_dirs/demo
+DEMO_CFG := configs/spinekey/spinekey_demo_cpu.py
+
+.PHONY: setup demo test clean-demo help
+
+help:
+	@echo "make setup   create .venv and install SpineKey (mmcv from ../shared/wheelhouse or compiled)"
+	@echo "make demo    synthetic data -> CPU training -> inference -> metrics (about 20 min on 2 cores)"
+	@echo "make test    run the test suite"
+
+setup:
+	@bash scripts/setup_env.sh
+
+demo: setup
+	@bash scripts/run_demo.sh
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+clean-demo:
+	rm -rf $(DEMO_DATA) $(DEMO_WORK)

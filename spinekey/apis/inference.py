@@ -1,0 +1,108 @@
+"""Model construction from config + checkpoint, and batched inference over image files."""
+from __future__ import annotations
+
+import copy
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+
+from spinekey.io.checkpoint import load_checkpoint_file, load_model_weights
+from spinekey.io.images import read_image
+from spinekey.utils.cli import load_config
+from spinekey.utils.errors import SpineKeyError
+
+_ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadSpineAnnotations', 'mmdet.LoadAnnotations')
+
+
+def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu', cfg_options=None):
+    """Build the detector of ``config``; K, classes and keypoint names come from the checkpoint's meta.
+
+    Returns the model in eval mode with ``model.cfg`` and ``model.dataset_meta`` set.
+    """
+    cfg = load_config(config, cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    import spinekey  # noqa: F401  (registers modules)
+    from mmdet.registry import MODELS
+    meta = {}
+    if checkpoint:
+        meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
+        _apply_dataset_meta(cfg, meta)
+    model = MODELS.build(cfg.model)
+    if checkpoint:
+        load_model_weights(model, checkpoint)
+    model.cfg = cfg
+    model.dataset_meta = meta
+    return model.to(device).eval()
+
+
+def _apply_dataset_meta(cfg, meta: dict) -> None:
+    roi_head = cfg.model.get('roi_head', {})
+    names = meta.get('keypoint_names')
+    if names is not None and 'keypoint_head' in roi_head:
+        if names:
+            roi_head.keypoint_head.num_keypoints = len(names)
+        else:
+            roi_head.pop('keypoint_head')
+            roi_head.pop('keypoint_roi_extractor', None)
+    classes = meta.get('classes')
+    if classes:
+        heads = roi_head.get('bbox_head', [])
+        for head in heads if isinstance(heads, list) else [heads]:
+            head.num_classes = len(classes)
+        if roi_head.get('mask_head') is not None:
+            roi_head.mask_head.num_classes = len(classes)
+
+
+def build_test_pipeline(cfg) -> Compose:
+    """The config's test pipeline for in-memory images: no annotation loading, ndarray input."""
+    steps = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+    steps = [s for s in steps if s['type'] not in _ANNOTATION_LOADERS]
+    if steps and 'LoadImage' in steps[0]['type']:
+        steps[0] = dict(type='mmdet.LoadImageFromNDArray')
+    return Compose(steps)
+
+
+class ImageListDataset(torch.utils.data.Dataset):
+    """Reads and transforms one image per item; a bad image yields ``{'error': message}``, not a crash."""
+
+    def __init__(self, paths: Sequence[str], pipeline: Compose, image_ids: Optional[Sequence[int]] = None):
+        self.paths = list(paths)
+        self.pipeline = pipeline
+        self.image_ids = list(image_ids) if image_ids is not None else list(range(len(self.paths)))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> dict:
+        path = self.paths[i]
+        try:
+            img = read_image(path)
+        except SpineKeyError as err:
+            return {'error': str(err), 'path': path, 'image_id': self.image_ids[i]}
+        data = self.pipeline({'img': img, 'img_id': self.image_ids[i], 'img_path': path})
+        data.update(path=path, image_id=self.image_ids[i])
+        return data
+
+
+def iter_predictions(model, paths: Sequence[str], image_ids: Optional[Sequence[int]] = None,
+                     batch_size: int = 1, num_workers: int = 0) -> Iterator[Tuple[dict, object]]:
+    """Yield ``(item, data_sample)`` per image in order; ``data_sample`` is None for unreadable images.
+
+    Images are read and transformed by ``num_workers`` background workers while the model runs.
+    """
+    dataset = ImageListDataset(paths, build_test_pipeline(model.cfg), image_ids)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
+                                         collate_fn=list, shuffle=False)
+    for items in loader:
+        good = [it for it in items if 'error' not in it]
+        outputs = iter(_predict(model, good)) if good else iter(())
+        for it in items:
+            yield it, (None if 'error' in it else next(outputs))
+
+
+@torch.no_grad()
+def _predict(model, items: List[dict]):
+    batch = pseudo_collate([{'inputs': it['inputs'], 'data_samples': it['data_samples']} for it in items])
+    return model.test_step(batch)

@@ -1,0 +1,6 @@
+from .spine_coco_dataset import SpineCocoDataset
+from .transforms import (KeypointRandomFlip, KeypointResize, LoadSpineAnnotations,
+                         PackSpineInputs)
+
+__all__ = ['SpineCocoDataset', 'LoadSpineAnnotations', 'KeypointResize', 'KeypointRandomFlip',
+           'PackSpineInputs']

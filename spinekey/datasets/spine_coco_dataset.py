@@ -1,0 +1,87 @@
+"""COCO vertebra dataset with named keypoints (any K), pixel spacing and vertebra levels."""
+from __future__ import annotations
+
+import os.path as osp
+from typing import List, Union
+
+import numpy as np
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+
+from spinekey.utils.errors import SpineKeyError
+
+
+@DATASETS.register_module()
+class SpineCocoDataset(CocoDataset):
+    """mmdet's CocoDataset plus per-instance keypoints.
+
+    Each instance gains ``keypoints`` (np.ndarray[K, 3]: x, y, v) and ``level`` (str or None); each image
+    gains ``keypoint_names`` (the category's list, used by name-based flips) and ``pixel_spacing``.
+    ``metainfo['keypoint_names']`` holds the names; K = 0 (no ``keypoints`` in the category) gives a
+    plain detection dataset.
+
+    Raises:
+        SpineKeyError: the file is missing, categories disagree on their keypoint names, an annotation's
+            keypoint list does not have 3*K numbers, or an image file does not exist.
+    """
+
+    METAINFO = {'classes': ('vertebra',), 'palette': [(220, 20, 60)]}
+
+    def load_data_list(self) -> List[dict]:
+        if not osp.isfile(self.ann_file):
+            raise SpineKeyError(f'{self.ann_file}: annotation file not found')
+        self._names = None  # read from the categories while mmdet's COCO object exists
+        try:
+            data_list = super().load_data_list()
+        except (KeyError, ValueError, TypeError) as err:
+            raise SpineKeyError(f'{self.ann_file}: malformed COCO file ({type(err).__name__}: {err})')
+        self._metainfo['keypoint_names'] = self._names or []
+        self._check_images_exist(data_list)
+        return data_list
+
+    def _read_keypoint_names(self) -> List[str]:
+        cats = [self.coco.cats[c] for c in self.cat_ids]
+        names = [tuple(c.get('keypoints') or ()) for c in cats]
+        if len(set(names)) > 1:
+            raise SpineKeyError(f'{self.ann_file}: categories declare different keypoint lists {set(names)}; '
+                                'SpineKey needs one keypoint set per dataset')
+        return list(names[0]) if names else []
+
+    def _check_images_exist(self, data_list: List[dict]) -> None:
+        missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
+        if missing:
+            more = f' (and {len(missing) - 3} more)' if len(missing) > 3 else ''
+            raise SpineKeyError(f'{self.ann_file}: {len(missing)} image file(s) not found, e.g. '
+                                f'{", ".join(missing[:3])}{more}')
+
+    def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
+        data_info = super().parse_data_info(raw_data_info)
+        img_info = raw_data_info['raw_img_info']
+        if self._names is None:
+            self._names = self._read_keypoint_names()
+        names = self._names
+        data_info['keypoint_names'] = names
+        data_info['pixel_spacing'] = img_info.get('pixel_spacing')
+        kept = iter(data_info['instances'])
+        instance = next(kept, None)
+        # super() drops some annotations (crowd-ignored, empty boxes); walk both lists in order
+        for ann in raw_data_info['raw_ann_info']:
+            if instance is None:
+                break
+            x, y, w, h = ann['bbox']
+            if instance['bbox'] != [x, y, x + w, y + h]:
+                continue
+            instance['keypoints'] = self._parse_keypoints(ann, len(names))
+            instance['level'] = ann.get('label')
+            instance = next(kept, None)
+        return data_info
+
+    def _parse_keypoints(self, ann: dict, k: int) -> np.ndarray:
+        flat = ann.get('keypoints') or [0.0] * (3 * k)
+        if len(flat) != 3 * k:
+            raise SpineKeyError(f'{self.ann_file}: annotation {ann.get("id")} has {len(flat)} keypoint '
+                                f'values, expected {3 * k} (K={k} from the category)')
+        kps = np.asarray(flat, dtype=np.float32).reshape(k, 3)
+        if not np.isfinite(kps).all():
+            raise SpineKeyError(f'{self.ann_file}: annotation {ann.get("id")} has NaN/inf keypoints')
+        return kps

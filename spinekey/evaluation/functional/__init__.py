@@ -1,0 +1,4 @@
+from .keypoint_metrics import auc, epe, keypoint_errors, pck, pck_curve, sdr
+from .matching import box_iou_xywh, hungarian_match
+
+__all__ = ['auc', 'epe', 'keypoint_errors', 'pck', 'pck_curve', 'sdr', 'box_iou_xywh', 'hungarian_match']

@@ -1,0 +1,51 @@
+"""Image reading with one clear error per bad file (missing, empty, not an image, too large)."""
+from __future__ import annotations
+
+import os
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+
+from spinekey.utils.errors import SpineKeyError
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+MAX_PIXELS = 20000 * 20000 // 4  # refuse anything above 100 MPix before decoding it
+
+
+def list_images(folder: str) -> Tuple[List[str], List[str]]:
+    """Image files of ``folder`` in sorted order, and the other files that were skipped."""
+    if not os.path.isdir(folder):
+        raise SpineKeyError(f'{folder}: images folder not found')
+    images, others = [], []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            continue
+        (images if name.lower().endswith(IMAGE_EXTENSIONS) else others).append(path)
+    return images, others
+
+
+def read_image(path: str) -> np.ndarray:
+    """BGR uint8 image (H, W, 3). 16-bit and grayscale/RGBA inputs are converted.
+
+    Raises:
+        SpineKeyError: naming ``path`` and what is wrong with it.
+    """
+    if not os.path.isfile(path):
+        raise SpineKeyError(f'{path}: image file not found')
+    if os.path.getsize(path) == 0:
+        raise SpineKeyError(f'{path}: image file is empty (0 bytes)')
+    data = np.fromfile(path, dtype=np.uint8)  # np.fromfile copes with spaces/unicode in names
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise SpineKeyError(f'{path}: not a readable image (corrupt, truncated or unsupported format)')
+    if img.shape[0] * img.shape[1] > MAX_PIXELS:
+        raise SpineKeyError(f'{path}: image too large ({img.shape[1]}x{img.shape[0]} px)')
+    if img.dtype != np.uint8:
+        img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img

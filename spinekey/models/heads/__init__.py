@@ -1,0 +1,3 @@
+from .heatmap_keypoint_head import HeatmapKeypointHead
+
+__all__ = ['HeatmapKeypointHead']

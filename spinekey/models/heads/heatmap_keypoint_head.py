@@ -1,0 +1,73 @@
+"""RoI keypoint head: RoI features -> one heatmap per keypoint (detectron2-style, Gaussian soft targets)."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmdet.registry import MODELS
+from spinekey.models.functional import (decode_heatmaps, gaussian_targets, heatmap_coords_to_keypoints,
+                                        heatmap_softmax_loss, keypoints_to_heatmap_coords)
+
+
+@MODELS.register_module()
+class HeatmapKeypointHead(BaseModule):
+    """Predicts K keypoint heatmaps per RoI.
+
+    In: RoI features (Tensor[N, C, S, S]) from a RoI extractor over the (possibly enlarged) boxes.
+    Out of ``forward``: logits (Tensor[N, K, H, W]), H = W = S * 2 * ``upsample`` (14 -> 56 by default).
+    ``loss`` returns ``{'loss_kpt'}``; ``predict`` returns ``InstanceData`` with ``keypoints`` (N, K, 2) in
+    the boxes' pixel frame and ``keypoint_scores`` (N, K).
+
+    Args:
+        num_keypoints: K, taken from the dataset's category.
+        in_channels: channels of the RoI features. conv_channels / num_convs: the 3x3 conv stack.
+        upsample: extra bilinear factor after the stride-2 deconvolution.
+        sigma: std of the Gaussian target in heatmap cells. decode_radius: window for sub-cell decoding.
+        loss_weight: multiplier of ``loss_kpt``.
+    """
+
+    def __init__(self, num_keypoints: int, in_channels: int = 256, conv_channels: int = 256,
+                 num_convs: int = 4, upsample: int = 2, sigma: float = 1.5, decode_radius: int = 2,
+                 loss_weight: float = 1.0, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg or [
+            dict(type='Kaiming', layer=['Conv2d', 'ConvTranspose2d'], mode='fan_out',
+                 nonlinearity='relu', distribution='normal')])
+        if num_keypoints < 1:
+            raise ValueError(f'num_keypoints must be >= 1, got {num_keypoints}')
+        self.num_keypoints = num_keypoints
+        self.upsample = upsample
+        self.sigma = sigma
+        self.decode_radius = decode_radius
+        self.loss_weight = loss_weight
+        layers = []
+        for i in range(num_convs):
+            layers += [nn.Conv2d(in_channels if i == 0 else conv_channels, conv_channels, 3, padding=1),
+                       nn.ReLU(inplace=True)]
+        self.convs = nn.Sequential(*layers)
+        self.deconv = nn.ConvTranspose2d(conv_channels if num_convs else in_channels, num_keypoints, 4,
+                                         stride=2, padding=1)
+
+    def forward(self, roi_feats: Tensor) -> Tensor:
+        logits = self.deconv(self.convs(roi_feats))
+        if self.upsample > 1:
+            logits = F.interpolate(logits, scale_factor=self.upsample, mode='bilinear', align_corners=False)
+        return logits
+
+    def loss(self, logits: Tensor, boxes: Tensor, gt_keypoints: Tensor,
+             gt_visible: Tensor) -> Dict[str, Tensor]:
+        """Loss of ``logits`` for RoIs ``boxes`` (Tensor[N, 4]) against keypoints (Tensor[N, K, 2])."""
+        size = tuple(logits.shape[-2:])
+        coords = keypoints_to_heatmap_coords(gt_keypoints.to(logits.dtype), boxes, size)
+        targets, valid = gaussian_targets(coords, gt_visible, size, self.sigma)
+        return {'loss_kpt': heatmap_softmax_loss(logits, targets, valid) * self.loss_weight}
+
+    def predict(self, logits: Tensor, boxes: Tensor) -> InstanceData:
+        size: Tuple[int, int] = tuple(logits.shape[-2:])
+        coords, scores = decode_heatmaps(logits, self.decode_radius)
+        return InstanceData(keypoints=heatmap_coords_to_keypoints(coords, boxes.float(), size),
+                            keypoint_scores=scores)

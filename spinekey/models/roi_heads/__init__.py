@@ -1,0 +1,3 @@
+from .keypoint_cascade_roi_head import KeypointCascadeRoIHead
+
+__all__ = ['KeypointCascadeRoIHead']

@@ -1,0 +1,72 @@
+"""Config preparation before training: K and classes from the data, AMP, lr scaling, resume."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+
+from spinekey.utils.errors import SpineKeyError
+
+
+def read_categories(ann_file: str) -> list:
+    """The ``categories`` of a COCO file, with a one-line error when it is missing or malformed."""
+    if not osp.isfile(ann_file):
+        raise SpineKeyError(f'{ann_file}: annotation file not found')
+    try:
+        with open(ann_file, encoding='utf-8') as f:
+            coco = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SpineKeyError(f'{ann_file}: not valid JSON ({err})') from None
+    if not isinstance(coco, dict) or not isinstance(coco.get('categories'), list):
+        raise SpineKeyError(f'{ann_file}: malformed COCO file (no "categories" list)')
+    return coco['categories']
+
+
+def sync_model_with_dataset(cfg) -> None:
+    """Set the keypoint head's K and the class count from the training annotations.
+
+    Why: K lives in the dataset's category; a config written for 4 corners must train a 6-point set
+    without editing three places. A dataset without keypoints drops the keypoint branch.
+    """
+    ds = cfg.train_dataloader.dataset
+    ann_file = osp.join(ds.get('data_root', '') or '', ds.ann_file)
+    cats = read_categories(ann_file)
+    roi_head = cfg.model.get('roi_head', {})
+    names = {tuple(c.get('keypoints') or ()) for c in cats}
+    if len(names) > 1:
+        raise SpineKeyError(f'{ann_file}: categories declare different keypoint lists')
+    k = len(next(iter(names))) if names else 0
+    if 'keypoint_head' in roi_head:
+        if k == 0:
+            roi_head.pop('keypoint_head')
+            roi_head.pop('keypoint_roi_extractor', None)
+        else:
+            roi_head.keypoint_head.num_keypoints = k
+    classes = tuple(c['name'] for c in sorted(cats, key=lambda c: c['id']))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if key in cfg and cfg[key] is not None:
+            cfg[key].dataset.metainfo = dict(classes=classes)
+    heads = roi_head.get('bbox_head', [])
+    for head in heads if isinstance(heads, list) else [heads]:
+        head.num_classes = len(classes)
+    if roi_head.get('mask_head') is not None:
+        roi_head.mask_head.num_classes = len(classes)
+
+
+def prepare_training_config(cfg, amp: bool = False, auto_scale_lr: bool = False, resume=None) -> None:
+    """Apply the command-line switches of tools/train.py to ``cfg`` (in place)."""
+    sync_model_with_dataset(cfg)
+    if amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    if auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise SpineKeyError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise SpineKeyError(f'{resume}: checkpoint to resume from not found')
+        cfg.resume = True
+        cfg.load_from = resume

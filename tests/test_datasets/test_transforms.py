@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+from mmdet.structures.bbox import HorizontalBoxes
+
+import spinekey  # noqa: F401
+from spinekey.datasets.keypoint_names import flip_permutation
+from spinekey.datasets.transforms import KeypointRandomFlip, KeypointResize, PackSpineInputs, flip_keypoints
+from spinekey.utils.errors import SpineKeyError
+
+NAMES = ['top_left', 'top_right', 'bottom_right', 'bottom_left', 'top_middle', 'bottom_middle']
+
+
+def _sample(h=60, w=80):
+    rng = np.random.default_rng(0)
+    kps = np.concatenate([rng.uniform(0, w, (3, 6, 1)), rng.uniform(0, h, (3, 6, 1)),
+                          np.full((3, 6, 1), 2.0)], axis=2).astype(np.float32)
+    boxes = np.concatenate([kps[..., :2].min(1), kps[..., :2].max(1)], axis=1)
+    return {'img': rng.integers(0, 255, (h, w, 3), dtype=np.uint8), 'img_shape': (h, w),
+            'gt_bboxes': HorizontalBoxes(boxes), 'gt_bboxes_labels': np.zeros(3, np.int64),
+            'gt_ignore_flags': np.zeros(3, bool), 'gt_keypoints': kps, 'keypoint_names': NAMES}
+
+
+def test_flip_permutation_by_name():
+    assert flip_permutation(NAMES, 'horizontal') == [1, 0, 3, 2, 4, 5]
+    assert flip_permutation(NAMES, 'vertical') == [3, 2, 1, 0, 5, 4]
+    with pytest.raises(ValueError, match='not in'):
+        flip_permutation(['left_eye'], 'horizontal')
+
+
+def test_flip_twice_is_identity_and_swaps_names():
+    s = _sample()
+    once = flip_keypoints(s['gt_keypoints'], (60, 80), 'horizontal', NAMES)
+    # the point called top_left after the flip is the mirror of the old top_right
+    assert np.allclose(once[:, 0, 0], 80 - s['gt_keypoints'][:, 1, 0])
+    assert np.allclose(once[:, 0, 1], s['gt_keypoints'][:, 1, 1])
+    twice = flip_keypoints(once, (60, 80), 'horizontal', NAMES)
+    assert np.allclose(twice, s['gt_keypoints'], atol=1e-4)  # float32 rounding only
+
+
+def test_random_flip_moves_keypoints_with_the_image():
+    s = _sample()
+    # mark the pixel under keypoint 0 of instance 0 and check it lands under the flipped keypoint
+    x, y = s['gt_keypoints'][0, 0, :2].astype(int)
+    s['img'][:] = 0
+    s['img'][y, x] = 255
+    s['gt_keypoints'][0, 0, :2] = [x + 0.5, y + 0.5]  # pixel centre
+    out = KeypointRandomFlip(prob=1.0, direction='horizontal').transform(s)
+    new_x, new_y = out['gt_keypoints'][0, 1, :2]  # top_left became top_right
+    assert out['img'][int(new_y), int(new_x)].max() == 255
+
+
+def test_resize_scales_keypoints():
+    s = _sample()
+    before = s['gt_keypoints'].copy()
+    out = KeypointResize(scale=(160, 90), keep_ratio=False).transform(s)
+    assert out['img'].shape[:2] == (90, 160)
+    assert np.allclose(out['gt_keypoints'][..., 0], before[..., 0] * 2)
+    assert np.allclose(out['gt_keypoints'][..., 1], before[..., 1] * 1.5)
+    assert np.array_equal(out['gt_keypoints'][..., 2], before[..., 2])
+
+
+def test_pack_puts_keypoints_in_gt_instances():
+    s = _sample()
+    s['gt_keypoints'][1, 2, 2] = 0  # one invisible keypoint
+    packed = PackSpineInputs().transform(s)
+    gt = packed['data_samples'].gt_instances
+    assert tuple(gt.keypoints.shape) == (3, 6, 2)
+    assert gt.keypoints_visible.sum().item() == 17
+    assert not gt.keypoints_visible[1, 2]
+
+
+def test_pack_refuses_instances_lost_by_other_transforms():
+    s = _sample()
+    s['gt_keypoints'] = s['gt_keypoints'][:2]
+    with pytest.raises(SpineKeyError, match='keypoint-aware'):
+        PackSpineInputs().transform(s)

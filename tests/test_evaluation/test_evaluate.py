@@ -1,0 +1,92 @@
+import copy
+
+import numpy as np
+import pytest
+
+from spinekey.evaluation.coco_ap import coco_ap
+from spinekey.evaluation.evaluate import evaluate, format_report
+from spinekey.evaluation.matching import match_results
+
+CAT = {'id': 1, 'name': 'vertebra', 'keypoints': ['top_left', 'top_right', 'bottom_right', 'bottom_left']}
+
+
+def _ann(i, image_id, x, y, w=40, h=30):
+    kps = [x, y, 2, x + w, y, 2, x + w, y + h, 2, x, y + h, 2]
+    return {'id': i, 'image_id': image_id, 'category_id': 1, 'bbox': [x, y, w, h], 'area': w * h, 'iscrowd': 0,
+            'keypoints': kps, 'num_keypoints': 4,
+            'segmentation': [[x, y, x + w, y, x + w, y + h, x, y + h]]}
+
+
+def _gt():
+    return {'images': [{'id': 1, 'width': 200, 'height': 200}, {'id': 2, 'width': 200, 'height': 200}],
+            'annotations': [_ann(1, 1, 10, 10), _ann(2, 1, 10, 60), _ann(3, 2, 50, 50)], 'categories': [CAT]}
+
+
+def _as_result(ann, score, dx=0.0):
+    kps = np.array(ann['keypoints'], float).reshape(4, 3)
+    kps[:, 0] += dx
+    kps[:, 2] = 0.9
+    x, y, w, h = ann['bbox']
+    return {'image_id': ann['image_id'], 'category_id': 1, 'bbox': [x + dx, y, w, h], 'score': score,
+            'keypoints': kps.reshape(-1).tolist()}
+
+
+def test_results_equal_to_gt_are_perfect():
+    gt = _gt()
+    m = evaluate(gt, [_as_result(a, 0.9) for a in gt['annotations']])
+    assert m['EPE'] == 0 and m['PCK@0.05'] == 1 and m['AUC'] == pytest.approx(0.95)  # PCK(0) = 0
+    assert m['recall'] == 1 and m['precision'] == 1
+    assert m['bbox_AP'] == pytest.approx(1.0) and m['kpt_AP'] == pytest.approx(1.0)
+
+
+def test_shift_missed_vertebra_and_false_positive_by_hand():
+    gt = _gt()
+    a1, a2, a3 = gt['annotations']
+    fp = dict(_as_result(a1, 0.8), bbox=[150, 150, 20, 20])
+    results = [_as_result(a1, 0.9, dx=3.0), fp, _as_result(a3, 0.7)]  # a2 is missed
+    m = evaluate(gt, results)
+    assert m['num_gt'] == 3 and m['num_matched'] == 2 and m['num_false_positives'] == 1
+    assert m['recall'] == pytest.approx(2 / 3) and m['precision'] == pytest.approx(2 / 3)
+    assert m['EPE'] == pytest.approx(1.5)  # 4 keypoints off by 3 px, 4 exact
+    # norm = max(w, h) = 40: 3/40 = 0.075 -> fails PCK@0.05, passes PCK@0.1
+    assert m['PCK@0.05'] == pytest.approx(0.5) and m['PCK@0.1'] == 1.0
+    assert m['per_keypoint']['top_left']['EPE'] == pytest.approx(1.5)
+
+
+def test_coco_bbox_ap_hand_worked():
+    # ranked: TP (0.9), FP (0.8), TP (0.7) over 2 GT -> interpolated precision 1 up to recall 0.5, 2/3 after;
+    # COCO's 101 recall points: (51 * 1 + 50 * 2/3) / 101 at every IoU threshold
+    gt = _gt()
+    gt['annotations'] = gt['annotations'][:2]
+    a1, a2 = gt['annotations']
+    results = [_as_result(a1, 0.9), dict(_as_result(a1, 0.8), bbox=[150, 150, 20, 20]), _as_result(a2, 0.7)]
+    ap = coco_ap(gt, results, 'bbox')
+    expected = (51 + 50 * 2 / 3) / 101
+    assert ap['bbox_AP'] == pytest.approx(expected, abs=1e-6)
+    assert ap['bbox_AP50'] == pytest.approx(expected, abs=1e-6)
+
+
+def test_empty_results_give_zeros_with_a_warning():
+    with pytest.warns(UserWarning, match='empty results'):
+        m = evaluate(_gt(), [])
+    assert m['bbox_AP'] == 0 and m['recall'] == 0 and m['PCK@0.1'] == 0
+
+
+def test_matching_structure_and_segm_iou():
+    gt = _gt()
+    res = [_as_result(a, 0.9) for a in gt['annotations']]
+    from pycocotools import mask as mask_utils
+    for r, a in zip(res, gt['annotations']):
+        rle = mask_utils.merge(mask_utils.frPyObjects(a['segmentation'], 200, 200))
+        r['segmentation'] = {'size': rle['size'], 'counts': rle['counts'].decode()}
+    out = match_results(gt, res, 'segm', 0.5)
+    assert out['iou_type'] == 'segm' and len(out['images']) == 2
+    assert [mm['pred_index'] for mm in out['images'][0]['matches']] == [0, 1]
+    assert all(mm['iou'] == pytest.approx(1.0) for im in out['images'] for mm in im['matches'])
+
+
+def test_report_lists_headline_metrics():
+    gt = _gt()
+    text = format_report(evaluate(gt, [_as_result(a, 0.9) for a in copy.deepcopy(gt['annotations'])]))
+    for key in ('PCK@0.05', 'PCK@0.1', 'PCK@0.2', 'EPE', 'bbox_AP50', 'kpt_AP'):
+        assert key in text

@@ -1,0 +1,120 @@
+"""The walking skeleton through the real CLIs: train a few iterations, infer, evaluate; bad input."""
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import DEMO_CONFIG, run_tool
+
+FEW_ITERS = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=100', 'train_dataloader.batch_size=2',
+             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False']
+
+
+@pytest.fixture(scope='module')
+def trained(synthetic_dir, tmp_path_factory):
+    """A demo-config checkpoint after 5 iterations on 10 synthetic images."""
+    work = tmp_path_factory.mktemp('work')
+    run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', str(work), '--cfg-options',
+             f'train_dataloader.dataset.data_root={synthetic_dir}/', *FEW_ITERS, check=True)
+    ckpt = (work / 'last_checkpoint').read_text().strip()
+    return {'ckpt': ckpt, 'work': work, 'data': synthetic_dir}
+
+
+def test_training_writes_a_loadable_checkpoint_and_tensorboard_logs(trained):
+    assert os.path.isfile(trained['ckpt']) and trained['ckpt'].endswith('epoch_1.pth')
+    from spinekey.io.checkpoint import load_checkpoint_file
+    ckpt = load_checkpoint_file(trained['ckpt'])  # safe loader: no getattr / code in the pickle
+    assert ckpt['meta']['iter'] == 5
+    assert ckpt['meta']['dataset_meta']['keypoint_names'] == ['top_left', 'top_right', 'bottom_right',
+                                                              'bottom_left']
+    events = [f for _, _, fs in os.walk(trained['work']) for f in fs if f.startswith('events.out.tfevents')]
+    assert events
+
+
+def test_infer_and_evaluate_cli(trained, tmp_path):
+    out = tmp_path / 'results.json'
+    gt = os.path.join(trained['data'], 'det_test.json')
+    run_tool('tools/infer.py', '--config', DEMO_CONFIG, '--checkpoint', trained['ckpt'], '--ann-file', gt,
+             '--img-prefix', trained['data'], '--out', str(out), '--score-thr', '0', '--batch-size', '2',
+             '--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0', check=True)
+    results = json.loads(out.read_text())
+    assert results, 'an untrained model with score_thr 0 still returns its top boxes'
+    image_ids = {im['id'] for im in json.load(open(gt))['images']}
+    for r in results:
+        assert r['image_id'] in image_ids and len(r['keypoints']) == 3 * 4
+        assert set(r) >= {'file_name', 'bbox', 'score', 'segmentation', 'category_id'}
+    proc = run_tool('tools/evaluate_keypoints.py', '--gt_file', gt, '--result_file', str(out),
+                    '--output', str(tmp_path / 'report.txt'), check=True)
+    metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    for key in ('PCK@0.05', 'PCK@0.1', 'PCK@0.2', 'EPE', 'AUC', 'bbox_AP', 'bbox_AP50', 'bbox_AP75', 'kpt_AP'):
+        assert key in metrics and key in proc.stdout
+
+
+def test_gt_as_results_evaluates_perfect(synthetic_dir, tmp_path):
+    gt_path = os.path.join(synthetic_dir, 'det_train.json')
+    gt = json.load(open(gt_path))
+    results = [{'image_id': a['image_id'], 'category_id': 1, 'bbox': a['bbox'], 'score': 1.0,
+                'keypoints': a['keypoints']} for a in gt['annotations']]
+    (tmp_path / 'res.json').write_text(json.dumps(results))
+    run_tool('tools/evaluate_keypoints.py', '--gt_file', gt_path, '--result_file', str(tmp_path / 'res.json'),
+             '--output', str(tmp_path / 'r.txt'), check=True)
+    m = json.loads((tmp_path / 'metrics.json').read_text())
+    assert m['PCK@0.05'] == 1.0 and m['EPE'] == 0.0 and m['bbox_AP50'] == pytest.approx(1.0)
+
+
+def test_images_dir_with_bad_and_non_image_files(trained, tmp_path):
+    images = tmp_path / 'imgs'
+    images.mkdir()
+    shutil.copy(os.path.join(trained['data'], 'images', 'synth_000000.png'), images / 'a.png')
+    (images / 'b broken.png').write_bytes(b'\x89PNG\r\n\x1a\n garbage')
+    (images / 'notes.txt').write_text('not an image')
+    args = ['tools/infer.py', '--config', DEMO_CONFIG, '--checkpoint', trained['ckpt'],
+            '--images-dir', str(images), '--out', str(tmp_path / 'out' / 'results.json')]
+    proc = run_tool(*args)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert 'b broken.png: not a readable image' in proc.stderr
+    assert not (tmp_path / 'out' / 'results.json').exists()  # nothing half-written
+    proc = run_tool(*args, '--skip-bad-images', check=True)
+    assert 'skipping 1 non-image file' in proc.stderr
+    assert 'b broken.png' in (tmp_path / 'out' / 'skipped.txt').read_text()
+    assert json.loads((tmp_path / 'out' / 'results.json').read_text()) is not None
+
+
+@pytest.mark.parametrize('tool, args, message', [
+    ('tools/train.py', ['configs/nope.py'], 'configs/nope.py: config file not found'),
+    ('tools/infer.py', ['--config', DEMO_CONFIG, '--checkpoint', 'missing.pth', '--images-dir', 'tests',
+                        '--out', '/tmp/x.json'], 'tests: no images to run on'),
+    ('tools/evaluate_keypoints.py', ['--gt_file', 'nope.json', '--result_file', 'r.json', '--output', 'o.txt'],
+     'nope.json: ground-truth file not found'),
+])
+def test_bad_input_is_one_clear_line(tool, args, message):
+    proc = run_tool(tool, *args)
+    assert proc.returncode == 2
+    assert 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f'error: {message}'
+
+
+def test_training_on_wrong_keypoint_count_is_one_line(synthetic_dir, tmp_path):
+    coco = json.load(open(os.path.join(synthetic_dir, 'det_train.json')))
+    coco['annotations'][0]['keypoints'] = coco['annotations'][0]['keypoints'][:6]
+    for im in coco['images']:
+        im['file_name'] = os.path.join(synthetic_dir, im['file_name'])
+    (tmp_path / 'bad.json').write_text(json.dumps(coco))
+    proc = run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                    'train_dataloader.dataset.data_root=', f'train_dataloader.dataset.ann_file={tmp_path}/bad.json',
+                    *FEW_ITERS)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and 'bad.json: annotation 1 has 6 keypoint values, expected 12' in last
+
+
+def test_evaluate_refuses_unknown_image_and_nan(synthetic_dir, tmp_path):
+    gt = os.path.join(synthetic_dir, 'det_val.json')
+    for entry, message in [({'image_id': 999, 'bbox': [0, 0, 1, 1], 'score': 0.5, 'keypoints': [0] * 12},
+                            'image_id 999 is not in the ground truth'),
+                           ({'image_id': 1, 'bbox': [0, 0, 1, 1], 'score': float('nan')}, 'NaN/inf')]:
+        (tmp_path / 'r.json').write_text(json.dumps([entry]))
+        proc = run_tool('tools/evaluate_keypoints.py', '--gt_file', gt, '--result_file', str(tmp_path / 'r.json'),
+                        '--output', str(tmp_path / 'o.txt'))
+        assert proc.returncode == 2 and message in proc.stderr and 'Traceback' not in proc.stderr

@@ -1,0 +1,48 @@
+#!/usr/bin/env python
+"""Train a SpineKey model with mmengine's Runner (single process, or one rank of torchrun)."""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+
+from spinekey.utils.cli import load_config, run_cli
+from spinekey.utils.training import prepare_training_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config', help='config file, e.g. configs/spinekey/spinekey_demo_cpu.py')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config>)')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None,
+                        help='resume from CKPT, or from the latest checkpoint in the work dir if no CKPT')
+    parser.add_argument('--amp', action='store_true', help='mixed precision (GPU)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale lr by total batch / auto_scale_lr.base_batch_size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
+                        help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
+                        help='pytorch: started by torchrun (train.sh does this)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args()
+
+
+@run_cli
+def main() -> int:
+    args = parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    prepare_training_config(cfg, amp=args.amp, auto_scale_lr=args.auto_scale_lr, resume=args.resume)
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
