@@ -1,17 +1,25 @@
 #!/usr/bin/env python
 """Evaluate results.json against gts.json: PCK, AUC, EPE, SDR, recall/precision and COCO AP.
 
-Writes the report to --output and every number to metrics.json in the same folder.
+Writes the report to --output, every number to metrics.json and one row per image to per_image.csv in the
+same folder; --plots DIR adds a PCK curve, per-keypoint error histograms and overlays of the worst images.
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import os
 import os.path as osp
+import sys
 
-from spinekey.evaluation.evaluate import evaluate, format_report
+from spinekey.evaluation.evaluate import collect_pairs, evaluate, format_report, keypoint_names_of
+from spinekey.evaluation.functional import keypoint_errors
+from spinekey.evaluation.matching import match_results
 from spinekey.io.atomic import atomic_write_json, atomic_write_text
 from spinekey.io.coco_files import load_coco_gt, load_results, read_json
 from spinekey.utils.cli import run_cli
+from spinekey.utils.errors import SpineKeyError
 
 
 def parse_args():
@@ -24,7 +32,34 @@ def parse_args():
     p.add_argument('--iou_threshold', '--iou-threshold', type=float, default=0.5)
     p.add_argument('--score_thr', '--score-thr', type=float, default=0.3,
                    help='detections below this score are ignored for matching (COCO AP uses all)')
+    p.add_argument('--auc-norm-px', type=float, default=None,
+                   help="AUC on errors / P pixels (MMPose's keypoint_auc) instead of the box size")
+    p.add_argument('--plots', help='folder for the PCK curve, error histograms and worst-image overlays')
+    p.add_argument('--img-prefix', default='', help='folder of the GT file_name entries (for the overlays)')
     return p.parse_args()
+
+
+def per_image_csv(rows) -> str:
+    buf = io.StringIO()
+    fields = ['image_id', 'file_name', 'num_gt', 'num_matched', 'num_false_positives', 'EPE', 'PCK@0.1']
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_plots(args, gt, results, iou_results, metrics) -> None:
+    from spinekey.visualization.plots import plot_error_histograms, plot_pck_curve, save_worst_overlays
+    os.makedirs(args.plots, exist_ok=True)
+    plot_pck_curve(metrics, osp.join(args.plots, 'pck_curve.png'))
+    pairs = collect_pairs(gt, results, iou_results)
+    if len(pairs['pred']):
+        plot_error_histograms(keypoint_errors(pairs['pred'], pairs['gt']), pairs['visible'],
+                              keypoint_names_of(gt), osp.join(args.plots, 'error_histograms.png'))
+    try:
+        save_worst_overlays(gt, results, metrics['worst_images'], args.img_prefix, args.plots, args.score_thr)
+    except SpineKeyError as err:
+        print(f'warning: no worst-image overlays ({err}); set --img-prefix', file=sys.stderr)
 
 
 @run_cli
@@ -33,10 +68,17 @@ def main() -> int:
     gt = load_coco_gt(args.gt_file)
     results = load_results(args.result_file)
     iou_results = read_json(args.iou_results, 'iou_results file') if args.iou_results else None
-    metrics = evaluate(gt, results, iou_results, iou_thr=args.iou_threshold, score_thr=args.score_thr)
+    if iou_results is None:
+        iou_results = match_results(gt, results, 'bbox', args.iou_threshold, args.score_thr)
+    metrics = evaluate(gt, results, iou_results, iou_thr=args.iou_threshold, score_thr=args.score_thr,
+                       auc_norm_px=args.auc_norm_px)
     report = format_report(metrics)
+    out_dir = osp.dirname(osp.abspath(args.output))
     atomic_write_text(args.output, report)
-    atomic_write_json(osp.join(osp.dirname(osp.abspath(args.output)), 'metrics.json'), metrics, indent=2)
+    atomic_write_json(osp.join(out_dir, 'metrics.json'), metrics, indent=2)
+    atomic_write_text(osp.join(out_dir, 'per_image.csv'), per_image_csv(metrics['per_image']))
+    if args.plots:
+        write_plots(args, gt, results, iou_results, metrics)
     print(report, end='')
     return 0
 

@@ -6,6 +6,7 @@ Returns a flat dict of numbers (the keys of metrics.json, e.g. ``PCK@0.1``, ``EP
 from __future__ import annotations
 
 import warnings
+from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ from spinekey.utils.errors import SpineKeyError
 
 PCK_THRS = (0.05, 0.1, 0.2)
 SDR_PX = (6, 12, 18, 24)
+SDR_MM = (2, 2.5, 3, 4)
 
 
 def keypoint_names_of(gt: dict) -> List[str]:
@@ -27,10 +29,12 @@ def keypoint_names_of(gt: dict) -> List[str]:
 
 
 def collect_pairs(gt: dict, results: List[dict], iou_results: dict) -> Dict[str, np.ndarray]:
-    """Arrays of matched pairs: pred/gt keypoints (M, K, 2), visibility (M, K), box norm (M,)."""
+    """Arrays over matched pairs: pred/gt keypoints (M, K, 2), visibility (M, K), box norm (M,),
+    image id (M,), vertebra level (M,; '' when unlabelled) and pixel spacing (M, 2; NaN when unknown)."""
     k = len(keypoint_names_of(gt))
     anns = {a['id']: a for a in gt['annotations']}
-    pred, true, vis, norm = [], [], [], []
+    spacing_of = {im['id']: im.get('pixel_spacing') for im in gt['images']}
+    rows = {key: [] for key in ('pred', 'gt', 'visible', 'norm', 'image_id', 'level', 'spacing')}
     for image in iou_results['images']:
         for m in image['matches']:
             ann, res = anns[m['gt_id']], results[m['pred_index']]
@@ -40,52 +44,125 @@ def collect_pairs(gt: dict, results: List[dict], iou_results: dict) -> Dict[str,
                 raise SpineKeyError(f'results entry {m["pred_index"]} has {len(res["keypoints"]) // 3} keypoints, '
                                     f'the ground truth has K={k}')
             g = np.asarray(ann['keypoints'], float).reshape(k, 3)
-            pred.append(np.asarray(res['keypoints'], float).reshape(k, 3)[:, :2])
-            true.append(g[:, :2])
-            vis.append(g[:, 2] > 0)
-            norm.append(max(ann['bbox'][2], ann['bbox'][3]))
-    return {'pred': np.asarray(pred).reshape(-1, k, 2), 'gt': np.asarray(true).reshape(-1, k, 2),
-            'visible': np.asarray(vis, bool).reshape(-1, k), 'norm': np.asarray(norm, float)}
+            rows['pred'].append(np.asarray(res['keypoints'], float).reshape(k, 3)[:, :2])
+            rows['gt'].append(g[:, :2])
+            rows['visible'].append(g[:, 2] > 0)
+            rows['norm'].append(max(ann['bbox'][2], ann['bbox'][3]))
+            rows['image_id'].append(ann['image_id'])
+            rows['level'].append(str(ann.get('label') or ''))
+            rows['spacing'].append(spacing_of.get(ann['image_id']) or [np.nan, np.nan])
+    return {'pred': np.asarray(rows['pred'], float).reshape(-1, k, 2),
+            'gt': np.asarray(rows['gt'], float).reshape(-1, k, 2),
+            'visible': np.asarray(rows['visible'], bool).reshape(-1, k),
+            'norm': np.asarray(rows['norm'], float), 'image_id': np.asarray(rows['image_id']),
+            'level': np.asarray(rows['level'], dtype=object),
+            'spacing': np.asarray(rows['spacing'], float).reshape(-1, 2)}
+
+
+def _detection_counts(iou_results: dict) -> Dict:
+    n_gt = sum(len(im['matches']) + len(im['missed_gt_ids']) for im in iou_results['images'])
+    n_tp = sum(len(im['matches']) for im in iou_results['images'])
+    n_fp = sum(len(im['false_positive_indices']) for im in iou_results['images'])
+    return {'num_images': len(iou_results['images']), 'num_gt': n_gt, 'num_matched': n_tp,
+            'num_false_positives': n_fp, 'recall': n_tp / n_gt if n_gt else float('nan'),
+            'precision': n_tp / (n_tp + n_fp) if n_tp + n_fp else float('nan')}
+
+
+def _pixel_metrics(err, vis, norm, auc_norm_px: Optional[float]) -> Dict:
+    m = {'EPE': epe(err, vis), 'EPE_median': float(np.median(err[vis])) if vis.any() else float('nan'),
+         'EPE_std': float(np.std(err[vis])) if vis.any() else float('nan')}
+    for t in PCK_THRS:
+        m[f'PCK@{t}'] = pck(err, vis, norm, t)
+    m['AUC'] = auc(err, vis, np.full(len(err), auc_norm_px) if auc_norm_px else norm)
+    for t in SDR_PX:
+        m[f'SDR@{t}px'] = sdr(err, vis, t)
+    return m
+
+
+def _mm_metrics(pairs: Dict, vis: np.ndarray) -> Dict:
+    """MRE and SDR in millimetres over the pairs whose image has a pixel spacing [row_mm, col_mm]."""
+    known = np.isfinite(pairs['spacing']).all(axis=1)
+    if not known.any():
+        return {}
+    diff = pairs['pred'][known] - pairs['gt'][known]
+    row_mm, col_mm = pairs['spacing'][known, 0], pairs['spacing'][known, 1]
+    err_mm = np.hypot(diff[..., 0] * col_mm[:, None], diff[..., 1] * row_mm[:, None])
+    v = vis[known]
+    m = {'MRE_mm': epe(err_mm, v), 'MRE_mm_std': float(np.std(err_mm[v])) if v.any() else float('nan'),
+         'MRE_mm_median': float(np.median(err_mm[v])) if v.any() else float('nan')}
+    for t in SDR_MM:
+        m[f'SDR@{t}mm'] = sdr(err_mm, v, t)
+    return m
+
+
+def _strict_pck(err, vis, norm, gt: dict, iou_results: dict) -> Dict:
+    """PCK where every visible keypoint of a missed GT vertebra counts as wrong."""
+    anns = {a['id']: a for a in gt['annotations']}
+    missed_visible = sum(int((np.asarray(anns[i]['keypoints'], float).reshape(-1, 3)[:, 2] > 0).sum())
+                         for im in iou_results['images'] for i in im['missed_gt_ids'])
+    total = int(vis.sum()) + missed_visible
+    out = {}
+    for t in PCK_THRS:
+        correct = int(((err / norm[:, None] < t) & vis).sum()) if len(err) else 0
+        out[f'strict_PCK@{t}'] = correct / total if total else float('nan')
+    return out
+
+
+def _breakdowns(err, vis, norm, pairs, names, gt, results, iou_results) -> Dict:
+    per_keypoint = {name: {'EPE': epe(err[:, j:j + 1], vis[:, j:j + 1]),
+                           'PCK@0.1': pck(err[:, j:j + 1], vis[:, j:j + 1], norm, 0.1)}
+                    for j, name in enumerate(names)}
+    per_level = {}
+    for level in sorted(set(pairs['level']) - {''}):
+        sel = pairs['level'] == level
+        per_level[level] = {'count': int(sel.sum()), 'EPE': epe(err[sel], vis[sel]),
+                            'PCK@0.1': pck(err[sel], vis[sel], norm[sel], 0.1)}
+    file_names = {im['id']: im.get('file_name', '') for im in gt['images']}
+    rows_of = defaultdict(list)
+    for i, image_id in enumerate(pairs['image_id'].tolist()):
+        rows_of[image_id].append(i)
+    per_image = []
+    for im in iou_results['images']:
+        sel = np.asarray(rows_of.get(im['image_id'], []), int)
+        per_image.append({'image_id': im['image_id'], 'file_name': file_names.get(im['image_id'], ''),
+                          'num_gt': len(im['matches']) + len(im['missed_gt_ids']),
+                          'num_matched': len(im['matches']), 'num_false_positives': len(im['false_positive_indices']),
+                          'EPE': epe(err[sel], vis[sel]) if len(sel) else float('nan'),
+                          'PCK@0.1': pck(err[sel], vis[sel], norm[sel], 0.1) if len(sel) else float('nan')})
+    ranked = sorted((r for r in per_image if np.isfinite(r['EPE'])), key=lambda r: -r['EPE'])
+    return {'per_keypoint': per_keypoint, 'per_level': per_level, 'per_image': per_image,
+            'worst_images': [r['image_id'] for r in ranked[:10]]}
 
 
 def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, iou_type: str = 'bbox',
-             iou_thr: float = 0.5, score_thr: float = 0.3,
-             sigmas: Optional[Sequence[float]] = None) -> Dict:
-    """Every metric of DESIGN.md section 6 that the matched pairs and COCOeval give."""
+             iou_thr: float = 0.5, score_thr: float = 0.3, sigmas: Optional[Sequence[float]] = None,
+             auc_norm_px: Optional[float] = None, coco: bool = True) -> Dict:
+    """Every metric of DESIGN.md section 6 from the matched pairs (and COCOeval when ``coco``).
+
+    ``auc_norm_px`` switches AUC to MMPose's pixel-normalised variant (errors / that many pixels).
+    """
     if not results:
         warnings.warn('empty results: every metric is 0')
     if iou_results is None:
         iou_results = match_results(gt, results, iou_type, iou_thr, score_thr)
     names = keypoint_names_of(gt)
     pairs = collect_pairs(gt, results, iou_results)
-    n_gt = sum(len(im['matches']) + len(im['missed_gt_ids']) for im in iou_results['images'])
-    n_tp = sum(len(im['matches']) for im in iou_results['images'])
-    n_fp = sum(len(im['false_positive_indices']) for im in iou_results['images'])
-    m = {'num_images': len(iou_results['images']), 'num_gt': n_gt, 'num_matched': n_tp,
-         'num_false_positives': n_fp, 'recall': n_tp / n_gt if n_gt else float('nan'),
-         'precision': n_tp / (n_tp + n_fp) if n_tp + n_fp else float('nan')}
     err = keypoint_errors(pairs['pred'], pairs['gt'])
     vis, norm = pairs['visible'], pairs['norm']
+    m = _detection_counts(iou_results)
     if len(err):
-        m['EPE'] = epe(err, vis)
-        m['EPE_median'] = float(np.median(err[vis])) if vis.any() else float('nan')
-        m['EPE_std'] = float(np.std(err[vis])) if vis.any() else float('nan')
-        for t in PCK_THRS:
-            m[f'PCK@{t}'] = pck(err, vis, norm, t)
-        m['AUC'] = auc(err, vis, norm)
-        for t in SDR_PX:
-            m[f'SDR@{t}px'] = sdr(err, vis, t)
+        m.update(_pixel_metrics(err, vis, norm, auc_norm_px))
+        m.update(_mm_metrics(pairs, vis))
     else:
         m.update({'EPE': float('nan'), **{f'PCK@{t}': 0.0 for t in PCK_THRS}, 'AUC': 0.0})
-    m.update(coco_ap(gt, results, 'bbox'))
-    if any('segmentation' in r for r in results):
-        m.update(coco_ap(gt, results, 'segm'))
-    if names:
-        m.update(coco_ap(gt, results, 'keypoints', sigmas))
-    m['per_keypoint'] = {
-        name: {'EPE': epe(err[:, j:j + 1], vis[:, j:j + 1]) if len(err) else float('nan'),
-               'PCK@0.1': pck(err[:, j:j + 1], vis[:, j:j + 1], norm, 0.1) if len(err) else 0.0}
-        for j, name in enumerate(names)}
+    m.update(_strict_pck(err, vis, norm, gt, iou_results))
+    if coco:
+        m.update(coco_ap(gt, results, 'bbox'))
+        if any('segmentation' in r for r in results):
+            m.update(coco_ap(gt, results, 'segm'))
+        if names:
+            m.update(coco_ap(gt, results, 'keypoints', sigmas))
+    m.update(_breakdowns(err, vis, norm, pairs, names, gt, results, iou_results))
     curve_thrs = [round(0.5 * i / 20, 4) for i in range(21)]
     m['pck_curve'] = {'thresholds': curve_thrs,
                       'pck': pck_curve(err, vis, norm, curve_thrs) if len(err) else [0.0] * 21}
@@ -93,8 +170,9 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
 
 
 REPORT_KEYS = (['num_images', 'num_gt', 'num_matched', 'num_false_positives', 'recall', 'precision']
-               + [f'PCK@{t}' for t in PCK_THRS] + ['AUC', 'EPE', 'EPE_median', 'EPE_std']
-               + [f'SDR@{t}px' for t in SDR_PX]
+               + [f'PCK@{t}' for t in PCK_THRS] + [f'strict_PCK@{t}' for t in PCK_THRS]
+               + ['AUC', 'EPE', 'EPE_median', 'EPE_std'] + [f'SDR@{t}px' for t in SDR_PX]
+               + ['MRE_mm', 'MRE_mm_median', 'MRE_mm_std'] + [f'SDR@{t}mm' for t in SDR_MM]
                + [f'{p}_{s}' for p in ('bbox', 'segm', 'kpt') for s in ('AP', 'AP50', 'AP75')])
 
 
@@ -108,4 +186,10 @@ def format_report(metrics: Dict) -> str:
     lines += ['', f'{"keypoint":<22}{"EPE (px)":>12}{"PCK@0.1":>12}']
     for name, v in metrics.get('per_keypoint', {}).items():
         lines.append(f'{name:<22}{v["EPE"]:>12.3f}{v["PCK@0.1"]:>12.4f}')
+    if metrics.get('per_level'):
+        lines += ['', f'{"level":<10}{"count":>12}{"EPE (px)":>12}{"PCK@0.1":>12}']
+        for level, v in metrics['per_level'].items():
+            lines.append(f'{level:<10}{v["count"]:>12d}{v["EPE"]:>12.3f}{v["PCK@0.1"]:>12.4f}')
+    if metrics.get('worst_images'):
+        lines += ['', 'worst images by EPE: ' + ', '.join(str(i) for i in metrics['worst_images'])]
     return '\n'.join(lines) + '\n'

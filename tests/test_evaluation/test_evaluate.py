@@ -90,3 +90,21 @@ def test_report_lists_headline_metrics():
     text = format_report(evaluate(gt, [_as_result(a, 0.9) for a in copy.deepcopy(gt['annotations'])]))
     for key in ('PCK@0.05', 'PCK@0.1', 'PCK@0.2', 'EPE', 'bbox_AP50', 'kpt_AP'):
         assert key in text
+
+
+def test_strict_pck_mm_levels_worst_images_and_pixel_auc_by_hand():
+    gt = _gt()
+    gt['images'][0]['pixel_spacing'] = [0.5, 0.25]  # row_mm, col_mm; image 2 has no spacing
+    a1, a2, a3 = gt['annotations']
+    a1['label'], a3['label'] = 'L1', 'L2'
+    results = [_as_result(a1, 0.9, dx=3.0), _as_result(a3, 0.9)]  # a2 missed
+    m = evaluate(gt, results, auc_norm_px=30)
+    # matched: a1 (4 kps off by 3 px = 0.075 of its 40 px box) and a3 (exact); missed a2 adds 4 wrong
+    assert m['strict_PCK@0.05'] == pytest.approx(4 / 12) and m['PCK@0.05'] == pytest.approx(0.5)
+    # only image 1 has a spacing: 3 px along x at 0.25 mm/px
+    assert m['MRE_mm'] == pytest.approx(0.75) and m['SDR@2mm'] == 1.0
+    assert m['per_level']['L1']['EPE'] == pytest.approx(3.0) and m['per_level']['L2']['EPE'] == 0.0
+    assert m['worst_images'] == [1, 2]
+    # pixel-normalised AUC: 3/30 = 0.1 passes 15 of 20 thresholds, exact points pass 19
+    assert m['AUC'] == pytest.approx((15 / 20 + 19 / 20) / 2)
+    assert [r['num_matched'] for r in m['per_image']] == [1, 1]

@@ -1,0 +1,3 @@
+from .spine_keypoint_metric import SpineKeypointMetric
+
+__all__ = ['SpineKeypointMetric']

@@ -1,0 +1,83 @@
+"""Evaluation figures: PCK curve, per-keypoint error histograms, worst-image overlays."""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_pck_curve(metrics: Dict, path: str) -> None:
+    plt = _pyplot()
+    curve = metrics['pck_curve']
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(curve['thresholds'], curve['pck'], marker='o', ms=3)
+    ax.set_xlabel('threshold (fraction of max(w, h) of the GT box)')
+    ax.set_ylabel('PCK')
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(f'PCK curve (AUC {metrics.get("AUC", float("nan")):.3f})')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_error_histograms(errors: np.ndarray, visible: np.ndarray, names: Sequence[str], path: str) -> None:
+    """One histogram of pixel errors per keypoint (errors: np.ndarray[M, K])."""
+    plt = _pyplot()
+    k = len(names)
+    cols = min(k, 3)
+    rows = int(np.ceil(k / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    top = float(np.percentile(errors[visible], 99)) if visible.any() else 1.0
+    for j, name in enumerate(names):
+        ax = axes[j // cols][j % cols]
+        ax.hist(errors[visible[:, j], j], bins=30, range=(0, max(top, 1e-3)), color='tab:blue')
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel('error (px)', fontsize=8)
+    for j in range(k, rows * cols):
+        axes[j // cols][j % cols].axis('off')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def save_worst_overlays(gt: dict, results: List[dict], image_ids: Sequence[int], img_prefix: str,
+                        out_dir: str, score_thr: float = 0.3) -> List[str]:
+    """GT (green) and predicted (red) keypoints of the given images, errors drawn as yellow lines."""
+    import cv2
+
+    from spinekey.io.images import read_image
+    os.makedirs(out_dir, exist_ok=True)
+    images = {im['id']: im for im in gt['images']}
+    written = []
+    for rank, image_id in enumerate(image_ids):
+        im = images[image_id]
+        canvas = read_image(os.path.join(img_prefix, im['file_name']))
+        gts = [np.asarray(a['keypoints'], float).reshape(-1, 3) for a in gt['annotations']
+               if a['image_id'] == image_id]
+        preds = [np.asarray(r['keypoints'], float).reshape(-1, 3) for r in results
+                 if r['image_id'] == image_id and r['score'] >= score_thr and 'keypoints' in r]
+        for g in gts:
+            if preds:  # nearest prediction by mean keypoint distance
+                p = min(preds, key=lambda q: np.linalg.norm(q[:, :2] - g[:, :2], axis=1).mean())
+                for (gx, gy, v), (px, py, _) in zip(g, p):
+                    if v > 0:
+                        cv2.line(canvas, (int(gx), int(gy)), (int(px), int(py)), (0, 255, 255), 1, cv2.LINE_AA)
+            for gx, gy, v in g:
+                if v > 0:
+                    cv2.circle(canvas, (int(round(gx)), int(round(gy))), 2, (0, 200, 0), -1, cv2.LINE_AA)
+        for p in preds:
+            for px, py, _ in p:
+                cv2.circle(canvas, (int(round(px)), int(round(py))), 2, (0, 0, 255), -1, cv2.LINE_AA)
+        path = os.path.join(out_dir, f'worst_{rank + 1:02d}_image{image_id}.png')
+        cv2.imwrite(path, canvas)
+        written.append(path)
+    return written
