@@ -4,12 +4,13 @@ DEMO_DATA := data/synthetic
 DEMO_WORK := work_dirs/demo
 DEMO_CFG := configs/spinekey/spinekey_demo_cpu.py
 
-.PHONY: setup demo test clean-demo help
+.PHONY: setup demo test indicators clean-demo help
 
 help:
 	@echo "make setup   create .venv and install SpineKey (mmcv from ../shared/wheelhouse or compiled)"
 	@echo "make demo    synthetic data -> CPU training -> inference -> metrics (about 20 min on 2 cores)"
 	@echo "make test    run the test suite"
+	@echo "make indicators OUT=dir   re-run matching and evaluation on an inference.sh output folder"
 
 setup:
 	@bash scripts/setup_env.sh
@@ -19,6 +20,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+indicators:  # re-run matching + evaluation on an inference.sh output folder: make indicators OUT=dir
+	@bash tools/generate_indicators.sh $(OUT)
 
 clean-demo:
 	rm -rf $(DEMO_DATA) $(DEMO_WORK)

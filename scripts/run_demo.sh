@@ -21,8 +21,7 @@ if [ -f "$WORK/.finished" ]; then
 else
     echo "== 2/4 training $CFG on CPU (log: $WORK/*/*.log; tensorboard --logdir $WORK)"
     "$PY" tools/train.py "$CFG" --work-dir "$WORK" --resume \
-        --cfg-options "train_dataloader.dataset.data_root=$DATA/" "val_dataloader.dataset.data_root=$DATA/" \
-        "val_evaluator.ann_file=$DATA/det_val.json"
+        --cfg-options "train_dataloader.dataset.data_root=$DATA/" "val_dataloader.dataset.data_root=$DATA/"
     touch "$WORK/.finished"
 fi
 CKPT=$(cat "$WORK/last_checkpoint")

@@ -36,6 +36,8 @@ def parse_args():
     p.add_argument('--batch-size', type=int, default=1)
     p.add_argument('--num-workers', type=int, default=1, help='image reading/decoding workers')
     p.add_argument('--score-thr', type=float, default=0.05, help='drop detections below this score')
+    p.add_argument('--save-vis', help='also write overlays (boxes, masks, numbered keypoints) to this folder')
+    p.add_argument('--summary-csv', help='also write one row per image: vertebra count, boxes, keypoints')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                    help='override config keys, e.g. model.test_cfg.rcnn.score_thr=0.3')
     p.add_argument('--skip-bad-images', action='store_true',
@@ -57,6 +59,67 @@ def collect_inputs(args):
             [im['file_name'] for im in images])
 
 
+def summary_csv(results, ids, names, skipped_ids) -> str:
+    """One CSV row per image: id, file, vertebra count, boxes and keypoints as JSON lists."""
+    import csv
+    import io
+    import json
+    by_image = {i: [] for i in ids}
+    for r in results:
+        by_image[r['image_id']].append(r)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(['image_id', 'file_name', 'status', 'num_vertebrae', 'boxes_xywh', 'keypoints'])
+    for image_id, name in zip(ids, names):
+        dets = by_image[image_id]
+        writer.writerow([image_id, name, 'skipped' if image_id in skipped_ids else 'ok', len(dets),
+                         json.dumps([d['bbox'] for d in dets]), json.dumps([d.get('keypoints') for d in dets])])
+    return buf.getvalue()
+
+
+def run_shard(args, model, paths, ids, names):
+    """Inference over this process's share of the images: (results by image id, skipped messages)."""
+    from spinekey.apis import instances_to_coco, iter_predictions
+    from spinekey.visualization import save_overlay
+    name_of = dict(zip(paths, names))
+    by_image, skipped = {}, {}
+    stream = iter_predictions(model, paths, ids, batch_size=args.batch_size, num_workers=args.num_workers)
+    for item, sample in tqdm(stream, total=len(paths), desc='inference', unit='img', file=sys.stderr):
+        if sample is None:
+            if not args.skip_bad_images:
+                raise SpineKeyError(item['error'] + ' (use --skip-bad-images to go on without it)')
+            print(f'skipped: {item["error"]}', file=sys.stderr)
+            skipped[item['image_id']] = item['error']
+            continue
+        by_image[item['image_id']] = instances_to_coco(sample.pred_instances, item['image_id'],
+                                                       name_of[item['path']], args.score_thr)
+        if args.save_vis:
+            save_overlay(item['path'], by_image[item['image_id']], osp.join(args.save_vis, name_of[item['path']]),
+                         skeleton=model.dataset_meta.get('skeleton'))
+    return by_image, skipped
+
+
+def shard_info():
+    """(rank, world size) under torchrun, starting the process group; (0, 1) otherwise."""
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world == 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+    return dist.get_rank(), world
+
+
+def gather(obj, world: int) -> list:
+    if world == 1:
+        return [obj]
+    import torch.distributed as dist
+    out = [None] * world
+    dist.all_gather_object(out, obj)
+    return out
+
+
 @run_cli
 def main() -> int:
     args = parse_args()
@@ -65,24 +128,30 @@ def main() -> int:
     paths, ids, names = collect_inputs(args)
     if not paths:
         raise SpineKeyError(f'{args.images_dir or args.ann_file}: no images to run on')
-    from spinekey.apis import init_model, instances_to_coco, iter_predictions
-    model = init_model(args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options)
-    name_of = dict(zip(paths, names))
-    results, skipped = [], []
-    stream = iter_predictions(model, paths, ids, batch_size=args.batch_size, num_workers=args.num_workers)
-    for item, sample in tqdm(stream, total=len(paths), desc='inference', unit='img', file=sys.stderr):
-        if sample is None:
-            if not args.skip_bad_images:
-                raise SpineKeyError(item['error'] + ' (use --skip-bad-images to go on without it)')
-            print(f'skipped: {item["error"]}', file=sys.stderr)
-            skipped.append(item['error'])
-            continue
-        results += instances_to_coco(sample.pred_instances, item['image_id'], name_of[item['path']],
-                                     args.score_thr)
+    rank, world = shard_info()
+    device = args.device
+    if world > 1 and device.startswith('cuda'):
+        device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
+    from spinekey.apis import init_model
+    model = init_model(args.config, args.checkpoint, device=device, cfg_options=args.cfg_options)
+    # images are dealt round-robin to the processes; the merge restores the single-process order
+    shard = slice(rank, None, world)
+    by_image, skipped = run_shard(args, model, paths[shard], ids[shard], names[shard])
+    parts = gather((by_image, skipped), world)
+    if rank != 0:
+        return 0
+    for part_results, part_skipped in parts[1:]:
+        by_image.update(part_results)
+        skipped.update(part_skipped)
+    results = [r for image_id in ids for r in by_image.get(image_id, [])]
     atomic_write_json(args.out, results)
+    if args.summary_csv:
+        atomic_write_text(args.summary_csv, summary_csv(results, ids, names, set(skipped)))
     if skipped:
-        atomic_write_text(osp.join(osp.dirname(osp.abspath(args.out)), 'skipped.txt'), '\n'.join(skipped) + '\n')
+        messages = [skipped[i] for i in ids if i in skipped]
+        atomic_write_text(osp.join(osp.dirname(osp.abspath(args.out)), 'skipped.txt'), '\n'.join(messages) + '\n')
     print(f'wrote {len(results)} detections on {len(paths) - len(skipped)} images to {args.out}'
+          + (f' ({world} processes)' if world > 1 else '')
           + (f'; skipped {len(skipped)} unreadable image(s), see skipped.txt' if skipped else ''))
     return 0
 

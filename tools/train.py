@@ -9,7 +9,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from spinekey.utils.cli import load_config, run_cli
-from spinekey.utils.training import prepare_training_config
+from spinekey.utils.training import init_cpu_distributed, prepare_training_config
 
 
 def parse_args():
@@ -38,6 +38,8 @@ def main() -> int:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     prepare_training_config(cfg, amp=args.amp, auto_scale_lr=args.auto_scale_lr, resume=args.resume)
+    if args.launcher == 'pytorch':
+        init_cpu_distributed(cfg)
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     runner.train()

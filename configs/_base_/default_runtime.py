@@ -7,8 +7,8 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # atomic_local: a kill mid-save leaves the previous checkpoint, never a truncated one
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
-                    backend_args=dict(backend='atomic_local')),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='spine/PCK@0.1',
+                    rule='greater', backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 

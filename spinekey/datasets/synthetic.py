@@ -238,7 +238,7 @@ def render_image(rng, spec: SyntheticSpec, vertebrae: Sequence[Vertebra], anteri
     for _ in range(int(rng.integers(0, 4))):  # bowel gas
         centre = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
         cv2.circle(img, centre, int(rng.uniform(6, 25)), float(img.mean() - rng.uniform(10, 20)), -1)
-    bone = float(img.mean() + rng.uniform(45, 110))
+    bone = float(img.mean() + rng.uniform(30, 100))
     texture = 1 + _smooth_noise(rng, (h, w), 1.5, 0.07)
     sign = -1 if anterior == 'left' else 1
     for v in vertebrae:
@@ -256,16 +256,18 @@ def render_image(rng, spec: SyntheticSpec, vertebrae: Sequence[Vertebra], anteri
                  max(2, int(height * 0.3)))
     mask = np.zeros((h, w), np.uint8)
     rims = np.zeros((h, w), np.uint8)
+    density = np.zeros((h, w), np.float32)
     for v in vertebrae:
         poly = np.round(v.outline * 4).astype(np.int32)
         cv2.fillPoly(mask, [poly], 1, lineType=cv2.LINE_AA, shift=2)
+        cv2.fillPoly(density, [poly], float(rng.uniform(0.8, 1.15)), shift=2)  # per-body bone density
         cv2.polylines(rims, [poly], True, 1, thickness=2, lineType=cv2.LINE_AA, shift=2)
     bodies = mask.astype(np.float32)
-    img = img * (1 - bodies) + bodies * bone * texture
-    img += rims.astype(np.float32) * rng.uniform(8, 35)
+    img = img * (1 - bodies) + bodies * bone * texture * np.where(density > 0, density, 1)
+    img += rims.astype(np.float32) * rng.uniform(5, 30)
     img += _overlapping_clutter(rng, h, w)
-    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.7, 1.6))
-    img += rng.standard_normal((h, w)).astype(np.float32) * rng.uniform(4, 12)
+    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 2.2))
+    img += rng.standard_normal((h, w)).astype(np.float32) * rng.uniform(5, 14)
     gamma = rng.uniform(0.8, 1.25)
     img = 255 * (np.clip(img, 0, 255) / 255) ** gamma
     img = img * rng.uniform(0.85, 1.15) + rng.uniform(-12, 12)

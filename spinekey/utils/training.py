@@ -52,9 +52,38 @@ def sync_model_with_dataset(cfg) -> None:
         roi_head.mask_head.num_classes = len(classes)
 
 
+def drop_missing_pretrained(cfg) -> None:
+    """Train the backbone from scratch, with a notice, when its local pretrained file is absent."""
+    init = cfg.model.get('backbone', {}).get('init_cfg')
+    if init and init.get('type') == 'Pretrained':
+        path = init.get('checkpoint', '')
+        if '://' not in path and not osp.isfile(path):
+            print(f'notice: backbone weights {path} not found (tools/download_weights.py fetches them); '
+                  'training the backbone from scratch')
+            # a random stem must not stay frozen, nor BN statistics fixed at their initial values
+            cfg.model.backbone.update(init_cfg=None, frozen_stages=-1, norm_eval=False)
+
+
+def init_cpu_distributed(cfg) -> None:
+    """Start a gloo process group and a CPU DDP wrapper for torchrun without CUDA.
+
+    mmengine's pytorch launcher calls ``torch.cuda.set_device`` (absent from CPU builds) and wraps the
+    model with ``device_ids=[LOCAL_RANK]`` (invalid for CPU modules); both are side-stepped here, and
+    mmengine skips its own initialisation once a process group exists.
+    """
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available() or dist.is_initialized():
+        return
+    dist.init_process_group(backend='gloo')
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                 find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
 def prepare_training_config(cfg, amp: bool = False, auto_scale_lr: bool = False, resume=None) -> None:
     """Apply the command-line switches of tools/train.py to ``cfg`` (in place)."""
     sync_model_with_dataset(cfg)
+    drop_missing_pretrained(cfg)
     if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'

@@ -118,3 +118,102 @@ def test_evaluate_refuses_unknown_image_and_nan(synthetic_dir, tmp_path):
         proc = run_tool('tools/evaluate_keypoints.py', '--gt_file', gt, '--result_file', str(tmp_path / 'r.json'),
                         '--output', str(tmp_path / 'o.txt'))
         assert proc.returncode == 2 and message in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_inference_sh_runs_the_whole_chain(trained, tmp_path):
+    import subprocess
+    import sys
+    images = tmp_path / 'images'
+    images.mkdir()
+    gt = json.load(open(os.path.join(trained['data'], 'det_train.json')))
+    for im in gt['images'][:2]:
+        shutil.copy(os.path.join(trained['data'], im['file_name']), images)
+    out = tmp_path / 'out'
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONWARNINGS='ignore')
+    proc = subprocess.run(['bash', 'inference.sh', '--images_dir', str(images), '--ckpt', trained['ckpt'],
+                           '--cfg_det_path', DEMO_CONFIG, '--anns_path',
+                           os.path.join(trained['data'], 'det_train.json'), '--output_dir', str(out),
+                           '--device', 'cpu', '--score_thr', '0.0'],
+                          cwd=os.path.dirname(DEMO_CONFIG) + '/../..', capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    gts = json.loads((out / 'gts.json').read_text())
+    assert sorted(im['id'] for im in gts['images']) == [0, 1]  # keyed by the results' ids (sorted file order)
+    assert {im['file_name'] for im in gts['images']} == {im['file_name'] for im in gt['images'][:2]}
+    iou = json.loads((out / 'iou_results.json').read_text())
+    assert iou['iou_type'] == 'segm' and {im['image_id'] for im in iou['images']} == {0, 1}
+    assert set(iou['images'][0]) == {'image_id', 'matches', 'missed_gt_ids', 'false_positive_indices'}
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert metrics['num_images'] == 2 and 'PCK@0.1' in metrics
+    assert (out / 'evaluation_indicators.txt').read_text().startswith('SpineKey keypoint evaluation')
+    assert (out / 'summary.csv').read_text().splitlines()[0].startswith('image_id,file_name,status')
+
+
+def _inference_sh(trained, images, out, *extra):
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONWARNINGS='ignore')
+    return subprocess.run(['bash', 'inference.sh', '--images_dir', str(images), '--ckpt', trained['ckpt'],
+                           '--cfg_det_path', DEMO_CONFIG, '--output_dir', str(out), '--score_thr', '0.0',
+                           '--batch_size', '1', *extra],
+                          cwd=os.path.dirname(DEMO_CONFIG) + '/../..', capture_output=True, text=True, env=env)
+
+
+def test_sharded_inference_equals_single_process(trained, tmp_path):
+    images = os.path.join(trained['data'], 'images')
+    single = _inference_sh(trained, images, tmp_path / 'one', '--device', 'cpu')
+    assert single.returncode == 0, single.stderr
+    sharded = _inference_sh(trained, images, tmp_path / 'two', '--cpu', '--nproc', '2', '--save_vis')
+    assert sharded.returncode == 0, sharded.stderr
+    assert 'torch.distributed.run' in sharded.stdout and '(2 processes)' in sharded.stdout
+    a = json.loads((tmp_path / 'one' / 'results.json').read_text())
+    b = json.loads((tmp_path / 'two' / 'results.json').read_text())
+    assert [r['image_id'] for r in a] == [r['image_id'] for r in b] and len(a) > 0
+    for ra, rb in zip(a, b):
+        assert ra['file_name'] == rb['file_name']
+        assert ra['bbox'] == pytest.approx(rb['bbox'], abs=0.05)  # thread counts differ: float rounding only
+        assert ra['keypoints'] == pytest.approx(rb['keypoints'], abs=0.05)
+    vis = sorted(os.listdir(tmp_path / 'two' / 'vis'))
+    assert vis == sorted(os.listdir(images))  # one overlay per image
+
+
+def test_generate_indicators_reruns_evaluation_only(trained, tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / 'out'
+    out.mkdir()
+    gt = json.load(open(os.path.join(trained['data'], 'det_val.json')))
+    res = [{'image_id': a['image_id'], 'category_id': 1, 'bbox': a['bbox'], 'score': 1.0,
+            'keypoints': a['keypoints']} for a in gt['annotations']]
+    (out / 'results.json').write_text(json.dumps(res))
+    (out / 'gts.json').write_text(json.dumps(gt))
+    proc = subprocess.run(['bash', 'tools/generate_indicators.sh', str(out), '--iou_type', 'bbox'],
+                          cwd=os.path.dirname(DEMO_CONFIG) + '/../..', capture_output=True, text=True,
+                          env=dict(os.environ, PYTHON=sys.executable))
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert metrics['PCK@0.05'] == 1.0 and metrics['EPE'] == 0.0
+    assert json.loads((out / 'iou_results.json').read_text())['iou_type'] == 'bbox'
+
+
+def test_evaluate_writes_plots_and_per_image_csv(synthetic_dir, tmp_path):
+    gt_path = os.path.join(synthetic_dir, 'det_train.json')
+    gt = json.load(open(gt_path))
+    results = []
+    for a in gt['annotations']:
+        kps = list(a['keypoints'])
+        kps[0] += 2.0  # 2 px error on the first keypoint of every vertebra
+        results.append({'image_id': a['image_id'], 'category_id': 1, 'bbox': a['bbox'], 'score': 0.9,
+                        'keypoints': kps})
+    (tmp_path / 'res.json').write_text(json.dumps(results))
+    run_tool('tools/evaluate_keypoints.py', '--gt_file', gt_path, '--result_file', str(tmp_path / 'res.json'),
+             '--output', str(tmp_path / 'r.txt'), '--plots', str(tmp_path / 'plots'), '--img-prefix', synthetic_dir,
+             check=True)
+    plots = sorted(os.listdir(tmp_path / 'plots'))
+    assert 'pck_curve.png' in plots and 'error_histograms.png' in plots
+    assert len([p for p in plots if p.startswith('worst_')]) == len(gt['images'])  # 10 images <= 10 worst
+    rows = (tmp_path / 'per_image.csv').read_text().splitlines()
+    assert rows[0].startswith('image_id,file_name,num_gt') and len(rows) == len(gt['images']) + 1
+    m = json.loads((tmp_path / 'metrics.json').read_text())
+    assert m['per_keypoint']['top_left']['EPE'] == pytest.approx(2.0, abs=0.01)
+    assert m['per_keypoint']['top_right']['EPE'] == 0.0
+    assert m['MRE_mm'] == pytest.approx(2.0 * 0.3 / 4, abs=0.01)  # spacing 0.3 mm, one of four keypoints

@@ -49,7 +49,9 @@ test_dataloader = dict(
                  ann_file='det_test.json', data_prefix=dict(img=''), test_mode=True,
                  pipeline=test_pipeline, backend_args=backend_args))
 
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'det_val.json', metric=['bbox', 'segm'],
-                     format_only=False, backend_args=backend_args)
+# COCO box/mask AP plus SpineKey's keypoint metrics (PCK, AUC, EPE, recall, precision, OKS AP)
+val_evaluator = [dict(type='CocoMetric', ann_file=data_root + 'det_val.json', metric=['bbox', 'segm'],
+                      format_only=False, backend_args=backend_args),
+                 dict(type='SpineKeypointMetric')]
 test_evaluator = dict(type='CocoMetric', ann_file=data_root + 'det_test.json', metric=['bbox', 'segm'],
                       format_only=False, backend_args=backend_args)

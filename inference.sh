@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Run a SpineKey model on a folder of radiographs; with --anns_path also convert the GT, match by IoU and
+# evaluate. Every step is a tools/ script that also runs on its own (each has --help).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-.venv/bin/python}
+[ -x "$PY" ] || PY=python
+
+usage() {
+    cat <<'USAGE'
+Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
+
+  --images_dir DIR        radiographs (png/jpg/bmp/tif; other files are skipped)   (default data/images)
+  --cfg_det_path CFG      model config (default configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py)
+  --ckpt_det_path, --ckpt CKPT   trained weights (default checkpoints/spinekey_x101.pth)
+  --anns_path COCO.json   ground truth: also write gts.json, iou_results.json, metrics.json and
+                          evaluation_indicators.txt
+  --output_dir DIR        where everything goes (default work_dirs/inference)
+  --cuda_id N | --device D   GPU index, or a device string such as cpu (default: cuda:0 if present, else cpu)
+  --iou_threshold T       IoU for a prediction to match a vertebra (default 0.5)
+  --iou_type segm|bbox    IoU on masks (default) or boxes
+  --batch_size B          images per forward pass (default 2)
+  --score_thr T           keep detections with score >= T (default 0.3)
+  --save_vis              also write overlays (boxes, masks, numbered keypoints) to OUTPUT_DIR/vis
+  --gpus 0,1,...          shard the images over these GPUs (one torchrun process each)
+  --cpu --nproc N         shard the images over N CPU processes
+  -h, --help              this help
+USAGE
+}
+
+IMAGES_DIR=data/images
+CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
+CKPT=checkpoints/spinekey_x101.pth
+ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
+SAVE_VIS=0; GPUS=""; NPROC=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --images_dir) IMAGES_DIR=$2; shift 2 ;;
+        --cfg_det_path) CFG=$2; shift 2 ;;
+        --ckpt_det_path|--ckpt) CKPT=$2; shift 2 ;;
+        --anns_path) ANNS=$2; shift 2 ;;
+        --output_dir) OUT=$2; shift 2 ;;
+        --cuda_id) DEVICE=cuda:$2; shift 2 ;;
+        --device) DEVICE=$2; shift 2 ;;
+        --iou_threshold) IOU=$2; shift 2 ;;
+        --iou_type) IOU_TYPE=$2; shift 2 ;;
+        --batch_size) BATCH=$2; shift 2 ;;
+        --score_thr) SCORE=$2; shift 2 ;;
+        --save_vis) SAVE_VIS=1; shift ;;
+        --gpus) GPUS=$2; shift 2 ;;
+        --cpu) DEVICE=cpu; shift ;;
+        --nproc) NPROC=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "inference.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ -d "$IMAGES_DIR" ] || { echo "inference.sh: images folder not found: $IMAGES_DIR (set --images_dir)" >&2; exit 2; }
+[ -f "$CFG" ] || { echo "inference.sh: config not found: $CFG (set --cfg_det_path)" >&2; exit 2; }
+[ -f "$CKPT" ] || { echo "inference.sh: checkpoint not found: $CKPT (set --ckpt)" >&2; exit 2; }
+[ -z "$ANNS" ] || [ -f "$ANNS" ] || { echo "inference.sh: annotations not found: $ANNS (set --anns_path)" >&2; exit 2; }
+if [ -z "$DEVICE" ]; then
+    DEVICE=$("$PY" -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")
+fi
+mkdir -p "$OUT"
+
+run() { echo "+ $*"; "$@"; }
+LAUNCH=("$PY")
+if [ -n "$GPUS" ]; then
+    export CUDA_VISIBLE_DEVICES=$GPUS
+    NPROC=$(echo "$GPUS" | tr ',' '\n' | grep -c .)
+    DEVICE=cuda:0
+fi
+if [ "$NPROC" -gt 1 ]; then
+    [ "$DEVICE" = cpu ] && export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+    LAUNCH=("$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC")
+fi
+VIS=()
+[ "$SAVE_VIS" = 1 ] && VIS=(--save-vis "$OUT/vis")
+run "${LAUNCH[@]}" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --images-dir "$IMAGES_DIR" \
+    --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
+    --skip-bad-images --summary-csv "$OUT/summary.csv" "${VIS[@]}"
+if [ -z "$ANNS" ]; then
+    echo "inference.sh: no --anns_path, evaluation skipped; results in $OUT"
+    exit 0
+fi
+run "$PY" tools/convert_gt.py --anns "$ANNS" --results "$OUT/results.json" --checkpoint "$CKPT" \
+    --out "$OUT/gts.json"
+run "$PY" tools/match_iou.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
+    --out "$OUT/iou_results.json" --iou_type "$IOU_TYPE" --iou_threshold "$IOU" --score_thr "$SCORE"
+run "$PY" tools/evaluate_keypoints.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
+    --iou_results "$OUT/iou_results.json" --output "$OUT/evaluation_indicators.txt"
+echo "inference.sh: done; outputs in $OUT"

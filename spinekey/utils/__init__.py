@@ -1,0 +1,3 @@
+from .errors import SpineKeyError
+
+__all__ = ['SpineKeyError']

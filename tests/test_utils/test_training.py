@@ -1,0 +1,64 @@
+import json
+import os
+
+import pytest
+from mmengine.config import Config
+
+from spinekey.utils.errors import SpineKeyError
+from spinekey.utils.training import drop_missing_pretrained, prepare_training_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _cfg(name='spinekey_demo_cpu.py'):
+    return Config.fromfile(os.path.join(ROOT, 'configs', 'spinekey', name))
+
+
+def _write(tmp_path, categories):
+    (tmp_path / 'train.json').write_text(json.dumps({'images': [], 'annotations': [], 'categories': categories}))
+
+
+def test_k_and_classes_come_from_the_dataset(tmp_path):
+    names = ['top_left', 'top_right', 'bottom_right', 'bottom_left', 'top_middle', 'bottom_middle']
+    _write(tmp_path, [{'id': 1, 'name': 'vertebra', 'keypoints': names}])
+    cfg = _cfg()
+    cfg.train_dataloader.dataset.update(data_root=str(tmp_path) + '/', ann_file='train.json')
+    prepare_training_config(cfg)
+    assert cfg.model.roi_head.keypoint_head.num_keypoints == 6
+
+
+def test_dataset_without_keypoints_trains_plain_detector_with_its_classes(tmp_path):
+    _write(tmp_path, [{'id': 1, 'name': 'lesion'}, {'id': 2, 'name': 'screw'}, {'id': 3, 'name': 'cage'}])
+    cfg = _cfg()
+    cfg.train_dataloader.dataset.update(data_root=str(tmp_path) + '/', ann_file='train.json')
+    prepare_training_config(cfg)
+    assert 'keypoint_head' not in cfg.model.roi_head
+    assert all(h.num_classes == 3 for h in cfg.model.roi_head.bbox_head)
+    assert cfg.model.roi_head.mask_head.num_classes == 3
+    assert cfg.train_dataloader.dataset.metainfo['classes'] == ('lesion', 'screw', 'cage')
+
+
+def test_missing_pretrained_backbone_trains_from_scratch(capsys):
+    cfg = _cfg('spinekey_cascade-mask-rcnn_x101_fpn_24e.py')
+    cfg.model.backbone.init_cfg.checkpoint = 'checkpoints/definitely_missing.pth'
+    drop_missing_pretrained(cfg)
+    assert cfg.model.backbone.init_cfg is None and cfg.model.backbone.frozen_stages == -1
+    assert 'definitely_missing.pth not found' in capsys.readouterr().out
+
+
+def test_resume_and_amp_switches(tmp_path):
+    _write(tmp_path, [{'id': 1, 'name': 'vertebra', 'keypoints': ['a', 'b']}])
+    cfg = _cfg()
+    cfg.train_dataloader.dataset.update(data_root=str(tmp_path) + '/', ann_file='train.json')
+    prepare_training_config(cfg, amp=True, auto_scale_lr=True, resume='auto')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.auto_scale_lr.enable and cfg.resume
+    with pytest.raises(SpineKeyError, match='nope.pth: checkpoint to resume from not found'):
+        prepare_training_config(cfg, resume='nope.pth')
+
+
+def test_malformed_annotation_file(tmp_path):
+    (tmp_path / 'train.json').write_text('{"images": [')
+    cfg = _cfg()
+    cfg.train_dataloader.dataset.update(data_root=str(tmp_path) + '/', ann_file='train.json')
+    with pytest.raises(SpineKeyError, match='train.json: not valid JSON'):
+        prepare_training_config(cfg)

@@ -1,0 +1,40 @@
+#!/usr/bin/env python
+"""Match predictions to ground truth one-to-one per image (Hungarian on mask or box IoU) -> iou_results.json."""
+from __future__ import annotations
+
+import argparse
+
+from spinekey.evaluation.matching import match_results
+from spinekey.io.atomic import atomic_write_json
+from spinekey.io.coco_files import load_coco_gt, load_results
+from spinekey.utils.cli import run_cli
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument('--gt_file', '--gt-file', required=True, help='gts.json')
+    p.add_argument('--result_file', '--result-file', required=True, help='results.json')
+    p.add_argument('--out', required=True, help='iou_results.json to write')
+    p.add_argument('--iou_type', '--iou-type', choices=['segm', 'bbox'], default='segm')
+    p.add_argument('--iou_threshold', '--iou-threshold', type=float, default=0.5)
+    p.add_argument('--score_thr', '--score-thr', type=float, default=0.3,
+                   help='predictions below this score are not matched')
+    return p.parse_args()
+
+
+@run_cli
+def main() -> int:
+    args = parse_args()
+    out = match_results(load_coco_gt(args.gt_file), load_results(args.result_file), args.iou_type,
+                        args.iou_threshold, args.score_thr)
+    atomic_write_json(args.out, out, indent=1)
+    n_match = sum(len(im['matches']) for im in out['images'])
+    n_miss = sum(len(im['missed_gt_ids']) for im in out['images'])
+    n_fp = sum(len(im['false_positive_indices']) for im in out['images'])
+    print(f'wrote {args.out}: {n_match} matches, {n_miss} missed GT, {n_fp} false positives '
+          f'({args.iou_type} IoU >= {args.iou_threshold})')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

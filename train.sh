@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Train SpineKey: one process per GPU with torchrun, or N CPU processes (gloo) with --cpu --nproc N.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-.venv/bin/python}
+[ -x "$PY" ] || PY=python
+
+usage() {
+    cat <<'USAGE'
+Usage: bash train.sh [options] [--cfg-options key=value ...]
+
+  --config CFG          config file (default: configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py)
+  --gpus 0,1,2,3        GPUs to train on, one process each (default: all visible GPUs)
+  --cpu                 train on CPU (no GPU needed); with --nproc N runs N gloo processes
+  --nproc N             processes for --cpu (default 1)
+  --port P              rendezvous port (default 29500; a busy port is replaced by a free one)
+  --work-dir DIR        logs and checkpoints (default work_dirs/<config name>)
+  --resume [CKPT]       resume from CKPT, or from the latest checkpoint in the work dir
+  --amp                 mixed precision (GPU)
+  --auto-scale-lr       scale lr by total batch (per-process batch x processes) / auto_scale_lr.base_batch_size
+  --nnodes N --node-rank R --master-addr HOST   multi-node training (run once per node)
+  --cfg-options k=v ... override config keys (must come last)
+  -h, --help            this help
+
+Total batch = train_dataloader.batch_size x number of processes (x nodes). The configs state lr for
+auto_scale_lr.base_batch_size; pass --auto-scale-lr to rescale it linearly for your total batch.
+USAGE
+}
+
+CONFIG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
+GPUS=""; CPU=0; NPROC=1; PORT=29500; WORK_DIR=""; RESUME=""; AMP=0; SCALE_LR=0
+NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; CFG_OPTIONS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --config) CONFIG=$2; shift 2 ;;
+        --gpus) GPUS=$2; shift 2 ;;
+        --cpu) CPU=1; shift ;;
+        --nproc) NPROC=$2; shift 2 ;;
+        --port) PORT=$2; shift 2 ;;
+        --work-dir) WORK_DIR=$2; shift 2 ;;
+        --resume) if [ $# -gt 1 ] && [[ "$2" != --* ]]; then RESUME=$2; shift 2; else RESUME=auto; shift; fi ;;
+        --amp) AMP=1; shift ;;
+        --auto-scale-lr) SCALE_LR=1; shift ;;
+        --nnodes) NNODES=$2; shift 2 ;;
+        --node-rank) NODE_RANK=$2; shift 2 ;;
+        --master-addr) MASTER_ADDR=$2; shift 2 ;;
+        --cfg-options) shift; CFG_OPTIONS=("$@"); break ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "train.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ -f "$CONFIG" ] || { echo "train.sh: config not found: $CONFIG (set --config)" >&2; exit 2; }
+
+ARGS=("$CONFIG")
+[ -n "$WORK_DIR" ] && ARGS+=(--work-dir "$WORK_DIR")
+if [ "$RESUME" = auto ]; then ARGS+=(--resume); elif [ -n "$RESUME" ]; then ARGS+=(--resume "$RESUME"); fi
+[ "$AMP" = 1 ] && ARGS+=(--amp)
+[ "$SCALE_LR" = 1 ] && ARGS+=(--auto-scale-lr)
+
+if [ "$CPU" = 1 ]; then
+    [ -z "$GPUS" ] || { echo "train.sh: --gpus and --cpu exclude each other" >&2; exit 2; }
+    NPROC_PER_NODE=$NPROC
+    CFG_OPTIONS+=(env_cfg.dist_cfg.backend=gloo)
+    export CUDA_VISIBLE_DEVICES=""
+    # share the cores between the processes instead of oversubscribing them
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(( $(nproc) / NPROC > 0 ? $(nproc) / NPROC : 1 ))}
+else
+    NGPU=$("$PY" -c "import torch; print(torch.cuda.device_count())" 2>/dev/null || echo 0)
+    if [ "$NGPU" = 0 ]; then
+        echo "train.sh: no CUDA GPU visible; use --cpu [--nproc N] to train on the CPU" >&2
+        exit 2
+    fi
+    [ -n "$GPUS" ] || GPUS=$(seq -s, 0 $((NGPU - 1)))
+    export CUDA_VISIBLE_DEVICES=$GPUS
+    NPROC_PER_NODE=$(echo "$GPUS" | tr ',' '\n' | grep -c .)
+fi
+
+if [ "$NNODES" = 1 ] && [ "$NPROC_PER_NODE" = 1 ]; then
+    CMD=("$PY" tools/train.py "${ARGS[@]}")
+else
+    FREE=$("$PY" - "$PORT" <<'PYCODE'
+import socket, sys
+port = int(sys.argv[1])
+with socket.socket() as s:
+    try:
+        s.bind(('', port)); print(port)
+    except OSError:
+        s.bind(('', 0)); print(s.getsockname()[1])
+PYCODE
+)
+    if [ "$FREE" != "$PORT" ] && [ "$NNODES" = 1 ]; then
+        echo "train.sh: port $PORT is busy, using $FREE" >&2; PORT=$FREE
+    fi
+    CMD=("$PY" -m torch.distributed.run --nnodes "$NNODES" --node_rank "$NODE_RANK" --master_addr "$MASTER_ADDR"
+         --master_port "$PORT" --nproc_per_node "$NPROC_PER_NODE" tools/train.py "${ARGS[@]}" --launcher pytorch)
+fi
+[ ${#CFG_OPTIONS[@]} -gt 0 ] && CMD+=(--cfg-options "${CFG_OPTIONS[@]}")
+echo "+ ${CMD[*]}"
+exec "${CMD[@]}"
