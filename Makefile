@@ -19,6 +19,7 @@ demo: setup
 	@bash scripts/run_demo.sh
 
 test: setup
+	.venv/bin/ruff check spinekey tools tests
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 indicators:  # re-run matching + evaluation on an inference.sh output folder: make indicators OUT=dir

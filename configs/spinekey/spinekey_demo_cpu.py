@@ -34,7 +34,7 @@ val_evaluator = dict(_delete_=True, type='SpineKeypointMetric')
 test_evaluator = dict(_delete_=True, type='SpineKeypointMetric')
 
 max_epochs = 10
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', begin=0, end=max_epochs, by_epoch=True, eta_min=1e-5),

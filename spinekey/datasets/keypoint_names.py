@@ -24,12 +24,9 @@ def skeleton_for(num_keypoints: int) -> List[List[int]]:
 
 
 def _swap_name(name: str, pairs) -> str:
+    """``name`` with each word of ``pairs`` replaced by its partner (both ways at once)."""
     for a, b in pairs:
-        if a in name:
-            name = name.replace(a, '\0')
-            name = name.replace(b, a).replace('\0', b)
-        elif b in name:
-            name = name.replace(b, a)
+        name = name.replace(a, '\0').replace(b, a).replace('\0', b)
     return name
 
 

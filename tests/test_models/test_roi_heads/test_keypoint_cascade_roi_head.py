@@ -25,8 +25,9 @@ def _model(k=4):
 
 
 def _sample(num_gt, k=4, size=128, scale=1.0):
-    s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(int(size / scale), int(size / scale)),
-                                    pad_shape=(size, size), scale_factor=(scale, scale), batch_input_shape=(size, size)))
+    ori = int(size / scale)
+    s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(ori, ori), pad_shape=(size, size),
+                                    scale_factor=(scale, scale), batch_input_shape=(size, size)))
     boxes = torch.tensor([[20., 10. + 35 * i, 70., 40. + 35 * i] for i in range(num_gt)]).reshape(-1, 4)
     corners = torch.stack([boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [2, 3]], boxes[:, [0, 3]]], 1)
     from mmdet.structures.mask import BitmapMasks
