@@ -12,6 +12,7 @@ from spinekey.io.checkpoint import load_checkpoint_file, load_model_weights
 from spinekey.io.images import read_image
 from spinekey.utils.cli import load_config
 from spinekey.utils.errors import SpineKeyError
+from spinekey.utils.training import fit_heads
 
 _ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadSpineAnnotations', 'mmdet.LoadAnnotations')
 
@@ -28,31 +29,14 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     meta = {}
     if checkpoint:
         meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
-        _apply_dataset_meta(cfg, meta)
+        names = meta.get('keypoint_names')
+        fit_heads(cfg.model, None if names is None else len(names), len(meta.get('classes') or ()))
     model = MODELS.build(cfg.model)
     if checkpoint:
         load_model_weights(model, checkpoint)
     model.cfg = cfg
     model.dataset_meta = meta
     return model.to(device).eval()
-
-
-def _apply_dataset_meta(cfg, meta: dict) -> None:
-    roi_head = cfg.model.get('roi_head', {})
-    names = meta.get('keypoint_names')
-    if names is not None and 'keypoint_head' in roi_head:
-        if names:
-            roi_head.keypoint_head.num_keypoints = len(names)
-        else:
-            roi_head.pop('keypoint_head')
-            roi_head.pop('keypoint_roi_extractor', None)
-    classes = meta.get('classes')
-    if classes:
-        heads = roi_head.get('bbox_head', [])
-        for head in heads if isinstance(heads, list) else [heads]:
-            head.num_classes = len(classes)
-        if roi_head.get('mask_head') is not None:
-            roi_head.mask_head.num_classes = len(classes)
 
 
 def build_test_pipeline(cfg) -> Compose:

@@ -161,7 +161,8 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
         if any('segmentation' in r for r in results):
             m.update(coco_ap(gt, results, 'segm'))
         if names:
-            m.update(coco_ap(gt, results, 'keypoints', sigmas))
+            # per-keypoint OKS sigmas: argument, else the category's ``sigmas`` field, else 0.025 each
+            m.update(coco_ap(gt, results, 'keypoints', sigmas or gt['categories'][0].get('sigmas')))
     m.update(_breakdowns(err, vis, norm, pairs, names, gt, results, iou_results))
     curve_thrs = [round(0.5 * i / 20, 4) for i in range(21)]
     m['pck_curve'] = {'thresholds': curve_thrs,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os.path as osp
+from typing import Optional
 
 from spinekey.utils.errors import SpineKeyError
 
@@ -21,6 +22,26 @@ def read_categories(ann_file: str) -> list:
     return coco['categories']
 
 
+def fit_heads(model_cfg, num_keypoints: Optional[int], num_classes: Optional[int]) -> None:
+    """Set the keypoint head's K (0 drops the keypoint branch) and the box/mask heads' class count.
+
+    ``None`` leaves that part as configured.
+    """
+    roi_head = model_cfg.get('roi_head', {})
+    if num_keypoints is not None and 'keypoint_head' in roi_head:
+        if num_keypoints == 0:
+            roi_head.pop('keypoint_head')
+            roi_head.pop('keypoint_roi_extractor', None)
+        else:
+            roi_head.keypoint_head.num_keypoints = num_keypoints
+    if num_classes:
+        heads = roi_head.get('bbox_head', [])
+        for head in heads if isinstance(heads, list) else [heads]:
+            head.num_classes = num_classes
+        if roi_head.get('mask_head') is not None:
+            roi_head.mask_head.num_classes = num_classes
+
+
 def sync_model_with_dataset(cfg) -> None:
     """Set the keypoint head's K and the class count from the training annotations.
 
@@ -30,26 +51,14 @@ def sync_model_with_dataset(cfg) -> None:
     ds = cfg.train_dataloader.dataset
     ann_file = osp.join(ds.get('data_root', '') or '', ds.ann_file)
     cats = read_categories(ann_file)
-    roi_head = cfg.model.get('roi_head', {})
     names = {tuple(c.get('keypoints') or ()) for c in cats}
     if len(names) > 1:
         raise SpineKeyError(f'{ann_file}: categories declare different keypoint lists')
-    k = len(next(iter(names))) if names else 0
-    if 'keypoint_head' in roi_head:
-        if k == 0:
-            roi_head.pop('keypoint_head')
-            roi_head.pop('keypoint_roi_extractor', None)
-        else:
-            roi_head.keypoint_head.num_keypoints = k
     classes = tuple(c['name'] for c in sorted(cats, key=lambda c: c['id']))
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if key in cfg and cfg[key] is not None:
             cfg[key].dataset.metainfo = dict(classes=classes)
-    heads = roi_head.get('bbox_head', [])
-    for head in heads if isinstance(heads, list) else [heads]:
-        head.num_classes = len(classes)
-    if roi_head.get('mask_head') is not None:
-        roi_head.mask_head.num_classes = len(classes)
+    fit_heads(cfg.model, len(next(iter(names))) if names else 0, len(classes))
 
 
 def drop_missing_pretrained(cfg) -> None:

@@ -108,3 +108,25 @@ def test_strict_pck_mm_levels_worst_images_and_pixel_auc_by_hand():
     # pixel-normalised AUC: 3/30 = 0.1 passes 15 of 20 thresholds, exact points pass 19
     assert m['AUC'] == pytest.approx((15 / 20 + 19 / 20) / 2)
     assert [r['num_matched'] for r in m['per_image']] == [1, 1]
+
+
+def test_image_without_predictions_and_image_without_gt():
+    gt = _gt()
+    gt['images'].append({'id': 3, 'width': 200, 'height': 200})  # no vertebra annotated
+    a1, a2, a3 = gt['annotations']
+    results = [_as_result(a1, 0.9), _as_result(a2, 0.9), dict(_as_result(a1, 0.9), image_id=3)]
+    m = evaluate(gt, results)  # image 2 has no prediction, image 3 only a false positive
+    assert m['num_gt'] == 3 and m['num_matched'] == 2 and m['num_false_positives'] == 1
+    assert m['recall'] == pytest.approx(2 / 3) and m['precision'] == pytest.approx(2 / 3)
+    assert m['EPE'] == 0.0 and m['strict_PCK@0.05'] == pytest.approx(8 / 12)
+    rows = {r['image_id']: r for r in m['per_image']}
+    assert rows[2]['num_matched'] == 0 and np.isnan(rows[2]['EPE'])
+    assert rows[3]['num_gt'] == 0 and rows[3]['num_false_positives'] == 1
+
+
+def test_oks_sigmas_come_from_the_category():
+    gt = _gt()
+    results = [_as_result(a, 0.9, dx=2.0) for a in gt['annotations']]
+    loose = evaluate(gt, results)['kpt_AP']
+    gt['categories'][0]['sigmas'] = [0.2] * 4  # much wider tolerance than the 0.025 default
+    assert evaluate(gt, results)['kpt_AP'] > loose

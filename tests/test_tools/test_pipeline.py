@@ -69,8 +69,12 @@ def test_images_dir_with_bad_and_non_image_files(trained, tmp_path):
     shutil.copy(os.path.join(trained['data'], 'images', 'synth_000000.png'), images / 'a.png')
     (images / 'b broken.png').write_bytes(b'\x89PNG\r\n\x1a\n garbage')
     (images / 'notes.txt').write_text('not an image')
-    args = ['tools/infer.py', '--config', DEMO_CONFIG, '--checkpoint', trained['ckpt'],
-            '--images-dir', str(images), '--out', str(tmp_path / 'out' / 'results.json')]
+    import cv2
+    small = cv2.resize(cv2.imread(str(images / 'a.png')), (300, 420))
+    cv2.imwrite(str(images / 'c.jpg'), small)  # another size and format in the same batch
+    args = ['tools/infer.py', '--config', DEMO_CONFIG, '--checkpoint', trained['ckpt'], '--batch-size', '2',
+            '--images-dir', str(images), '--out', str(tmp_path / 'out' / 'results.json'),
+            '--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0', '--score-thr', '0']
     proc = run_tool(*args)
     assert proc.returncode == 2 and 'Traceback' not in proc.stderr
     assert 'b broken.png: not a readable image' in proc.stderr
@@ -78,7 +82,11 @@ def test_images_dir_with_bad_and_non_image_files(trained, tmp_path):
     proc = run_tool(*args, '--skip-bad-images', check=True)
     assert 'skipping 1 non-image file' in proc.stderr
     assert 'b broken.png' in (tmp_path / 'out' / 'skipped.txt').read_text()
-    assert json.loads((tmp_path / 'out' / 'results.json').read_text()) is not None
+    results = json.loads((tmp_path / 'out' / 'results.json').read_text())
+    assert {r['file_name'] for r in results} == {'a.png', 'c.jpg'}  # ids 0 and 2 in sorted file order
+    assert {r['image_id'] for r in results} == {0, 2}
+    # boxes of the smaller image are in its own pixels
+    assert max(r['bbox'][0] + r['bbox'][2] for r in results if r['image_id'] == 2) <= 300 + 1
 
 
 @pytest.mark.parametrize('tool, args, message', [

@@ -39,17 +39,8 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, metainfo=metainfo,
                  ann_file='det_val.json', data_prefix=dict(img=''), test_mode=True,
                  pipeline=test_pipeline, backend_args=backend_args))
-test_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, metainfo=metainfo,
-                 ann_file='det_test.json', data_prefix=dict(img=''), test_mode=True,
-                 pipeline=test_pipeline, backend_args=backend_args))
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file='det_test.json'))
 
-# COCO box/mask AP plus SpineKey's keypoint metrics (PCK, AUC, EPE, recall, precision, OKS AP)
 val_evaluator = [dict(type='CocoMetric', ann_file=data_root + 'det_val.json', metric=['bbox', 'segm'],
                       format_only=False, backend_args=backend_args),
                  dict(type='SpineKeypointMetric')]

@@ -1,0 +1,30 @@
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT, run_tool
+
+TOOLS = ['train.py', 'infer.py', 'evaluate_keypoints.py', 'convert_gt.py', 'match_iou.py', 'make_synthetic.py',
+         'visualize.py', 'benchmark.py']
+
+
+@pytest.mark.parametrize('tool', TOOLS)
+def test_every_tool_has_help(tool):
+    proc = run_tool(f'tools/{tool}', '--help')
+    assert proc.returncode == 0 and 'usage:' in proc.stdout and '--' in proc.stdout
+
+
+@pytest.mark.parametrize('script', ['train.sh', 'inference.sh', 'tools/generate_indicators.sh'])
+def test_every_launcher_has_help(script):
+    proc = subprocess.run(['bash', script, '--help'], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and 'Usage' in proc.stdout
+
+
+def test_launchers_name_the_flag_to_set():
+    proc = subprocess.run(['bash', 'inference.sh', '--images_dir', 'tests', '--ckpt', 'nope.pth'], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and 'checkpoint not found: nope.pth (set --ckpt)' in proc.stderr
+    proc = subprocess.run(['bash', 'train.sh', '--gpus', '0', '--config', 'configs/spinekey/spinekey_demo_cpu.py'],
+                          cwd=ROOT, capture_output=True, text=True, env={'PATH': '/usr/bin:/bin',
+                                                                          'PYTHON': 'python3'})
+    assert proc.returncode == 2 and 'use --cpu' in proc.stderr
