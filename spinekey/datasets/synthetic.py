@@ -19,9 +19,8 @@ import numpy as np
 
 from spinekey.datasets.keypoint_names import keypoint_names_for, skeleton_for
 from spinekey.io.atomic import atomic_write_json
+from spinekey.measurement.geometry import LEVELS, genant_grade
 
-LEVELS = (['C' + str(i) for i in range(1, 8)] + ['T' + str(i) for i in range(1, 13)] +
-          ['L' + str(i) for i in range(1, 6)] + ['S1'])
 GENANT_REDUCTION = {0: (0.0, 0.12), 1: (0.21, 0.24), 2: (0.27, 0.38), 3: (0.42, 0.55)}
 MEYERDING_SLIP = {0: (0.0, 0.0), 1: (0.08, 0.22), 2: (0.28, 0.45), 3: (0.53, 0.70)}
 
@@ -181,7 +180,7 @@ def generate_vertebrae(rng, spec: SyntheticSpec):
         across = np.array([axes[i][1], -axes[i][0]])
         if (across[0] > 0) == (anterior == 'left'):
             across = -across
-        centers[i] = centers[i] - across * offset if offset else centers[i]
+        centers[i] = centers[i] + across * offset if offset else centers[i]
     centers = _fit_inside(centers, body_w, body_h, spec)
     vertebrae = []
     for i in range(n):
@@ -202,17 +201,6 @@ def generate_vertebrae(rng, spec: SyntheticSpec):
             genant_grade=genant_grade(reduction_real), slip_fraction=float(slips[i]),
             meyerding_grade=int(grades[i])))
     return vertebrae, anterior
-
-
-def genant_grade(reduction: float) -> int:
-    """Genant semi-quantitative grade of a fractional height reduction (DESIGN.md section 7)."""
-    if reduction < 0.20:
-        return 0
-    if reduction <= 0.25:
-        return 1
-    if reduction <= 0.40:
-        return 2
-    return 3
 
 
 def _overlapping_clutter(rng, h, w) -> np.ndarray:

@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from spinekey.datasets.synthetic import SyntheticSpec, genant_grade, make_image, write_dataset
+from spinekey.datasets.synthetic import SyntheticSpec, make_image, write_dataset
+from spinekey.measurement import genant_grade
 
 
 def test_same_seed_same_dataset(tmp_path):
