@@ -16,7 +16,8 @@ def trained(synthetic_dir, tmp_path_factory):
     """A demo-config checkpoint after 5 iterations on 10 synthetic images."""
     work = tmp_path_factory.mktemp('work')
     run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', str(work), '--cfg-options',
-             f'train_dataloader.dataset.data_root={synthetic_dir}/', *FEW_ITERS, check=True)
+             f'train_dataloader.dataset.data_root={synthetic_dir}/',
+             f'val_dataloader.dataset.data_root={synthetic_dir}/', *FEW_ITERS, check=True)
     ckpt = (work / 'last_checkpoint').read_text().strip()
     return {'ckpt': ckpt, 'work': work, 'data': synthetic_dir}
 

@@ -12,6 +12,11 @@ SMALL = ['train_cfg.val_interval=100', 'train_dataloader.batch_size=2', 'train_d
          'train_dataloader.persistent_workers=False']
 
 
+def _data(root):
+    """Point training and validation at the test's synthetic set (never at the repo's data/)."""
+    return [f'train_dataloader.dataset.data_root={root}/', f'val_dataloader.dataset.data_root={root}/']
+
+
 def _train_sh(*args, **kwargs):
     env = dict(os.environ, PYTHON=sys.executable, PYTHONWARNINGS='ignore')
     return subprocess.Popen(['bash', 'train.sh', '--cpu', '--config', DEMO_CONFIG, *args], cwd=ROOT, env=env,
@@ -21,7 +26,7 @@ def _train_sh(*args, **kwargs):
 
 def test_two_cpu_ranks_share_the_data(synthetic_dir, tmp_path):
     proc = _train_sh('--nproc', '2', '--work-dir', str(tmp_path), '--port', '29631', '--cfg-options',
-                     f'train_dataloader.dataset.data_root={synthetic_dir}/', 'train_cfg.max_epochs=1', *SMALL)
+                     *_data(synthetic_dir), 'train_cfg.max_epochs=1', *SMALL)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
     assert '+ ' in out and 'torch.distributed.run' in out and '--nproc_per_node 2' in out  # echoed command
@@ -32,12 +37,13 @@ def test_two_cpu_ranks_share_the_data(synthetic_dir, tmp_path):
 
 
 def test_sigkill_then_resume_finishes_from_the_last_checkpoint(synthetic_dir, tmp_path):
-    opts = ['--cfg-options', f'train_dataloader.dataset.data_root={synthetic_dir}/', 'train_cfg.max_epochs=3',
+    opts = ['--cfg-options', *_data(synthetic_dir), 'train_cfg.max_epochs=3',
             'default_hooks.checkpoint.interval=1', *SMALL]
     proc = _train_sh('--work-dir', str(tmp_path), *opts)
     deadline = time.time() + 600
     while not (tmp_path / 'epoch_1.pth').exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.5)
+    assert proc.poll() is None, f'training ended before it could be killed:\n{proc.communicate()[0][-3000:]}'
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert (tmp_path / 'epoch_1.pth').exists() and not (tmp_path / 'epoch_3.pth').exists()
