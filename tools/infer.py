@@ -157,5 +157,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-    os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))
     raise SystemExit(main())

@@ -33,7 +33,7 @@ test_dataloader = dict(batch_size=4, num_workers=1, dataset=dict(pipeline=test_p
 val_evaluator = dict(_delete_=True, type='SpineKeypointMetric')
 test_evaluator = dict(_delete_=True, type='SpineKeypointMetric')
 
-max_epochs = 10
+max_epochs = 8
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
