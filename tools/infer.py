@@ -80,8 +80,10 @@ def summary_csv(results, ids, names, skipped_ids) -> str:
 def run_shard(args, model, paths, ids, names):
     """Inference over this process's share of the images: (results by image id, skipped messages)."""
     from spinekey.apis import instances_to_coco, iter_predictions
+    from spinekey.datasets.keypoint_names import skeleton_for
     from spinekey.visualization import save_overlay
     name_of = dict(zip(paths, names))
+    skeleton = skeleton_for(len(model.dataset_meta.get('keypoint_names') or []))
     by_image, skipped = {}, {}
     stream = iter_predictions(model, paths, ids, batch_size=args.batch_size, num_workers=args.num_workers)
     for item, sample in tqdm(stream, total=len(paths), desc='inference', unit='img', file=sys.stderr):
@@ -95,7 +97,7 @@ def run_shard(args, model, paths, ids, names):
                                                        name_of[item['path']], args.score_thr)
         if args.save_vis:
             save_overlay(item['path'], by_image[item['image_id']], osp.join(args.save_vis, name_of[item['path']]),
-                         skeleton=model.dataset_meta.get('skeleton'))
+                         skeleton=skeleton)
     return by_image, skipped
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from spinekey.evaluation.evaluate import detection_counts
 from spinekey.evaluation.matching import match_results
 from spinekey.io.atomic import atomic_write_json
 from spinekey.io.coco_files import load_coco_gt, load_results
@@ -28,10 +29,9 @@ def main() -> int:
     out = match_results(load_coco_gt(args.gt_file), load_results(args.result_file), args.iou_type,
                         args.iou_threshold, args.score_thr)
     atomic_write_json(args.out, out, indent=1)
-    n_match = sum(len(im['matches']) for im in out['images'])
-    n_miss = sum(len(im['missed_gt_ids']) for im in out['images'])
-    n_fp = sum(len(im['false_positive_indices']) for im in out['images'])
-    print(f'wrote {args.out}: {n_match} matches, {n_miss} missed GT, {n_fp} false positives '
+    counts = detection_counts(out)
+    print(f'wrote {args.out}: {counts["num_matched"]} matches, {counts["num_gt"] - counts["num_matched"]} missed GT, '
+          f'{counts["num_false_positives"]} false positives '
           f'({args.iou_type} IoU >= {args.iou_threshold})')
     return 0
 

@@ -59,7 +59,8 @@ def collect_pairs(gt: dict, results: List[dict], iou_results: dict) -> Dict[str,
             'spacing': np.asarray(rows['spacing'], float).reshape(-1, 2)}
 
 
-def _detection_counts(iou_results: dict) -> Dict:
+def detection_counts(iou_results: dict) -> Dict:
+    """GT, matched and false-positive counts of an iou_results structure, with recall and precision."""
     n_gt = sum(len(im['matches']) + len(im['missed_gt_ids']) for im in iou_results['images'])
     n_tp = sum(len(im['matches']) for im in iou_results['images'])
     n_fp = sum(len(im['false_positive_indices']) for im in iou_results['images'])
@@ -149,7 +150,7 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
     pairs = collect_pairs(gt, results, iou_results)
     err = keypoint_errors(pairs['pred'], pairs['gt'])
     vis, norm = pairs['visible'], pairs['norm']
-    m = _detection_counts(iou_results)
+    m = detection_counts(iou_results)
     if len(err):
         m.update(_pixel_metrics(err, vis, norm, auc_norm_px))
         m.update(_mm_metrics(pairs, vis))

@@ -1,22 +1,16 @@
 """Config preparation before training: K and classes from the data, AMP, lr scaling, resume."""
 from __future__ import annotations
 
-import json
 import os.path as osp
 from typing import Optional
 
+from spinekey.io.coco_files import read_json
 from spinekey.utils.errors import SpineKeyError
 
 
 def read_categories(ann_file: str) -> list:
     """The ``categories`` of a COCO file, with a one-line error when it is missing or malformed."""
-    if not osp.isfile(ann_file):
-        raise SpineKeyError(f'{ann_file}: annotation file not found')
-    try:
-        with open(ann_file, encoding='utf-8') as f:
-            coco = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SpineKeyError(f'{ann_file}: not valid JSON ({err})') from None
+    coco = read_json(ann_file, 'annotation file')
     if not isinstance(coco, dict) or not isinstance(coco.get('categories'), list):
         raise SpineKeyError(f'{ann_file}: malformed COCO file (no "categories" list)')
     return coco['categories']

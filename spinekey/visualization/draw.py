@@ -45,7 +45,7 @@ def draw_instances(image: np.ndarray, instances: Sequence[dict], skeleton: Optio
         if inst.get('keypoints'):
             kps = np.asarray(inst['keypoints'], float).reshape(-1, 3)
             for a, b in skeleton or []:
-                if kps[a - 1, 2] > 0 and kps[b - 1, 2] > 0:
+                if max(a, b) <= len(kps) and kps[a - 1, 2] > 0 and kps[b - 1, 2] > 0:
                     cv2.line(canvas, tuple(np.round(kps[a - 1, :2] * scale).astype(int)),
                              tuple(np.round(kps[b - 1, :2] * scale).astype(int)), (200, 200, 200), 1, cv2.LINE_AA)
             for j, (kx, ky, v) in enumerate(kps):
@@ -69,7 +69,7 @@ def save_overlay(image_path: str, instances: Sequence[dict], out_path: str, skel
 
     from spinekey.io.images import read_image
     canvas = draw_instances(read_image(image_path), [i for i in instances if i.get('score', 1) >= score_thr],
-                            skeleton or [[1, 2], [2, 3], [3, 4], [4, 1]])
+                            skeleton)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     root, _ = os.path.splitext(out_path)
     tmp = root + '.tmp.png'
