@@ -1,0 +1,83 @@
+#!/usr/bin/env python
+"""Split a COCO file into k folds (fold{i}_train.json / fold{i}_val.json) or into named parts by ratio.
+
+Fixed by --seed; a patient's images never straddle two parts (--group-by, default the image entry's
+patient_id when present); --stratify-by balances an image-entry field (e.g. hardware) across parts.
+split.json records which file went where, so the split is documented and reproducible.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from spinekey.io.atomic import atomic_write_json
+from spinekey.io.coco_files import load_coco_gt
+from spinekey.io.splits import assign_groups, split_coco
+from spinekey.utils.cli import run_cli
+from spinekey.utils.errors import SpineKeyError
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument('--ann', required=True, help='COCO file to split')
+    p.add_argument('--out-dir', required=True, help='folder for the split files')
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument('--folds', type=int, default=5, help='number of cross-validation folds (default 5)')
+    mode.add_argument('--ratios', help='named parts instead of folds, e.g. train=0.8,val=0.1,test=0.1')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--group-by', default='patient_id',
+                   help='image field holding the patient id (images without it are their own group)')
+    p.add_argument('--stratify-by', help='image field to balance across the parts')
+    return p.parse_args()
+
+
+def parse_ratios(text: str):
+    try:
+        pairs = [item.split('=') for item in text.split(',')]
+        return [name.strip() for name, _ in pairs], [float(v) for _, v in pairs]
+    except ValueError:
+        raise SpineKeyError(f'--ratios {text!r}: expected name=fraction pairs, e.g. train=0.8,val=0.2') from None
+
+
+@run_cli
+def main() -> int:
+    args = parse_args()
+    coco = load_coco_gt(args.ann)
+    if args.ratios:
+        names, ratios = parse_ratios(args.ratios)
+    else:
+        if args.folds < 2:
+            raise SpineKeyError(f'--folds must be at least 2, got {args.folds}')
+        names, ratios = [f'fold{i}' for i in range(args.folds)], [1.0] * args.folds
+    group_of = {im['id']: im.get(args.group_by, f'image:{im["id"]}') for im in coco['images']}
+    sizes, strata = {}, {}
+    for im in coco['images']:
+        g = group_of[im['id']]
+        sizes[g] = sizes.get(g, 0) + 1
+        strata[g] = im.get(args.stratify_by) if args.stratify_by else None
+    by_group = assign_groups(sizes, strata, ratios, args.seed)
+    assignment = {image_id: by_group[g] for image_id, g in group_of.items()}
+    parts = split_coco(coco, assignment, len(names))
+    os.makedirs(args.out_dir, exist_ok=True)
+    record = {'source': os.path.abspath(args.ann), 'seed': args.seed, 'group_by': args.group_by,
+              'stratify_by': args.stratify_by, 'parts': {}}
+    for name, part in zip(names, parts):
+        record['parts'][name] = sorted(im['file_name'] for im in part['images'])
+    if args.ratios:
+        for name, part in zip(names, parts):
+            atomic_write_json(os.path.join(args.out_dir, f'{name}.json'), part)
+            print(f'{name}.json: {len(part["images"])} images')
+    else:
+        for i, val in enumerate(parts):
+            train_ids = {im['id'] for k, part in enumerate(parts) if k != i for im in part['images']}
+            train = split_coco(coco, {im['id']: 0 if im['id'] in train_ids else 1 for im in coco['images']}, 2)[0]
+            atomic_write_json(os.path.join(args.out_dir, f'fold{i}_train.json'), train)
+            atomic_write_json(os.path.join(args.out_dir, f'fold{i}_val.json'), val)
+            print(f'fold{i}: {len(train["images"])} train / {len(val["images"])} val images')
+    atomic_write_json(os.path.join(args.out_dir, 'split.json'), record, indent=1)
+    print(f'wrote {args.out_dir}/split.json')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
