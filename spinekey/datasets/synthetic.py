@@ -278,16 +278,62 @@ def _annotation(vertebra: Vertebra, names: Sequence[str], ann_id: int, image_id:
             'keypoints': kps, 'num_keypoints': len(names), 'label': vertebra.level}
 
 
-def _truth(vertebrae: Sequence[Vertebra], anterior: str, spacing: float) -> dict:
+def _truth(vertebrae: Sequence[Vertebra], anterior: str, spacing: float, names: Sequence[str]) -> dict:
+    """Design values (what the generator imposed) and ``landmark`` values (what the exact landmarks define,
+    the values a measurement on GT keypoints must reproduce), computed here independently of
+    spinekey.measurement."""
     rows = []
-    for v in vertebrae:
+    for i, v in enumerate(vertebrae):
         rows.append({'level': v.level, 'height_anterior_px': round(v.height_anterior, 3),
                      'height_middle_px': round(v.height_middle, 3),
                      'height_posterior_px': round(v.height_posterior, 3),
                      'height_anterior_mm': round(v.height_anterior * spacing, 3),
                      'genant_grade': v.genant_grade, 'slip_percent': round(100 * v.slip_fraction, 2),
-                     'meyerding_grade': v.meyerding_grade})
-    return {'anterior': anterior, 'vertebrae': rows}
+                     'meyerding_grade': v.meyerding_grade,
+                     'landmark': _landmark_values(v, vertebrae[i + 1] if i + 1 < len(vertebrae) else None,
+                                                  anterior, names)})
+    return dict({'anterior': anterior, 'vertebrae': rows}, **_landmark_angles(vertebrae))
+
+
+def _landmark_values(v: Vertebra, below, anterior: str, names: Sequence[str]) -> dict:
+    k = {n: np.asarray(p, float) for n, p in v.keypoints.items()}
+    post = 'right' if anterior == 'left' else 'left'
+    if 'top_middle' in names:
+        top_mid, bottom_mid = k['top_middle'], k['bottom_middle']
+    else:
+        top_mid, bottom_mid = (k['top_left'] + k['top_right']) / 2, (k['bottom_left'] + k['bottom_right']) / 2
+    out = {'height_anterior_px': float(np.hypot(*(k[f'top_{anterior}'] - k[f'bottom_{anterior}']))),
+           'height_middle_px': float(np.hypot(*(top_mid - bottom_mid))),
+           'height_posterior_px': float(np.hypot(*(k[f'top_{post}'] - k[f'bottom_{post}']))),
+           'slip_percent': None}
+    if below is not None:
+        b = {n: np.asarray(p, float) for n, p in below.keypoints.items()}
+        plate = b[f'top_{anterior}'] - b[f'top_{post}']
+        shift = k[f'bottom_{post}'] - b[f'top_{post}']
+        out['slip_percent'] = float(100 * (shift[0] * plate[0] + shift[1] * plate[1]) / (plate ** 2).sum())
+    return out
+
+
+def _line_angle(a, b, c, d) -> float:
+    diff = abs(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0]) - np.arctan2(d[1] - c[1], d[0] - c[0]))) % 180
+    return float(min(diff, 180 - diff))
+
+
+def _landmark_angles(vertebrae: Sequence[Vertebra]) -> dict:
+    """Cobb (largest superior-to-inferior endplate angle, upper at or above lower) and lordosis (L1 superior
+    to L5 inferior when both exist, else first superior to last inferior) from the exact landmarks."""
+    kp = [v.keypoints for v in vertebrae]
+    best = (0.0, 0, 0)
+    for i in range(len(kp)):
+        for j in range(i, len(kp)):
+            a = _line_angle(kp[i]['top_left'], kp[i]['top_right'], kp[j]['bottom_left'], kp[j]['bottom_right'])
+            if a > best[0]:
+                best = (a, i, j)
+    levels = [v.level for v in vertebrae]
+    i, j = (levels.index('L1'), levels.index('L5')) if 'L1' in levels and 'L5' in levels else (0, len(kp) - 1)
+    lordosis = _line_angle(kp[i]['top_left'], kp[i]['top_right'], kp[j]['bottom_left'], kp[j]['bottom_right'])
+    return {'cobb_deg': best[0], 'cobb_upper_level': levels[best[1]], 'cobb_lower_level': levels[best[2]],
+            'lordosis_deg': lordosis}
 
 
 def category(num_keypoints: int) -> dict:
@@ -334,7 +380,7 @@ def write_dataset(out_dir: str, num_images: int, spec: SyntheticSpec, seed: int 
         for v in vertebrae:
             splits[split]['annotations'].append(_annotation(v, names, ann_id, image_id))
             ann_id += 1
-        truth['images'][file_name] = dict(_truth(vertebrae, anterior, spec.pixel_spacing_mm),
+        truth['images'][file_name] = dict(_truth(vertebrae, anterior, spec.pixel_spacing_mm, names),
                                           image_id=image_id, split=split)
     cat = category(spec.num_keypoints)
     for split, content in splits.items():

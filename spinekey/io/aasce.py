@@ -55,6 +55,8 @@ def _read_rows(path: str) -> List[List[str]]:
 
 def _image_size(path: str):
     from PIL import Image, UnidentifiedImageError
+    if not os.path.isfile(path):
+        raise FileNotFoundError(path)
     try:
         with Image.open(path) as im:
             return im.size

@@ -81,3 +81,29 @@ def save_worst_overlays(gt: dict, results: List[dict], image_ids: Sequence[int],
         cv2.imwrite(path, canvas)
         written.append(path)
     return written
+
+
+def plot_cohort(table: List[Dict], path: str) -> None:
+    """Mean and 95% CI of each height, per level, normalised by the reference level and by the level above."""
+    plt = _pyplot()
+    norms = [n for n in dict.fromkeys(r['normalised_by'] for r in table)]
+    fig, axes = plt.subplots(1, max(1, len(norms)), figsize=(5.5 * max(1, len(norms)), 4), squeeze=False)
+    for ax, norm in zip(axes[0], norms):
+        for measure, marker in (('height_anterior', 'o'), ('height_middle', 's'), ('height_posterior', '^')):
+            rows = [r for r in table if r['normalised_by'] == norm and r['measure'] == measure
+                    and r['mean'] is not None]
+            x = np.arange(len(rows))
+            mean = np.array([r['mean'] for r in rows])
+            low = np.array([r['ci95_low'] if r['ci95_low'] is not None else r['mean'] for r in rows])
+            high = np.array([r['ci95_high'] if r['ci95_high'] is not None else r['mean'] for r in rows])
+            ax.errorbar(x, mean, yerr=[mean - low, high - mean], marker=marker, ms=4, capsize=3,
+                        label=measure.replace('height_', ''))
+            ax.set_xticks(x, [r['level'] for r in rows], rotation=60, fontsize=8)
+        ax.axhline(1.0, color='grey', lw=0.8, ls=':')
+        ax.set_title(f'height / {norm}' if norm == 'level above' else f'height / {norm} height')
+        ax.set_ylabel('ratio (mean, 95% CI)')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

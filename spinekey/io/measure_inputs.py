@@ -1,0 +1,111 @@
+"""Read what tools/measure.py measures: a results.json (predictions) or a COCO ground-truth file, detected
+from its shape, into per-image vertebra lists with named keypoints."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from spinekey.datasets.keypoint_names import keypoint_names_for
+from spinekey.io.coco_files import load_coco_gt, load_results, read_json
+from spinekey.measurement.spine import VertebraInput
+from spinekey.utils.errors import SpineKeyError
+
+
+@dataclass
+class ImageInput:
+    image_id: int
+    file_name: str
+    width: Optional[int] = None
+    height: Optional[int] = None
+    pixel_spacing: Optional[List[float]] = None
+    cobb_angles: Optional[List[float]] = None  # AASCE [pt, mt, tl] from a converted GT file
+    vertebrae: List[VertebraInput] = field(default_factory=list)
+    dropped: int = 0  # detections below the score threshold
+
+
+def input_kind(data) -> str:
+    """'results' for a COCO results list, 'gt' for a COCO dataset dict."""
+    if isinstance(data, list):
+        return 'results'
+    if isinstance(data, dict) and 'annotations' in data:
+        return 'gt'
+    raise SpineKeyError('input is neither a results list nor a COCO file with "annotations"')
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _points(keypoints: Sequence[float], names: Sequence[str], gt: bool, kpt_thr: float) -> Dict[str, tuple]:
+    """Visible keypoints by name: GT needs v > 0, predictions a score >= kpt_thr; NaN/inf are dropped."""
+    pts = {}
+    for j, name in enumerate(names):
+        x, y, v = keypoints[3 * j:3 * j + 3]
+        if not (_finite(x) and _finite(y)):
+            continue
+        if (gt and v > 0) or (not gt and (not _finite(v) or v >= kpt_thr)):
+            pts[name] = (float(x), float(y))
+    return pts
+
+
+def read_gt(path: str) -> List[ImageInput]:
+    gt = load_coco_gt(path)
+    names_by_cat = {c['id']: c.get('keypoints') or [] for c in gt['categories']}
+    images = {im['id']: ImageInput(im['id'], im['file_name'], im.get('width'), im.get('height'),
+                                   im.get('pixel_spacing'), im.get('cobb_angles')) for im in gt['images']}
+    for ann in gt['annotations']:
+        names = names_by_cat[ann['category_id']]
+        if not names or ann.get('iscrowd'):
+            continue
+        images[ann['image_id']].vertebrae.append(VertebraInput(
+            _points(ann.get('keypoints') or [], names, True, 0.0), None, ann.get('label'), ann.get('bbox')))
+    return list(images.values())
+
+
+def read_predictions(path: str, score_thr: float, names: Optional[Sequence[str]] = None,
+                     gt_path: Optional[str] = None, kpt_thr: float = 0.0) -> List[ImageInput]:
+    """Predictions grouped by image; image size, spacing and AASCE angles come from ``gt_path`` (paired by
+    file name) when given. Keypoint names: ``names``, else the GT category's, else the default set for K."""
+    results = load_results(path)
+    gt_images = {}
+    if gt_path:
+        gt = load_coco_gt(gt_path)
+        gt_images = {im['file_name']: im for im in gt['images']}
+        if names is None:
+            cat_names = [c.get('keypoints') for c in gt['categories'] if c.get('keypoints')]
+            names = cat_names[0] if cat_names else None
+    images: Dict[int, ImageInput] = {}
+    for i, r in enumerate(results):
+        kps = r.get('keypoints')
+        if not kps:
+            raise SpineKeyError(f'{path}: result {i} has no keypoints (detection-only model?): nothing to measure')
+        if names is None:
+            try:
+                names = keypoint_names_for(len(kps) // 3)
+            except ValueError:
+                raise SpineKeyError(f'{path}: results have K={len(kps) // 3} keypoints; pass --keypoint-names') \
+                    from None
+        if len(kps) != 3 * len(names):
+            raise SpineKeyError(f'{path}: result {i} has {len(kps) // 3} keypoints, expected {len(names)} '
+                                f'({",".join(names)})')
+        file_name = r.get('file_name') or str(r['image_id'])
+        if r['image_id'] not in images:
+            im = gt_images.get(file_name, {})
+            images[r['image_id']] = ImageInput(r['image_id'], file_name, im.get('width'), im.get('height'),
+                                               im.get('pixel_spacing'), im.get('cobb_angles'))
+        image = images[r['image_id']]
+        if r.get('score', 1.0) < score_thr:
+            image.dropped += 1
+            continue
+        image.vertebrae.append(VertebraInput(_points(kps, names, False, kpt_thr), r.get('score'), None,
+                                             r.get('bbox')))
+    return sorted(images.values(), key=lambda im: im.image_id)
+
+
+def read_measure_input(path: str, score_thr: float = 0.3, names=None, gt_path=None) -> tuple:
+    """(kind, images) for tools/measure.py."""
+    kind = input_kind(read_json(path, 'input file'))
+    if kind == 'gt':
+        return kind, read_gt(path)
+    return kind, read_predictions(path, score_thr, names, gt_path)

@@ -1,0 +1,217 @@
+"""Measure one radiograph: order its vertebrae, name their levels, and compute every per-vertebra and
+per-image measurement with a note instead of a number wherever the geometry does not allow one.
+
+Pure: takes keypoints (and optionally a pixel spacing), returns rows for measurements.csv / images.csv.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from spinekey.measurement.geometry import (LEVELS, assign_levels, cobb_angle, genant_grade, height_reduction,
+                                           heights, line_angle_deg, meyerding_grade, slip_percent)
+
+CORNERS = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
+VERTEBRA_COLUMNS = ['image_id', 'file_name', 'level', 'order', 'height_anterior_px', 'height_middle_px',
+                    'height_posterior_px', 'height_anterior_mm', 'height_middle_mm', 'height_posterior_mm',
+                    'wedge_ratio', 'crush_ratio', 'genant_grade', 'slip_percent', 'meyerding_grade', 'score', 'note']
+IMAGE_COLUMNS = ['image_id', 'file_name', 'n_vertebrae', 'anterior', 'cobb_deg', 'cobb_upper_level',
+                 'cobb_lower_level', 'lordosis_deg', 'lordosis_levels', 'cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg',
+                 'note']
+
+
+@dataclass
+class VertebraInput:
+    """One detected or annotated vertebra: visible keypoints by name, plus what the source says of it."""
+    points: Dict[str, Tuple[float, float]]
+    score: Optional[float] = None
+    label: Optional[str] = None
+    bbox: Optional[Sequence[float]] = None  # x, y, w, h: orders a vertebra whose corners are missing
+
+    def centre(self) -> Optional[np.ndarray]:
+        corners = [self.points[n] for n in CORNERS if n in self.points]
+        if corners:
+            return np.mean(np.asarray(corners, float), axis=0)
+        if self.bbox is not None:
+            x, y, w, h = self.bbox
+            return np.array([x + w / 2, y + h / 2])
+        return None
+
+    def has_corners(self) -> bool:
+        return all(n in self.points for n in CORNERS)
+
+
+@dataclass
+class SpineMeasurement:
+    vertebrae: List[dict] = field(default_factory=list)  # rows in VERTEBRA_COLUMNS
+    image: dict = field(default_factory=dict)             # row in IMAGE_COLUMNS
+    ordered: List[VertebraInput] = field(default_factory=list)
+    levels: List[str] = field(default_factory=list)
+    cobb_ends: Optional[Tuple[int, int]] = None           # indices into ordered
+    lordosis_ends: Optional[Tuple[int, int]] = None
+    lordosis_plate: str = 'inferior'                      # caudal endplate used for lordosis
+
+
+def order_vertebrae(vertebrae: Sequence[VertebraInput]) -> List[int]:
+    """Cranial-to-caudal order along the column's principal axis (robust to curves and rotated films)."""
+    centres = [v.centre() for v in vertebrae]
+    known = [i for i, c in enumerate(centres) if c is not None]
+    if len(known) < 2:
+        return known
+    pts = np.array([centres[i] for i in known])
+    centred = pts - pts.mean(0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    if axis[1] < 0:
+        axis = -axis
+    return [known[i] for i in np.argsort(centred @ axis, kind='stable')]
+
+
+def name_levels(ordered: Sequence[VertebraInput], bottom_level: Optional[str] = None,
+                top_level: Optional[str] = None) -> List[str]:
+    """Levels from the annotations' labels when every vertebra has one, else from the given end level."""
+    if ordered and all(v.label for v in ordered):
+        return [str(v.label) for v in ordered]
+    if bottom_level:
+        return assign_levels(len(ordered), bottom_level)
+    if top_level:
+        if top_level not in LEVELS:
+            raise ValueError(f'unknown level {top_level!r}; use one of {LEVELS}')
+        start = LEVELS.index(top_level)
+        if start + len(ordered) > len(LEVELS):
+            raise ValueError(f'{len(ordered)} vertebrae cannot start at {top_level}')
+        return list(LEVELS[start:start + len(ordered)])
+    return ['' for _ in ordered]
+
+
+def length_mm(p, q, spacing: Optional[Sequence[float]]) -> Optional[float]:
+    """Length of p-q in mm for pixel spacing [row_mm, col_mm] (DICOM order), None when unknown."""
+    if not spacing:
+        return None
+    row_mm, col_mm = float(spacing[0]), float(spacing[1])
+    return math.hypot((q[0] - p[0]) * col_mm, (q[1] - p[1]) * row_mm)
+
+
+def _round(x, nd=3):
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), nd)
+
+
+def _vertebra_row(v: VertebraInput, anterior: str, spacing) -> Tuple[dict, List[str]]:
+    row, notes = {}, []
+    missing = [n for n in CORNERS if n not in v.points]
+    if missing:
+        return row, [f'missing keypoint(s) {", ".join(missing)}: no heights']
+    h = heights(v.points, anterior)
+    post = 'right' if anterior == 'left' else 'left'
+    row['height_anterior_px'] = _round(h['height_anterior'])
+    row['height_middle_px'] = _round(h['height_middle'])
+    row['height_posterior_px'] = _round(h['height_posterior'])
+    if spacing:
+        p = v.points
+        row['height_anterior_mm'] = _round(length_mm(p[f'top_{anterior}'], p[f'bottom_{anterior}'], spacing))
+        row['height_posterior_mm'] = _round(length_mm(p[f'top_{post}'], p[f'bottom_{post}'], spacing))
+        if 'top_middle' in p and 'bottom_middle' in p:
+            top, bottom = p['top_middle'], p['bottom_middle']
+        else:
+            top = np.mean([p['top_left'], p['top_right']], axis=0)
+            bottom = np.mean([p['bottom_left'], p['bottom_right']], axis=0)
+        row['height_middle_mm'] = _round(length_mm(top, bottom, spacing))
+    if h['height_posterior'] <= 0 or max(h['height_anterior'], h['height_middle'], h['height_posterior']) <= 0:
+        notes.append('degenerate vertebra (zero posterior height): no ratios or grade')
+        return row, notes
+    row['wedge_ratio'] = _round(h['wedge_ratio'], 4)
+    row['crush_ratio'] = _round(h['crush_ratio'], 4)
+    row['genant_grade'] = genant_grade(height_reduction(h))
+    return row, notes
+
+
+def _slip(upper: VertebraInput, lower: VertebraInput, anterior: str) -> Tuple[Optional[float], Optional[str]]:
+    if not (upper.has_corners() and lower.has_corners()):
+        return None, 'slip: missing keypoints on this or the next vertebra'
+    value = slip_percent(upper.points, lower.points, anterior)
+    if not math.isfinite(value):
+        return None, 'slip: zero-length superior endplate of the next vertebra'
+    return value, None
+
+
+def _endplate_ok(v: VertebraInput, plate: str) -> bool:
+    a, b = (v.points['top_left'], v.points['top_right']) if plate == 'superior' else \
+        (v.points['bottom_left'], v.points['bottom_right'])
+    return math.hypot(b[0] - a[0], b[1] - a[1]) > 0
+
+
+def _plate(v: VertebraInput, plate: str):
+    return (v.points['top_left'], v.points['top_right']) if plate == 'superior' else \
+        (v.points['bottom_left'], v.points['bottom_right'])
+
+
+def lordosis_ends(levels: Sequence[str], count: int) -> Tuple[int, int, str]:
+    """(cranial index, caudal index, caudal plate): L1 superior to S1 superior when both are named, L1 to L5
+    inferior when L5 is the lowest, otherwise the most cranial superior to the most caudal inferior endplate."""
+    if 'L1' in levels and 'S1' in levels:
+        return levels.index('L1'), levels.index('S1'), 'superior'
+    if 'L1' in levels and 'L5' in levels:
+        return levels.index('L1'), levels.index('L5'), 'inferior'
+    return 0, count - 1, 'inferior'
+
+
+def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=None, bottom_level=None,
+                  top_level=None, aasce: bool = False, image_height: Optional[float] = None) -> SpineMeasurement:
+    """Every measurement of one image (rows without image_id/file_name, which the caller adds)."""
+    out = SpineMeasurement()
+    order = order_vertebrae(vertebrae)
+    out.ordered = [vertebrae[i] for i in order]
+    out.levels = name_levels(out.ordered, bottom_level, top_level)
+    image_notes = []
+    if len(order) < len(vertebrae):
+        image_notes.append(f'{len(vertebrae) - len(order)} vertebra(e) without keypoints or box were skipped')
+    for i, v in enumerate(out.ordered):
+        row, notes = _vertebra_row(v, anterior, spacing)
+        row.update(level=out.levels[i], order=i + 1, score=_round(v.score, 4))
+        if i + 1 < len(out.ordered):
+            slip, note = _slip(v, out.ordered[i + 1], anterior)
+            if note:
+                notes.append(note)
+            else:
+                row['slip_percent'] = _round(slip, 2)
+                row['meyerding_grade'] = meyerding_grade(slip)
+        row['note'] = '; '.join(notes)
+        out.vertebrae.append(row)
+
+    full = [i for i, v in enumerate(out.ordered) if v.has_corners()
+            and _endplate_ok(v, 'superior') and _endplate_ok(v, 'inferior')]
+    image = {'n_vertebrae': len(out.ordered), 'anterior': anterior}
+    if len(full) < 2:
+        image_notes.append(f'{len(full)} vertebra(e) with four usable corners: no Cobb or lordosis angle')
+    else:
+        degrees, a, b = cobb_angle([out.ordered[i].points for i in full])
+        out.cobb_ends = (full[a], full[b])
+        image.update(cobb_deg=_round(degrees, 2), cobb_upper_level=out.levels[full[a]] or f'#{full[a] + 1}',
+                     cobb_lower_level=out.levels[full[b]] or f'#{full[b] + 1}')
+        sub_levels = [out.levels[i] for i in full]
+        c, d, plate = lordosis_ends(sub_levels, len(full))
+        top_v, low_v = out.ordered[full[c]], out.ordered[full[d]]
+        image['lordosis_deg'] = _round(line_angle_deg(*_plate(top_v, 'superior'), *_plate(low_v, plate)), 2)
+        image['lordosis_levels'] = (f'{sub_levels[c] or "#" + str(full[c] + 1)} superior - '
+                                    f'{sub_levels[d] or "#" + str(full[d] + 1)} {plate}')
+        out.lordosis_ends = (full[c], full[d])
+        out.lordosis_plate = plate
+        if aasce:
+            _aasce_angles(out, full, image, image_height, image_notes)
+    image['note'] = '; '.join(image_notes)
+    out.image = image
+    return out
+
+
+def _aasce_angles(out: SpineMeasurement, full: List[int], image: dict, image_height, notes: List[str]) -> None:
+    from spinekey.measurement.aasce import aasce_cobb_angles
+    corners = np.array([[out.ordered[i].points[n] for n in CORNERS] for i in full], float)
+    if image_height is None:
+        notes.append('AASCE angles need the image height')
+        return
+    if len(full) != 17:
+        notes.append(f'AASCE procedure on {len(full)} vertebrae (the challenge expects 17, T1-L5)')
+    (main, second, third), _ = aasce_cobb_angles(corners, image_height)
+    image.update(cobb_mt_deg=_round(main, 3), cobb_pt_deg=_round(second, 3), cobb_tl_deg=_round(third, 3))

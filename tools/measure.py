@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""Clinical measurements from vertebra keypoints: heights, ratios, Genant grade, slip and Meyerding grade per
+vertebra; Cobb angle (with end vertebrae), lordosis and, for AP scoliosis films, the AASCE Cobb angles per
+image. Input: a results.json from tools/infer.py or a COCO ground-truth file (detected automatically).
+
+Writes OUT/measurements.csv (one row per vertebra), OUT/images.csv (one row per image), OUT/measurements.json
+(both); --cohort adds cohort.csv/cohort.png; --save_vis draws the measurements on each film (OUT/vis/);
+--aasce-smape scores the AASCE angles against the ones stored in the GT (OUT/smape.json).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+
+from tqdm import tqdm
+
+from spinekey.io.atomic import atomic_write_json, atomic_write_text
+from spinekey.io.measure_inputs import read_measure_input
+from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS, measure_spine
+from spinekey.utils.cli import run_cli
+from spinekey.utils.errors import SpineKeyError
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--input', required=True, help='results.json or COCO ground-truth file')
+    p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--images-dir', help='folder the file names are relative to (for --save_vis and '
+                   '--anterior auto; default: the input file\'s folder)')
+    p.add_argument('--score-thr', type=float, default=0.3, help='keep predictions with score >= T (default 0.3)')
+    p.add_argument('--gt', help='with a results.json: COCO file giving image sizes, pixel spacing and AASCE '
+                   'angles (paired by file name)')
+    p.add_argument('--keypoint-names', help='keypoint order of the results, comma separated (default: from '
+                   '--gt, else the 4-corner or 6-point set)')
+    p.add_argument('--anterior', choices=('auto', 'left', 'right'), default='auto',
+                   help='anterior image side on lateral films; auto reads it from the image (default)')
+    levels = p.add_mutually_exclusive_group()
+    levels.add_argument('--bottom-level', help='level of the lowest vertebra (e.g. L5 or S1) when the input has '
+                        'no labels')
+    levels.add_argument('--top-level', help='level of the highest vertebra when the input has no labels')
+    p.add_argument('--pixel-spacing', type=float, help='mm per pixel for every image (overrides the input)')
+    p.add_argument('--aasce', action='store_true', help='also compute the AASCE 2019 Cobb angles (AP films)')
+    p.add_argument('--aasce-smape', action='store_true',
+                   help='score the AASCE angles against the GT cobb_angles (implies --aasce); SMAPE in smape.json')
+    p.add_argument('--cohort', action='store_true', help='per-level cohort statistics (cohort.csv, cohort.png)')
+    p.add_argument('--reference-level', help='cohort: normalise heights by this level (default: the level '
+                   'present in most films)')
+    p.add_argument('--save_vis', '--save-vis', dest='save_vis', action='store_true',
+                   help='write overlays with the measurements to OUT/vis/')
+    return p.parse_args()
+
+
+def to_csv(rows, columns) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction='ignore', lineterminator='\n')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ('' if row.get(k) is None else row.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def load_gray(path: str):
+    from spinekey.io.images import read_image
+    import cv2
+    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY)
+
+
+def choose_anterior(args, image_input, gray):
+    """(side, note): the user's side, else the one read from the image, else 'left' with a warning note."""
+    if args.anterior != 'auto':
+        return args.anterior, ''
+    if gray is not None:
+        from spinekey.measurement.anterior import detect_anterior
+        side, agreement = detect_anterior(gray, image_input.vertebrae)
+        if side:
+            return side, '' if agreement >= 0.7 else f'anterior side uncertain ({agreement:.0%} of vertebrae agree)'
+    return 'left', 'anterior side unknown (no image): assumed left; pass --anterior'
+
+
+def main_loop(args, images, images_dir):
+    vertebra_rows, image_rows, smape_pairs = [], [], []
+    aasce = args.aasce or args.aasce_smape
+    need_image = args.anterior == 'auto' or args.save_vis
+    for im in tqdm(images, desc='measure', unit='img', file=sys.stderr, disable=len(images) < 20):
+        gray, read_note = None, ''
+        if need_image:
+            try:
+                gray = load_gray(os.path.join(images_dir, im.file_name))
+            except SpineKeyError as err:
+                read_note = f'image not read ({err})'
+        spacing = [args.pixel_spacing] * 2 if args.pixel_spacing else im.pixel_spacing
+        anterior, side_note = choose_anterior(args, im, gray)
+        height = im.height or (gray.shape[0] if gray is not None else None)
+        try:
+            m = measure_spine(im.vertebrae, anterior, spacing, args.bottom_level, args.top_level, aasce, height)
+        except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
+            raise SpineKeyError(f'{args.input}: image {im.file_name}: {err}') from None
+        ident = {'image_id': im.image_id, 'file_name': im.file_name}
+        vertebra_rows += [dict(ident, **row) for row in m.vertebrae]
+        notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
+        if not im.vertebrae:
+            notes.insert(0, f'no vertebrae{" above the score threshold" if im.dropped else ""}')
+        image_rows.append(dict(ident, **dict(m.image, note='; '.join(notes))))
+        if aasce and im.cobb_angles and m.image.get('cobb_mt_deg') is not None:
+            pred = [m.image['cobb_pt_deg'], m.image['cobb_mt_deg'], m.image['cobb_tl_deg']]
+            smape_pairs.append((im.file_name, pred, list(im.cobb_angles)))
+        if args.save_vis and gray is not None:
+            from spinekey.visualization.measure_overlay import draw_measurements
+            import cv2
+            ok, buf = cv2.imencode('.jpg', draw_measurements(gray, m, anterior), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            name = os.path.splitext(im.file_name.replace('/', '__'))[0] + '.jpg'
+            from spinekey.io.atomic import atomic_write_bytes
+            atomic_write_bytes(os.path.join(args.out, 'vis', name), buf.tobytes())
+    return vertebra_rows, image_rows, smape_pairs
+
+
+def write_smape(args, pairs) -> None:
+    from spinekey.measurement.aasce import smape
+    if not pairs:
+        raise SpineKeyError(f'{args.gt or args.input}: --aasce-smape needs images with cobb_angles (a GT file '
+                            'from tools/convert_dataset.py --from aasce) and measurable predictions')
+    value = smape([p for _, p, _ in pairs], [t for _, _, t in pairs])
+    per_angle = [sum(abs(p[i] - t[i]) for _, p, t in pairs) / len(pairs) for i in range(3)]
+    atomic_write_json(os.path.join(args.out, 'smape.json'), {
+        'smape': value, 'n_images': len(pairs), 'angle_order': ['pt', 'mt', 'tl'],
+        'mean_abs_error_deg': dict(zip(['pt', 'mt', 'tl'], per_angle)),
+        'images': [{'file_name': f, 'pred': p, 'true': t} for f, p, t in pairs]}, indent=1)
+    print(f'AASCE SMAPE {value:.2f}% over {len(pairs)} images; mean |error| pt {per_angle[0]:.2f}, '
+          f'mt {per_angle[1]:.2f}, tl {per_angle[2]:.2f} deg')
+
+
+@run_cli
+def main() -> int:
+    args = parse_args()
+    names = args.keypoint_names.split(',') if args.keypoint_names else None
+    kind, images = read_measure_input(args.input, args.score_thr, names, args.gt)
+    if not images:
+        raise SpineKeyError(f'{args.input}: no images to measure')
+    images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.input))
+    vertebra_rows, image_rows, smape_pairs = main_loop(args, images, images_dir)
+    os.makedirs(args.out, exist_ok=True)
+    atomic_write_text(os.path.join(args.out, 'measurements.csv'), to_csv(vertebra_rows, VERTEBRA_COLUMNS))
+    atomic_write_text(os.path.join(args.out, 'images.csv'), to_csv(image_rows, IMAGE_COLUMNS))
+    atomic_write_json(os.path.join(args.out, 'measurements.json'),
+                      {'input': os.path.abspath(args.input), 'input_kind': kind, 'vertebrae': vertebra_rows,
+                       'images': image_rows})
+    print(f'measured {len(vertebra_rows)} vertebrae on {len(image_rows)} images ({kind}) -> {args.out}/'
+          'measurements.csv, images.csv, measurements.json')
+    if args.cohort:
+        from spinekey.measurement.cohort import COHORT_COLUMNS, cohort_table
+        from spinekey.visualization.plots import plot_cohort
+        table = cohort_table(vertebra_rows, args.reference_level)
+        if not table:
+            raise SpineKeyError(f'{args.input}: no levels to build cohort statistics from (give --bottom-level '
+                                'or labelled GT)')
+        atomic_write_text(os.path.join(args.out, 'cohort.csv'), to_csv(table, COHORT_COLUMNS))
+        plot_cohort(table, os.path.join(args.out, 'cohort.png'))
+        print(f'cohort statistics: {len(table)} rows -> cohort.csv, cohort.png')
+    if args.aasce_smape:
+        write_smape(args, smape_pairs)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
