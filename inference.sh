@@ -22,6 +22,9 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --batch_size B          images per forward pass (default 2)
   --score_thr T           keep detections with score >= T (default 0.3)
   --save_vis              also write overlays (boxes, masks, numbered keypoints) to OUTPUT_DIR/vis
+  --measure               then run tools/measure.py: OUTPUT_DIR/measurements/{measurements,images}.csv
+  --anterior auto|left|right   anterior side for --measure (default auto: read from the image)
+  --bottom_level LEVEL    level of the lowest vertebra for --measure (e.g. L5), to name the levels
   --gpus 0,1,...          shard the images over these GPUs (one torchrun process each)
   --cpu --nproc N         shard the images over N CPU processes
   -h, --help              this help
@@ -32,7 +35,7 @@ IMAGES_DIR=data/images
 CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
-SAVE_VIS=0; GPUS=""; NPROC=1
+SAVE_VIS=0; GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --images_dir) IMAGES_DIR=$2; shift 2 ;;
@@ -47,6 +50,9 @@ while [ $# -gt 0 ]; do
         --batch_size) BATCH=$2; shift 2 ;;
         --score_thr) SCORE=$2; shift 2 ;;
         --save_vis) SAVE_VIS=1; shift ;;
+        --measure) MEASURE=1; shift ;;
+        --anterior) ANTERIOR=$2; shift 2 ;;
+        --bottom_level) BOTTOM_LEVEL=$2; shift 2 ;;
         --gpus) GPUS=$2; shift 2 ;;
         --cpu) DEVICE=cpu; shift ;;
         --nproc) NPROC=$2; shift 2 ;;
@@ -79,14 +85,22 @@ VIS=()
 run "${LAUNCH[@]}" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --images-dir "$IMAGES_DIR" \
     --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
     --skip-bad-images --summary-csv "$OUT/summary.csv" "${VIS[@]}"
-if [ -z "$ANNS" ]; then
-    echo "inference.sh: no --anns_path, evaluation skipped; results in $OUT"
-    exit 0
+if [ -n "$ANNS" ]; then
+    run "$PY" tools/convert_gt.py --anns "$ANNS" --results "$OUT/results.json" --checkpoint "$CKPT" \
+        --out "$OUT/gts.json"
+    run "$PY" tools/match_iou.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
+        --out "$OUT/iou_results.json" --iou_type "$IOU_TYPE" --iou_threshold "$IOU" --score_thr "$SCORE"
+    run "$PY" tools/evaluate_keypoints.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
+        --iou_results "$OUT/iou_results.json" --output "$OUT/evaluation_indicators.txt"
+else
+    echo "inference.sh: no --anns_path, evaluation skipped"
 fi
-run "$PY" tools/convert_gt.py --anns "$ANNS" --results "$OUT/results.json" --checkpoint "$CKPT" \
-    --out "$OUT/gts.json"
-run "$PY" tools/match_iou.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
-    --out "$OUT/iou_results.json" --iou_type "$IOU_TYPE" --iou_threshold "$IOU" --score_thr "$SCORE"
-run "$PY" tools/evaluate_keypoints.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
-    --iou_results "$OUT/iou_results.json" --output "$OUT/evaluation_indicators.txt"
+if [ "$MEASURE" = 1 ]; then
+    MEASURE_ARGS=(--input "$OUT/results.json" --images-dir "$IMAGES_DIR" --score-thr "$SCORE"
+                  --out "$OUT/measurements" --anterior "$ANTERIOR")
+    [ -n "$ANNS" ] && MEASURE_ARGS+=(--gt "$OUT/gts.json")
+    [ -n "$BOTTOM_LEVEL" ] && MEASURE_ARGS+=(--bottom-level "$BOTTOM_LEVEL")
+    [ "$SAVE_VIS" = 1 ] && MEASURE_ARGS+=(--save_vis)
+    run "$PY" tools/measure.py "${MEASURE_ARGS[@]}"
+fi
 echo "inference.sh: done; outputs in $OUT"

@@ -3,6 +3,7 @@ from its shape, into per-image vertebra lists with named keypoints."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -72,6 +73,9 @@ def read_predictions(path: str, score_thr: float, names: Optional[Sequence[str]]
     if gt_path:
         gt = load_coco_gt(gt_path)
         gt_images = {im['file_name']: im for im in gt['images']}
+        # results from a folder carry bare names; GT files often keep a sub-folder: pair by base name too
+        gt_images.update({os.path.basename(im['file_name']): im for im in gt['images']
+                          if os.path.basename(im['file_name']) not in gt_images})
         if names is None:
             cat_names = [c.get('keypoints') for c in gt['categories'] if c.get('keypoints')]
             names = cat_names[0] if cat_names else None

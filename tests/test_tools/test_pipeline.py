@@ -1,4 +1,5 @@
 """The walking skeleton through the real CLIs: train a few iterations, infer, evaluate; bad input."""
+import csv
 import json
 import os
 import shutil
@@ -142,9 +143,16 @@ def test_inference_sh_runs_the_whole_chain(trained, tmp_path):
     proc = subprocess.run(['bash', 'inference.sh', '--images_dir', str(images), '--ckpt', trained['ckpt'],
                            '--cfg_det_path', DEMO_CONFIG, '--anns_path',
                            os.path.join(trained['data'], 'det_train.json'), '--output_dir', str(out),
-                           '--device', 'cpu', '--score_thr', '0.0'],
+                           '--device', 'cpu', '--score_thr', '0.0', '--measure', '--anterior', 'left'],
                           cwd=os.path.dirname(DEMO_CONFIG) + '/../..', capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
+    results = json.loads((out / 'results.json').read_text())
+    rows = (out / 'measurements' / 'measurements.csv').read_text().splitlines()
+    assert len(rows) == 1 + len(results) and rows[0].startswith('image_id,file_name,level,order,')
+    measured = list(csv.DictReader(open(out / 'measurements' / 'measurements.csv')))
+    assert any(r['height_anterior_mm'] for r in measured)  # spacing came from gts.json
+    images_csv = (out / 'measurements' / 'images.csv').read_text().splitlines()
+    assert len(images_csv) == 3 and all(',left,' in line for line in images_csv[1:])
     gts = json.loads((out / 'gts.json').read_text())
     assert sorted(im['id'] for im in gts['images']) == [0, 1]  # keyed by the results' ids (sorted file order)
     assert {im['file_name'] for im in gts['images']} == {im['file_name'] for im in gt['images'][:2]}

@@ -1,0 +1,116 @@
+"""tools/measure.py end to end: GT and results input, mm, overlays, cohort, AASCE SMAPE, bad input."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_tool
+
+
+def _read(path):
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def test_gt_input_reproduces_truth_where_the_side_is_read_right(synthetic_dir, tmp_path):
+    out = tmp_path / 'm'
+    ann = os.path.join(synthetic_dir, 'det_train.json')
+    proc = run_tool('tools/measure.py', '--input', ann, '--out', str(out), '--save_vis', '--cohort')
+    assert proc.returncode == 0, proc.stderr
+    truth = json.load(open(os.path.join(synthetic_dir, 'truth.json')))['images']
+    rows, images = _read(out / 'measurements.csv'), _read(out / 'images.csv')
+    gt = json.load(open(ann))
+    assert len(rows) == len(gt['annotations']) and len(images) == len(gt['images'])
+    right_side = [im['file_name'] for im in images if im['anterior'] == truth[im['file_name']]['anterior']]
+    assert len(right_side) >= 0.75 * len(images)  # 234 of 250 on the demo set
+    for row in rows:
+        if row['file_name'] not in right_side:
+            continue
+        t = {v['level']: v for v in truth[row['file_name']]['vertebrae']}[row['level']]['landmark']
+        assert float(row['height_anterior_px']) == pytest.approx(t['height_anterior_px'], abs=0.02)
+        assert float(row['height_anterior_mm']) == pytest.approx(0.3 * t['height_anterior_px'], abs=0.01)
+    for im in images:
+        assert float(im['cobb_deg']) == pytest.approx(truth[im['file_name']]['cobb_deg'], abs=0.1)
+    assert len(os.listdir(out / 'vis')) == len(gt['images'])
+    cohort = _read(out / 'cohort.csv')
+    ref = cohort[0]['normalised_by']
+    ref_rows = [r for r in cohort if r['level'] == ref and r['normalised_by'] == ref]
+    assert ref_rows and all(float(r['mean']) == pytest.approx(1.0) for r in ref_rows)  # a level over itself
+    assert os.path.getsize(out / 'cohort.png') > 1000
+    saved = json.load(open(out / 'measurements.json'))
+    assert saved['input_kind'] == 'gt' and len(saved['vertebrae']) == len(rows)
+
+
+def _results_from_gt(gt, score=0.9):
+    return [{'image_id': a['image_id'], 'category_id': 1, 'bbox': a['bbox'], 'score': score,
+             'keypoints': a['keypoints'], 'file_name': next(im['file_name'] for im in gt['images']
+                                                            if im['id'] == a['image_id']).split('/')[-1]}
+            for a in gt['annotations']]
+
+
+def test_results_input_with_threshold_spacing_and_notes(synthetic_dir, tmp_path):
+    gt_path = os.path.join(synthetic_dir, 'det_train.json')
+    gt = json.load(open(gt_path))
+    results = _results_from_gt(gt)
+    first = gt['images'][0]['id']
+    low = [r for r in results if r['image_id'] == first][1:]
+    for r in low:
+        r['score'] = 0.1  # leaves one vertebra on the first image: no angles, a note
+    path = tmp_path / 'results.json'
+    path.write_text(json.dumps(results))
+    out = tmp_path / 'm'
+    proc = run_tool('tools/measure.py', '--input', str(path), '--out', str(out), '--gt', gt_path,
+                    '--anterior', 'right', '--bottom-level', 'L5', '--score-thr', '0.5')
+    assert proc.returncode == 0, proc.stderr
+    rows, images = _read(out / 'measurements.csv'), _read(out / 'images.csv')
+    assert len(rows) == len(results) - len(low)
+    assert all(r['height_posterior_mm'] for r in rows)  # spacing from --gt, paired by base name
+    img0 = next(im for im in images if int(im['image_id']) == first)
+    assert img0['cobb_deg'] == '' and 'no Cobb' in img0['note']
+    last_levels = [r['level'] for r in rows if int(r['image_id']) == gt['images'][1]['id']]
+    assert last_levels[-1] == 'L5' and all(last_levels)
+
+
+def test_aasce_smape_against_the_stored_angles(tmp_path):
+    from spinekey.measurement.aasce import aasce_cobb_angles, smape
+    from tests.test_io.test_aasce_convert import write_sample
+    write_sample(str(tmp_path))
+    gt_path = str(tmp_path / 'gt.json')
+    assert run_tool('tools/convert_dataset.py', '--from', 'aasce', '--src', str(tmp_path), '--out',
+                    gt_path).returncode == 0
+    gt = json.load(open(gt_path))
+    results = _results_from_gt(gt)
+    res_path = tmp_path / 'results.json'
+    res_path.write_text(json.dumps(results))
+    out = tmp_path / 'm'
+    proc = run_tool('tools/measure.py', '--input', str(res_path), '--out', str(out), '--gt', gt_path,
+                    '--aasce-smape', '--anterior', 'left')
+    assert proc.returncode == 0, proc.stderr
+    expected_pred = []
+    for im in gt['images']:
+        kps = [np.array(a['keypoints']).reshape(4, 3)[:, :2] for a in gt['annotations'] if a['image_id'] == im['id']]
+        (mt, pt, tl), _ = aasce_cobb_angles(np.array(kps), im['height'])
+        expected_pred.append([pt, mt, tl])
+    expected = smape(expected_pred, [im['cobb_angles'] for im in gt['images']])
+    got = json.load(open(out / 'smape.json'))
+    assert got['smape'] == pytest.approx(expected, abs=0.01) and got['n_images'] == 3
+    images = _read(out / 'images.csv')
+    assert float(images[0]['cobb_mt_deg']) == pytest.approx(expected_pred[0][1], abs=1e-3)
+
+
+@pytest.mark.parametrize('content, message', [
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.9, "keypoints": [NaN, 1, 1]}]', 'NaN/inf'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.9}]', 'no keypoints'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.9, "keypoints": [1, 1, 1, 2, 2, 1, 3, 3, 1]}]', 'K=3'),
+    ('{"images": []}', 'neither a results list'),
+    ('', 'not valid JSON'),
+])
+def test_bad_input_is_one_clear_line(tmp_path, content, message):
+    path = tmp_path / 'bad.json'
+    path.write_text(content)
+    proc = run_tool('tools/measure.py', '--input', str(path), '--out', str(tmp_path / 'm'))
+    assert proc.returncode == 2
+    assert message in proc.stderr and 'Traceback' not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / 'm' / 'measurements.csv').exists()
