@@ -68,12 +68,56 @@ def _faster_coco_eval(gt, results):
         ev.summarize()
 
 
-BENCHMARKS = {'eval': bench_eval}
+def bench_measure(quick: bool, checkpoint: str = None, data: str = 'data/synthetic') -> dict:
+    """Measurement error of the demo model on the synthetic test split, against the GT keypoints' values."""
+    import json
+    import subprocess
+    import tempfile
+
+    from spinekey.evaluation.measurement_agreement import measurement_agreement
+    from spinekey.io.coco_files import load_coco_gt, load_results
+    from spinekey.io.measure_inputs import images_from_gt, images_from_results
+    from spinekey.visualization.plots import plot_confusions
+    checkpoint = checkpoint or _last_checkpoint('work_dirs/demo')
+    ann = os.path.join(data, 'det_test.json')
+    if not checkpoint or not os.path.isfile(ann):
+        return {'skipped': f'needs the demo checkpoint and {ann}: run make demo first'}
+    with tempfile.TemporaryDirectory() as tmp:
+        results_path = os.path.join(tmp, 'results.json')
+        cmd = [sys.executable, 'tools/infer.py', '--config', 'configs/spinekey/spinekey_demo_cpu.py',
+               '--checkpoint', checkpoint, '--ann-file', ann, '--img-prefix', data, '--out', results_path,
+               '--device', 'cpu', '--score-thr', '0.3']
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        results = load_results(results_path)
+    gt = load_coco_gt(ann)
+    truth = json.load(open(os.path.join(data, 'truth.json')))['images']
+    row = measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt),
+                                {name: t['anterior'] for name, t in truth.items()}, images_dir=data,
+                                pred_bottom_level='L5')  # every synthetic column ends at L5
+    os.makedirs('work_dirs/benchmark', exist_ok=True)
+    plot_confusions({'Genant': row['genant_confusion'], 'Meyerding': row['meyerding_confusion']},
+                    'work_dirs/benchmark/measure_confusion.png')
+    row['checkpoint'] = checkpoint
+    row['confusion_png'] = 'work_dirs/benchmark/measure_confusion.png'
+    return row
+
+
+def _last_checkpoint(work_dir: str):
+    marker = os.path.join(work_dir, 'last_checkpoint')
+    if os.path.isfile(marker):
+        path = open(marker).read().strip()
+        return path if os.path.isfile(path) else None
+    return None
+
+
+BENCHMARKS = {'eval': bench_eval, 'measure': bench_measure}
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--only', choices=sorted(BENCHMARKS), help='run one benchmark')
+    p.add_argument('--measure', action='store_true', help='same as --only measure: measurement errors of the '
+                   'demo model on the synthetic test split (needs make demo)')
     p.add_argument('--quick', action='store_true', help='small sizes (a few minutes in all)')
     p.add_argument('--out', default='work_dirs/benchmark/benchmark.json')
     return p.parse_args()
@@ -81,6 +125,8 @@ def parse_args():
 
 def main() -> int:
     args = parse_args()
+    if args.measure:
+        args.only = 'measure'
     names = [args.only] if args.only else list(BENCHMARKS)
     report = {'machine': {'cpu_count': os.cpu_count(), 'platform': platform.platform(),
                           'python': sys.version.split()[0]},
@@ -89,7 +135,8 @@ def main() -> int:
         print(f'== {name}', file=sys.stderr)
         report['results'][name] = BENCHMARKS[name](args.quick)
         for key, value in report['results'][name].items():
-            print(f'{name:<8}{key:<34}{value}')
+            if not key.endswith('_confusion'):
+                print(f'{name:<8}{key:<34}{value}')
     atomic_write_json(args.out, report, indent=2)
     print(f'wrote {args.out}')
     return 0

@@ -51,7 +51,11 @@ def _points(keypoints: Sequence[float], names: Sequence[str], gt: bool, kpt_thr:
 
 
 def read_gt(path: str) -> List[ImageInput]:
-    gt = load_coco_gt(path)
+    return images_from_gt(load_coco_gt(path))
+
+
+def images_from_gt(gt: dict) -> List[ImageInput]:
+    """Per-image vertebrae of a (checked) COCO dict; crowd and keypoint-less annotations are left out."""
     names_by_cat = {c['id']: c.get('keypoints') or [] for c in gt['categories']}
     images = {im['id']: ImageInput(im['id'], im['file_name'], im.get('width'), im.get('height'),
                                    im.get('pixel_spacing'), im.get('cobb_angles')) for im in gt['images']}
@@ -68,10 +72,16 @@ def read_predictions(path: str, score_thr: float, names: Optional[Sequence[str]]
                      gt_path: Optional[str] = None, kpt_thr: float = 0.0) -> List[ImageInput]:
     """Predictions grouped by image; image size, spacing and AASCE angles come from ``gt_path`` (paired by
     file name) when given. Keypoint names: ``names``, else the GT category's, else the default set for K."""
-    results = load_results(path)
+    return images_from_results(load_results(path), score_thr, names, load_coco_gt(gt_path) if gt_path else None,
+                               kpt_thr, source=path)
+
+
+def images_from_results(results: List[dict], score_thr: float, names: Optional[Sequence[str]] = None,
+                        gt: Optional[dict] = None, kpt_thr: float = 0.0, source: str = 'results') -> List[ImageInput]:
+    """Predictions grouped by image (see read_predictions); ``source`` names the file in errors."""
+    path = source
     gt_images = {}
-    if gt_path:
-        gt = load_coco_gt(gt_path)
+    if gt:
         gt_images = {im['file_name']: im for im in gt['images']}
         # results from a folder carry bare names; GT files often keep a sub-folder: pair by base name too
         gt_images.update({os.path.basename(im['file_name']): im for im in gt['images']

@@ -107,3 +107,23 @@ def plot_cohort(table: List[Dict], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_confusions(matrices: Dict[str, np.ndarray], path: str) -> None:
+    """Side-by-side confusion matrices (rows: from GT keypoints, columns: from predictions) with counts."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(matrices), figsize=(4.2 * len(matrices), 3.8), squeeze=False)
+    for ax, (title, m) in zip(axes[0], matrices.items()):
+        m = np.asarray(m)
+        ax.imshow(m, cmap='Blues')
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(j, i, str(v), ha='center', va='center', color='white' if v > m.max() / 2 else 'black')
+        ax.set_xticks(range(m.shape[1]))
+        ax.set_yticks(range(m.shape[0]))
+        ax.set_xlabel('grade from predicted keypoints')
+        ax.set_ylabel('grade from GT keypoints')
+        acc = np.trace(m) / m.sum() if m.sum() else float('nan')
+        ax.set_title(f'{title} (accuracy {acc:.1%})')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -74,3 +74,34 @@ def test_pack_refuses_instances_lost_by_other_transforms():
     s['gt_keypoints'] = s['gt_keypoints'][:2]
     with pytest.raises(SpineKeyError, match='keypoint-aware'):
         PackSpineInputs().transform(s)
+
+
+def _dot_sample(x, y, h=200, w=300):
+    """An image with one bright dot at (x, y), a keypoint on it and a square mask/box around it."""
+    from mmdet.structures.mask import BitmapMasks
+    img = np.zeros((h, w, 3), np.uint8)
+    img[int(y), int(x)] = 255
+    mask = np.zeros((1, h, w), np.uint8)
+    mask[0, int(y) - 10:int(y) + 11, int(x) - 20:int(x) + 21] = 1
+    return dict(img=img, gt_keypoints=np.array([[[x, y, 2]]], np.float32), gt_masks=BitmapMasks(mask, h, w),
+                gt_bboxes=HorizontalBoxes(np.array([[x - 20, y - 10, x + 21, y + 11]], np.float32)),
+                gt_bboxes_labels=np.array([0]), gt_ignore_flags=np.array([False]))
+
+
+@pytest.mark.parametrize('angle, scale', [(5.0, 1.0), (-5.0, 0.95), (20.0, 1.1), (0.0, 1.05)])
+def test_affine_keeps_keypoints_on_the_rendered_dot(angle, scale):
+    from spinekey.datasets.transforms import KeypointRandomAffine
+    out = KeypointRandomAffine().apply(_dot_sample(220, 50), angle, scale)
+    gray = out['img'][..., 0].astype(float)
+    ys, xs = np.nonzero(gray > 0)
+    centroid = np.average(np.stack([xs, ys], 1), axis=0, weights=gray[ys, xs])
+    assert np.linalg.norm(centroid - out['gt_keypoints'][0, 0, :2]) < 0.75
+    m = out['gt_masks'].masks[0]
+    my, mx = np.nonzero(m)
+    assert out['gt_bboxes'].tensor[0].tolist() == [mx.min(), my.min(), mx.max() + 1, my.max() + 1]
+
+
+def test_affine_drops_instances_moved_out_of_the_image():
+    from spinekey.datasets.transforms import KeypointRandomAffine
+    out = KeypointRandomAffine().apply(_dot_sample(285, 15), 0.0, 1.5)  # scaled about the centre: leaves
+    assert len(out['gt_bboxes']) == 0 and out['gt_keypoints'].shape[0] == 0 and len(out['gt_masks']) == 0

@@ -1,0 +1,42 @@
+"""Measurement agreement: identical predictions agree perfectly; a moved corner shows up where it should."""
+import json
+import os
+
+import pytest
+
+from spinekey.evaluation.measurement_agreement import measurement_agreement
+from spinekey.io.coco_files import load_coco_gt
+from spinekey.io.measure_inputs import images_from_gt, images_from_results
+
+
+def _results(gt):
+    names = {im['id']: im['file_name'] for im in gt['images']}
+    return [{'image_id': a['image_id'], 'file_name': names[a['image_id']], 'category_id': 1, 'bbox': a['bbox'],
+             'score': 0.9, 'keypoints': list(a['keypoints'])} for a in gt['annotations']]
+
+
+def test_perfect_predictions_agree_exactly(synthetic_dir):
+    gt = load_coco_gt(os.path.join(synthetic_dir, 'det_train.json'))
+    truth = json.load(open(os.path.join(synthetic_dir, 'truth.json')))['images']
+    sides = {k: v['anterior'] for k, v in truth.items()}
+    row = measurement_agreement(images_from_gt(gt), images_from_results(_results(gt), 0.3, gt=gt), sides,
+                                pred_bottom_level='L5')  # synthetic columns end at L5
+    assert row['matched_vertebrae'] == row['gt_vertebrae'] == len(gt['annotations'])
+    assert row['slip_percent_mae'] == 0 and row['cobb_deg_mae'] == 0 and row['lordosis_deg_mae'] == 0
+    assert row['genant_accuracy'] == 1.0 and row['meyerding_accuracy'] == 1.0
+
+
+def test_a_moved_corner_changes_slip_and_grade(synthetic_dir):
+    gt = load_coco_gt(os.path.join(synthetic_dir, 'det_train.json'))
+    truth = json.load(open(os.path.join(synthetic_dir, 'truth.json')))['images']
+    sides = {k: v['anterior'] for k, v in truth.items()}
+    results = _results(gt)
+    first = results[0]
+    side = sides[gt['images'][0]['file_name']]
+    # lower the anterior-top corner by 40% of the height: a Genant grade >= 2 wedge on that vertebra
+    k = ['top_left', 'top_right', 'bottom_right', 'bottom_left'].index(f'top_{side}')
+    first['keypoints'][3 * k + 1] += 0.4 * first['bbox'][3]
+    row = measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt), sides)
+    wrong = sum(row['genant_confusion'][i][j] for i in range(4) for j in range(4) if i != j)
+    assert wrong == 1
+    assert row['genant_accuracy'] == pytest.approx(1 - 1 / row['matched_vertebrae'], abs=1e-4)
