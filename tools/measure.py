@@ -48,6 +48,11 @@ def parse_args():
     p.add_argument('--cohort', action='store_true', help='per-level cohort statistics (cohort.csv, cohort.png)')
     p.add_argument('--reference-level', help='cohort: normalise heights by this level (default: the level '
                    'present in most films)')
+    p.add_argument('--define', action='append', default=[], metavar='NAME=KIND:POINTS',
+                   help='extra per-instance measure between named keypoints, repeatable: '
+                   'width=distance:top_left,top_right or tilt=angle:top_left,top_right;bottom_left,bottom_right')
+    p.add_argument('--define-file', help='config file (.py/.json/.yaml) with custom_measures = [\'...\', ...] '
+                   'in the --define syntax')
     p.add_argument('--save_vis', '--save-vis', dest='save_vis', action='store_true',
                    help='write overlays with the measurements to OUT/vis/')
     return p.parse_args()
@@ -80,7 +85,28 @@ def choose_anterior(args, image_input, gray):
     return 'left', 'anterior side unknown (no image): assumed left; pass --anterior'
 
 
-def main_loop(args, images, images_dir):
+def custom_measures(args) -> list:
+    from spinekey.measurement.custom import parse_measure
+    texts = list(args.define)
+    if args.define_file:
+        from spinekey.utils.cli import load_config
+        texts += list(load_config(args.define_file).get('custom_measures', []))
+    try:
+        return [parse_measure(t) for t in texts]
+    except ValueError as err:
+        raise SpineKeyError(f'--define: {err}') from None
+
+
+def add_custom_columns(measures, m, rows, spacing) -> None:
+    from spinekey.measurement.custom import evaluate_measures
+    for v, row in zip(m.ordered, rows):
+        values, notes = evaluate_measures(v.points, measures, spacing)
+        row.update(values)
+        if notes:
+            row['note'] = '; '.join(n for n in [row.get('note')] + notes if n)
+
+
+def main_loop(args, images, images_dir, measures=()):
     vertebra_rows, image_rows, smape_pairs = [], [], []
     aasce = args.aasce or args.aasce_smape
     need_image = args.anterior == 'auto' or args.save_vis
@@ -99,6 +125,8 @@ def main_loop(args, images, images_dir):
         except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
             raise SpineKeyError(f'{args.input}: image {im.file_name}: {err}') from None
         ident = {'image_id': im.image_id, 'file_name': im.file_name}
+        if measures:
+            add_custom_columns(measures, m, m.vertebrae, spacing)
         vertebra_rows += [dict(ident, **row) for row in m.vertebrae]
         notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
         if not im.vertebrae:
@@ -140,9 +168,19 @@ def main() -> int:
     if not images:
         raise SpineKeyError(f'{args.input}: no images to measure')
     images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.input))
-    vertebra_rows, image_rows, smape_pairs = main_loop(args, images, images_dir)
+    measures = custom_measures(args)
+    if measures:
+        from spinekey.measurement.custom import check_names
+        names_seen = sorted({n for im in images for v in im.vertebrae for n in v.points})
+        try:
+            check_names(measures, names_seen)
+        except ValueError as err:
+            raise SpineKeyError(f'{args.input}: {err}') from None
+    vertebra_rows, image_rows, smape_pairs = main_loop(args, images, images_dir, measures)
     os.makedirs(args.out, exist_ok=True)
-    atomic_write_text(os.path.join(args.out, 'measurements.csv'), to_csv(vertebra_rows, VERTEBRA_COLUMNS))
+    extra = [c for m in measures for c in ((m.column, f'{m.name}_mm') if m.kind == 'distance' else (m.column,))]
+    columns = VERTEBRA_COLUMNS[:-1] + extra + VERTEBRA_COLUMNS[-1:]
+    atomic_write_text(os.path.join(args.out, 'measurements.csv'), to_csv(vertebra_rows, columns))
     atomic_write_text(os.path.join(args.out, 'images.csv'), to_csv(image_rows, IMAGE_COLUMNS))
     atomic_write_json(os.path.join(args.out, 'measurements.json'),
                       {'input': os.path.abspath(args.input), 'input_kind': kind, 'vertebrae': vertebra_rows,
