@@ -4,12 +4,13 @@ DEMO_DATA := data/synthetic
 DEMO_WORK := work_dirs/demo
 DEMO_CFG := configs/spinekey/spinekey_demo_cpu.py
 
-.PHONY: setup demo test indicators clean-demo help
+.PHONY: setup demo test aasce indicators clean-demo help
 
 help:
 	@echo "make setup   create .venv and install SpineKey (mmcv from ../shared/wheelhouse or compiled)"
 	@echo "make demo    synthetic data -> CPU training -> inference -> metrics (about 20 min on 2 cores)"
 	@echo "make test    run the test suite"
+	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train (CPU, ~1.5 h), evaluate on AASCE 2019"
 	@echo "make indicators OUT=dir   re-run matching and evaluation on an inference.sh output folder"
 
 setup:
@@ -21,6 +22,9 @@ demo: setup
 test: setup
 	.venv/bin/ruff check spinekey tools tests
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+aasce: setup  # AASCE 2019 end to end: make aasce AASCE_DIR=/path/to/aasce2019
+	@bash scripts/run_aasce.sh $(AASCE_DIR)
 
 indicators:  # re-run matching + evaluation on an inference.sh output folder: make indicators OUT=dir
 	@bash tools/generate_indicators.sh $(OUT)

@@ -205,13 +205,32 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
     return out
 
 
+AASCE_VERTEBRAE = 17  # T1-L5
+
+
+def aasce_window(scores: Sequence[Optional[float]], size: int = AASCE_VERTEBRAE) -> Tuple[int, int]:
+    """[start, end) of the ``size`` consecutive vertebrae (cranial to caudal) with the highest total score:
+    a model also finds C7 or the sacrum, which the AASCE annotation (T1-L5) does not include."""
+    if len(scores) <= size:
+        return 0, len(scores)
+    values = np.array([1.0 if s is None else float(s) for s in scores])
+    sums = np.convolve(values, np.ones(size), mode='valid')
+    start = int(np.argmax(sums))
+    return start, start + size
+
+
 def _aasce_angles(out: SpineMeasurement, full: List[int], image: dict, image_height, notes: List[str]) -> None:
     from spinekey.measurement.aasce import aasce_cobb_angles
-    corners = np.array([[out.ordered[i].points[n] for n in CORNERS] for i in full], float)
     if image_height is None:
         notes.append('AASCE angles need the image height')
         return
-    if len(full) != 17:
-        notes.append(f'AASCE procedure on {len(full)} vertebrae (the challenge expects 17, T1-L5)')
+    start, end = aasce_window([out.ordered[i].score for i in full])
+    if end - start < len(full):
+        notes.append(f'AASCE angles on the {end - start} consecutive vertebrae with the highest scores '
+                     f'(of {len(full)})')
+    elif len(full) != AASCE_VERTEBRAE:
+        notes.append(f'AASCE procedure on {len(full)} vertebrae (the challenge expects {AASCE_VERTEBRAE}, T1-L5)')
+    chosen = full[start:end]
+    corners = np.array([[out.ordered[i].points[n] for n in CORNERS] for i in chosen], float)
     (main, second, third), _ = aasce_cobb_angles(corners, image_height)
     image.update(cobb_mt_deg=_round(main, 3), cobb_pt_deg=_round(second, 3), cobb_tl_deg=_round(third, 3))

@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from spinekey.io.measure_inputs import read_gt
@@ -101,3 +102,22 @@ def test_degenerate_geometry_is_reported_not_divided_by():
 def test_mm_uses_row_and_column_spacing_separately():
     m = measure_spine([_rect(0, 0, w=40, h=20), _rect(0, 30)], 'left', spacing=[0.5, 0.25])
     assert m.vertebrae[0]['height_anterior_mm'] == pytest.approx(10.0)  # 20 rows x 0.5 mm
+
+
+def test_aasce_window_prefers_the_best_scored_run_of_17():
+    from spinekey.measurement.spine import aasce_window
+    scores = [0.4] + [0.9] * 17 + [0.5]     # a weak C7 above and a weak sacrum below
+    assert aasce_window(scores) == (1, 18)
+    assert aasce_window([0.9] * 10) == (0, 10)
+    assert aasce_window([None] * 18) == (0, 17)
+
+
+def test_aasce_angles_skip_an_extra_low_scored_vertebra():
+    from tests.test_measurement.test_aasce_cobb import spine
+    corners = spine(list(np.linspace(-10, 20, 17)) + [60.0])   # a steep 18th "sacrum"
+    names = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
+    vs = [VertebraInput(dict(zip(names, map(tuple, c))), score=0.9 if i < 17 else 0.35)
+          for i, c in enumerate(corners)]
+    m = measure_spine(vs, 'left', aasce=True, image_height=2000)
+    assert m.image['cobb_mt_deg'] == pytest.approx(30.0, abs=1e-3)
+    assert 'highest scores' in m.image['note']
