@@ -39,11 +39,14 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     return model.to(device).eval()
 
 
+_IMAGE_LOADERS = ('LoadImageFromFile', 'LoadSpineImage')
+
+
 def build_test_pipeline(cfg) -> Compose:
     """The config's test pipeline for in-memory images: no annotation loading, ndarray input."""
     steps = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
     steps = [s for s in steps if s['type'] not in _ANNOTATION_LOADERS]
-    if steps and 'LoadImage' in steps[0]['type']:
+    if steps and steps[0]['type'].split('.')[-1] in _IMAGE_LOADERS:
         steps[0] = dict(type='mmdet.LoadImageFromNDArray')
     return Compose(steps)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from spinekey.utils.errors import SpineKeyError
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.dcm', '.dicom')
 MAX_PIXELS = 20000 * 20000 // 4  # refuse anything above 100 MPix before decoding it
 
 
@@ -27,7 +27,8 @@ def list_images(folder: str) -> Tuple[List[str], List[str]]:
 
 
 def read_image(path: str) -> np.ndarray:
-    """BGR uint8 image (H, W, 3). 16-bit and grayscale/RGBA inputs are converted.
+    """BGR uint8 image (H, W, 3). 16-bit and grayscale/RGBA inputs are converted; DICOM is windowed
+    (spinekey.io.dicom).
 
     Raises:
         SpineKeyError: naming ``path`` and what is wrong with it.
@@ -36,6 +37,9 @@ def read_image(path: str) -> np.ndarray:
         raise SpineKeyError(f'{path}: image file not found')
     if os.path.getsize(path) == 0:
         raise SpineKeyError(f'{path}: image file is empty (0 bytes)')
+    from spinekey.io.dicom import is_dicom, read_dicom
+    if is_dicom(path):
+        return cv2.cvtColor(read_dicom(path)[0], cv2.COLOR_GRAY2BGR)
     data = np.fromfile(path, dtype=np.uint8)  # np.fromfile copes with spaces/unicode in names
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:

@@ -9,7 +9,7 @@ metainfo = dict(classes=('vertebra', ))
 img_scale = (1024, 512)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadSpineImage'),
     dict(type='LoadSpineAnnotations', with_bbox=True, with_mask=True, with_keypoints=True),
     dict(type='RandomResize', resize_type='mmdet.KeypointResize', keep_ratio=True,
          scale=img_scale, ratio_range=(0.85, 1.15)),
@@ -20,7 +20,7 @@ train_pipeline = [
     dict(type='PackSpineInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadSpineImage'),
     dict(type='KeypointResize', scale=img_scale, keep_ratio=True),
     dict(type='LoadSpineAnnotations', with_bbox=True, with_mask=True, with_keypoints=True),
     dict(type='PackSpineInputs'),

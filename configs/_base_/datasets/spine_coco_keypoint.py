@@ -6,14 +6,14 @@ backend_args = None
 img_scale = (1333, 800)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadSpineImage', backend_args=backend_args),
     dict(type='LoadSpineAnnotations', with_bbox=True, with_mask=True, with_keypoints=True),
     dict(type='KeypointResize', scale=img_scale, keep_ratio=True),
     dict(type='KeypointRandomFlip', prob=0.5),
     dict(type='PackSpineInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadSpineImage', backend_args=backend_args),
     dict(type='KeypointResize', scale=img_scale, keep_ratio=True),
     # annotations are loaded after the resize so that evaluation sees them in original pixels
     dict(type='LoadSpineAnnotations', with_bbox=True, with_mask=True, with_keypoints=True),

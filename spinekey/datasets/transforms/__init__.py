@@ -1,6 +1,6 @@
 from .formatting import PackSpineInputs
 from .geometric import KeypointRandomAffine, KeypointRandomFlip, KeypointResize, flip_keypoints
-from .loading import LoadSpineAnnotations
+from .loading import LoadSpineAnnotations, LoadSpineImage
 
-__all__ = ['LoadSpineAnnotations', 'KeypointResize', 'KeypointRandomFlip', 'KeypointRandomAffine', 'PackSpineInputs',
-           'flip_keypoints']
+__all__ = ['LoadSpineAnnotations', 'LoadSpineImage', 'KeypointResize', 'KeypointRandomFlip', 'KeypointRandomAffine',
+           'PackSpineInputs', 'flip_keypoints']

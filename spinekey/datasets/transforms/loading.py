@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from mmcv.transforms import LoadImageFromFile
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
@@ -25,4 +26,22 @@ class LoadSpineAnnotations(LoadAnnotations):
             kps = [inst.get('keypoints', np.zeros((k, 3), np.float32)) for inst in results['instances']]
             results['gt_keypoints'] = (np.stack(kps).astype(np.float32) if kps
                                        else np.zeros((0, k, 3), np.float32))
+        return results
+
+
+@TRANSFORMS.register_module()
+class LoadSpineImage(LoadImageFromFile):
+    """mmcv ``LoadImageFromFile`` that also reads DICOM (windowed to 8 bit, see spinekey.io.dicom), so a
+    training set can point straight at .dcm files."""
+
+    def transform(self, results: dict) -> dict:
+        from spinekey.io.dicom import is_dicom
+        path = results['img_path']
+        if not is_dicom(path):
+            return super().transform(results)
+        from spinekey.io.images import read_image
+        img = read_image(path)
+        results['img'] = img.astype(np.float32) if self.to_float32 else img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
         return results

@@ -1,0 +1,121 @@
+"""DICOM files the test writes itself: 8/16-bit, MONOCHROME1/2, with and without window tags, multi-frame,
+no pixel data, compressed without a decoder; and the same files through read_image, infer and dicom_to_png."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+pydicom = pytest.importorskip('pydicom')
+from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
+from pydicom.uid import ExplicitVRLittleEndian, JPEGLSLossless, SecondaryCaptureImageStorage, generate_uid  # noqa: E402
+
+from spinekey.io.dicom import read_dicom, window_to_uint8  # noqa: E402
+from spinekey.utils.errors import SpineKeyError  # noqa: E402
+from tests.conftest import run_tool  # noqa: E402
+
+
+def write_dicom(path, pixels, photometric='MONOCHROME2', window=None, spacing=(0.2, 0.3), imager=False,
+                frames=1, pixel_data=True, syntax=ExplicitVRLittleEndian, slope=None, intercept=None):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = syntax
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.PatientID = 'test'
+    ds.Modality = 'DX'
+    if pixel_data:
+        arr = np.asarray(pixels)
+        ds.Rows, ds.Columns = arr.shape[-2:]
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = photometric
+        bits = 8 if arr.dtype == np.uint8 else 16
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
+        if frames > 1:
+            ds.NumberOfFrames = frames
+        ds.PixelData = arr.tobytes() if syntax == ExplicitVRLittleEndian else \
+            pydicom.encaps.encapsulate([b'\xff\xd8not really jpeg-ls\xff\xd9'])
+    if spacing:
+        setattr(ds, 'ImagerPixelSpacing' if imager else 'PixelSpacing', list(spacing))
+    if window:
+        ds.WindowCenter, ds.WindowWidth = window
+    if slope is not None:
+        ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def ramp(dtype=np.uint16, top=4000):
+    return np.tile(np.linspace(0, top, 64).astype(dtype), (32, 1))
+
+
+def test_16bit_with_window_tags(tmp_path):
+    img, spacing = read_dicom(write_dicom(tmp_path / 'a.dcm', ramp(), window=(2000, 2000)))
+    assert img.dtype == np.uint8 and img.shape == (32, 64) and spacing == [0.2, 0.3]
+    values = ramp()[0].astype(float)
+    expected = np.clip((values - 1000) / 2000 * 255, 0, 255).round()
+    assert np.array_equal(img[0], expected.astype(np.uint8))
+
+
+def test_without_window_uses_mean_2_5_sd_of_nonzero_pixels(tmp_path):
+    pixels = ramp()
+    img, _ = read_dicom(write_dicom(tmp_path / 'b.dcm', pixels))
+    nz = pixels[pixels != 0].astype(float)
+    low, high = nz.mean() - 2.5 * nz.std(), nz.mean() + 2.5 * nz.std()
+    assert np.array_equal(img, np.clip((pixels - low) / (high - low) * 255, 0, 255).round().astype(np.uint8))
+
+
+def test_monochrome1_is_inverted_and_8bit_works(tmp_path):
+    pixels = ramp(np.uint8, 250)
+    mono2, _ = read_dicom(write_dicom(tmp_path / 'm2.dcm', pixels, window=(125, 250)))
+    mono1, _ = read_dicom(write_dicom(tmp_path / 'm1.dcm', pixels, photometric='MONOCHROME1', window=(125, 250)))
+    assert np.array_equal(mono1, 255 - mono2) and mono2[0, -1] > mono2[0, 0]
+
+
+def test_imager_spacing_rescale_and_central_frame(tmp_path):
+    frames = np.stack([np.full((8, 8), v, np.uint16) for v in (100, 2000, 100)])
+    frames[1, :, 4:] = 3000
+    img, spacing = read_dicom(write_dicom(tmp_path / 'f.dcm', frames, frames=3, imager=True, spacing=(0.15, 0.15),
+                                          window=(2500, 1000), slope=1, intercept=0))
+    assert spacing == [0.15, 0.15]
+    assert img[0, 0] == 0 and img[0, 7] == 255  # the middle frame's 2000 | 3000 split, not 100
+
+
+def test_no_pixel_data_and_undecodable_are_one_line_errors(tmp_path):
+    with pytest.raises(SpineKeyError, match='no pixel data'):
+        read_dicom(write_dicom(tmp_path / 'report.dcm', None, pixel_data=False))
+    path = write_dicom(tmp_path / 'jls.dcm', ramp(), syntax=JPEGLSLossless)
+    with pytest.raises(SpineKeyError, match='cannot decode pixel data .*JPEG-LS'):
+        read_dicom(path)
+
+
+def test_window_helper_degenerate_image():
+    assert np.array_equal(window_to_uint8(np.zeros((2, 2)), None, None), np.zeros((2, 2), np.uint8))
+
+
+def test_dicom_to_png_keeps_spacing_and_lists_bad_files(tmp_path):
+    src = tmp_path / 'src'
+    os.makedirs(src / 'sub')
+    write_dicom(src / 'a.dcm', ramp(), window=(2000, 2000))
+    write_dicom(src / 'sub' / 'noext', ramp(), spacing=(0.5, 0.5))  # found by the DICM magic
+    write_dicom(src / 'report.dcm', None, pixel_data=False)
+    out = tmp_path / 'out'
+    proc = run_tool('tools/dicom_to_png.py', '--src', str(src), '--out', str(out))
+    assert proc.returncode == 0, proc.stderr
+    spacing = json.loads((out / 'pixel_spacing.json').read_text())
+    assert spacing == {'a.png': [0.2, 0.3], 'sub/noext.png': [0.5, 0.5]}
+    assert 'report.dcm: DICOM file has no pixel data' in proc.stderr
+    import cv2
+    assert cv2.imread(str(out / 'a.png'), cv2.IMREAD_GRAYSCALE).shape == (32, 64)
+
+
+def test_read_image_and_training_loader_accept_dicom(tmp_path):
+    from spinekey.datasets.transforms import LoadSpineImage
+    from spinekey.io.images import list_images, read_image
+    path = write_dicom(tmp_path / 'x.dcm', ramp(), window=(2000, 2000))
+    assert read_image(str(path)).shape == (32, 64, 3)
+    assert list_images(str(tmp_path))[0] == [str(path)]
+    out = LoadSpineImage().transform({'img_path': str(path)})
+    assert out['img'].shape == (32, 64, 3) and out['img_shape'] == (32, 64)
