@@ -1,5 +1,7 @@
 #!/usr/bin/env python
 """Convert a spine dataset from another format into SpineKey COCO (boxes, polygon masks, named keypoints).
+Formats without boxes/masks get them from the keypoints: the tight box of the visible keypoints (--box-pad
+to enlarge it) and the polygon through the corners around the body.
 
 Faulty entries are reported on stderr and listed in the output's info.excluded; the rest converts.
 --strict stops at the first problem instead.
@@ -7,20 +9,29 @@ Faulty entries are reported on stderr and listed in the output's info.excluded; 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from spinekey.io.atomic import atomic_write_json
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
-FORMATS = ('aasce', )
+FORMATS = ('spinetk', 'csv-image', 'csv-vertebra', 'labelme', 'yolo-pose', 'aasce')
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--from', dest='fmt', required=True, choices=FORMATS, help='source format')
     p.add_argument('--src', required=True,
-                   help='source: for aasce, the folder that holds boostnet_labeldata/')
+                   help='source: aasce: the folder that holds boostnet_labeldata/; spinetk: its folder of per-image '
+                   'JSON; csv-*: the CSV file; labelme: a folder of (or one) labelme JSON; yolo-pose: the labels '
+                   'folder')
+    p.add_argument('--images-dir', help='csv-*, yolo-pose: folder the image names are relative to (sizes are read '
+                   'from the files); default: the folder of --src')
+    p.add_argument('--corner-order', default='top_left,top_right,bottom_left,bottom_right',
+                   help='csv-image: order of the 4 corner cells of each vertebra (default: AASCE order)')
+    p.add_argument('--keypoint-names', help='labelme, yolo-pose: keypoint names in order (default: the 4-corner or '
+                   '6-point set for K)')
     p.add_argument('--out', required=True, help='COCO JSON to write')
     p.add_argument('--split', default='training', help='aasce: split folder name (training|test)')
     p.add_argument('--labels', choices=('mat', 'csv'), default='mat',
@@ -49,17 +60,39 @@ def report_excluded(coco: dict, strict: bool) -> None:
         print(f'excluded: {line}', file=sys.stderr)
 
 
+def convert_other(args) -> dict:
+    from spinekey.io import formats
+    images_dir = args.images_dir or (args.src if os.path.isdir(args.src) else os.path.dirname(args.src) or '.')
+    names = args.keypoint_names.split(',') if args.keypoint_names else None
+    if not os.path.exists(args.src):
+        raise SpineKeyError(f'{args.src}: not found')
+    if args.fmt == 'spinetk':
+        builder = formats.read_spinetk(args.src, args.box_pad)
+    elif args.fmt == 'csv-image':
+        order = args.corner_order.split(',')
+        if sorted(order) != sorted(formats.CORNERS_4):
+            raise SpineKeyError(f'--corner-order {args.corner_order!r}: name each of {formats.CORNERS_4} once')
+        builder = formats.read_csv_image(args.src, images_dir, order, args.box_pad)
+    elif args.fmt == 'csv-vertebra':
+        builder = formats.read_csv_vertebra(args.src, images_dir, args.box_pad)
+    elif args.fmt == 'labelme':
+        builder = formats.read_labelme(args.src, images_dir, names, args.box_pad)
+    else:
+        builder = formats.read_yolo_pose(args.src, images_dir, names, args.box_pad)
+    return builder.to_coco(f'converted from {args.fmt} by SpineKey', source=os.path.abspath(args.src))
+
+
 @run_cli
 def main() -> int:
     args = parse_args()
-    coco = {'aasce': convert_aasce}[args.fmt](args)
+    coco = convert_aasce(args) if args.fmt == 'aasce' else convert_other(args)
     report_excluded(coco, args.strict)
     if not coco['images']:
         raise SpineKeyError(f'{args.src}: nothing converted ({len(coco["info"]["excluded"])} entries excluded)')
     atomic_write_json(args.out, coco)
-    n_img_excl = sum(1 for e in coco['info']['excluded'] if e.get('level') is None)
+    n_excl = len(coco['info']['excluded'])
     print(f'wrote {args.out}: {len(coco["images"])} images, {len(coco["annotations"])} annotations; '
-          f'{n_img_excl} image(s) excluded, reasons listed above and in info.excluded')
+          f'{n_excl} entr{"y" if n_excl == 1 else "ies"} excluded (listed above and in info.excluded)')
     return 0
 
 

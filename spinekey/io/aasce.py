@@ -15,6 +15,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from spinekey.io.coco_builder import CocoBuilder
 from spinekey.io.vertebra_checks import vertebra_problems
 from spinekey.utils.errors import SpineKeyError
 
@@ -139,50 +140,24 @@ def to_coco(records: List[AasceRecord], box_pad: float = 0.0, keep_faulty: bool 
     training on a film with one vertebra unannotated would teach the detector that it is background.
     ``box_pad`` enlarges each tight corner box by that fraction of its size on every side.
     """
-    images, annotations, excluded = [], [], []
+    builder = CocoBuilder(CORNER_NAMES, box_pad=box_pad)
     for rec in records:
         if rec.problems:
-            excluded.append({'file_name': rec.name, 'level': None, 'reasons': rec.problems})
+            builder.excluded.append({'file_name': rec.name, 'level': None, 'reasons': rec.problems})
             continue
         corners = rec.corners()
         faults = vertebra_problems(corners)
         for i, reasons in sorted(faults.items()):
-            excluded.append({'file_name': rec.name, 'level': AASCE_LEVELS[i], 'reasons': reasons})
+            builder.excluded.append({'file_name': rec.name, 'level': AASCE_LEVELS[i], 'reasons': reasons})
         if faults and not keep_faulty:
-            excluded.append({'file_name': rec.name, 'level': None,
-                             'reasons': [f'{len(faults)} faulty vertebra(e): image not used']})
+            builder.exclude(rec.name, f'{len(faults)} faulty vertebra(e): image not used')
             continue
-        image_id = len(images) + 1
         mt, pt, tl = rec.angles
-        images.append({'id': image_id, 'file_name': rec.file_name, 'width': rec.width, 'height': rec.height,
-                       'patient_id': patient_id(rec.name), 'cobb_angles': [pt, mt, tl]})
+        image_id = builder.add_image(rec.file_name, rec.width, rec.height, patient_id=patient_id(rec.name),
+                                     cobb_angles=[pt, mt, tl])
         for i, quad in enumerate(corners):
-            if i in faults:
-                continue
-            annotations.append(_annotation(len(annotations) + 1, image_id, quad, AASCE_LEVELS[i],
-                                           box_pad, rec.width, rec.height))
-    return {
-        'info': {'description': 'AASCE 2019 (SpineWeb 16) converted by SpineKey', 'excluded': excluded,
-                 'cobb_angles_order': ['proximal_thoracic', 'main_thoracic', 'thoracolumbar_lumbar']},
-        'images': images, 'annotations': annotations,
-        'categories': [{'id': 1, 'name': 'vertebra', 'supercategory': 'spine', 'keypoints': CORNER_NAMES,
-                        'skeleton': [[1, 2], [2, 3], [3, 4], [4, 1]]}],
-    }
-
-
-def _annotation(ann_id: int, image_id: int, quad: np.ndarray, level: str, pad: float, width: int,
-                height: int) -> dict:
-    x0, y0 = quad.min(0)
-    x1, y1 = quad.max(0)
-    dx, dy = (x1 - x0) * pad, (y1 - y0) * pad
-    x0, y0 = max(0.0, x0 - dx), max(0.0, y0 - dy)
-    x1, y1 = min(float(width), x1 + dx), min(float(height), y1 + dy)
-    xs, ys = quad[:, 0], quad[:, 1]
-    area = 0.5 * abs(float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
-    keypoints = []
-    for x, y in quad:
-        keypoints += [round(float(x), 2), round(float(y), 2), 2]
-    return {'id': ann_id, 'image_id': image_id, 'category_id': 1, 'iscrowd': 0, 'label': level,
-            'bbox': [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)], 'area': round(area, 2),
-            'segmentation': [[round(float(v), 2) for v in quad.reshape(-1)]],
-            'keypoints': keypoints, 'num_keypoints': 4}
+            if i not in faults:
+                builder.add_instance(image_id, {n: (x, y, 2) for n, (x, y) in zip(CORNER_NAMES, quad)},
+                                     rec.name, label=AASCE_LEVELS[i])
+    return builder.to_coco('AASCE 2019 (SpineWeb 16) converted by SpineKey',
+                           cobb_angles_order=['proximal_thoracic', 'main_thoracic', 'thoracolumbar_lumbar'])

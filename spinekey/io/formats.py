@@ -1,0 +1,242 @@
+"""Readers for annotation formats users arrive with; each fills a CocoBuilder and records bad rows.
+
+- spinetk: SpineTK's folder of per-image detectron2-style JSON (``bbox_mode`` 0 = XYXY_ABS or 1 = XYWH_ABS,
+  six keypoints in SpineTK's order) with an optional ``metadata.json`` (``keypoint_names``, ``pixel_spacing``).
+- csv-image: one row per image: ``file_name`` then one "(x,y)" cell per corner, 4 per vertebra, cranial first.
+- csv-vertebra: one row per vertebra: ``file_name``, optional ``level``, and one "(x,y)" column per corner
+  named after it (``top_left`` ...).
+- labelme: per-image labelme JSON: a 4-point polygon is a vertebra (corners named by position, the shape's
+  label as its level when it looks like one); ``point`` shapes named after keypoints are grouped by group_id.
+- yolo-pose: per-image txt lines ``class cx cy w h x1 y1 v1 ...`` normalised to the image size.
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import re
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from spinekey.datasets.keypoint_names import CORNERS_4, POINTS_6, keypoint_names_for
+from spinekey.evaluation.mask_corner_baseline import name_quad_corners
+from spinekey.io.coco_builder import CocoBuilder
+from spinekey.measurement.geometry import LEVELS
+from spinekey.utils.errors import SpineKeyError
+
+SPINETK_ORDER = ['bottom_left', 'bottom_middle', 'bottom_right', 'top_right', 'top_middle', 'top_left']
+AASCE_CORNER_ORDER = ['top_left', 'top_right', 'bottom_left', 'bottom_right']
+_POINT = re.compile(r'^\s*\(?\s*([-+0-9.eE]+)\s*[,;\s]\s*([-+0-9.eE]+)\s*\)?\s*$')
+
+
+def image_size(path: str) -> Tuple[int, int]:
+    """(width, height) from the file header (DICOM through pydicom); raises ValueError with the reason."""
+    from spinekey.io.dicom import is_dicom
+    if not os.path.isfile(path):
+        raise ValueError('image file missing')
+    if is_dicom(path):
+        from spinekey.io.dicom import read_dicom
+        img, _ = read_dicom(path)
+        return img.shape[1], img.shape[0]
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, UnidentifiedImageError) as err:
+        raise ValueError(f'unreadable image ({err})') from None
+
+
+def parse_point(cell: str) -> Tuple[float, float]:
+    m = _POINT.match(cell or '')
+    if not m:
+        raise ValueError(f'{cell!r} is not an "(x,y)" point')
+    return float(m.group(1)), float(m.group(2))
+
+
+def _image_entry(builder: CocoBuilder, images_dir: str, file_name: str, source: str, sizes: Dict[str, int],
+                 **extra) -> Optional[int]:
+    """The image id of ``file_name`` (added once, size read from the file); None when the image is unusable."""
+    if file_name in sizes:
+        return sizes[file_name]
+    try:
+        width, height = image_size(os.path.join(images_dir, file_name))
+    except ValueError as err:
+        builder.exclude(source, f'{file_name}: {err}')
+        sizes[file_name] = None
+        return None
+    sizes[file_name] = builder.add_image(file_name, width, height, **extra)
+    return sizes[file_name]
+
+
+def read_spinetk(src: str, pad: float = 0.0) -> CocoBuilder:
+    meta_path = os.path.join(src, 'metadata.json')
+    meta = json.load(open(meta_path)) if os.path.isfile(meta_path) else {}
+    order = meta.get('keypoint_names') or SPINETK_ORDER
+    names = POINTS_6 if set(order) == set(POINTS_6) else list(order)
+    builder = CocoBuilder(names, pad)
+    files = sorted(f for f in glob.glob(os.path.join(src, '**', '*.json'), recursive=True)
+                   if os.path.basename(f) != 'metadata.json')
+    if not files:
+        raise SpineKeyError(f'{src}: no per-image JSON files (SpineTK layout: one detectron2 dict per image)')
+    spacing = meta.get('pixel_spacing') or {}
+    for path in files:
+        rel = os.path.relpath(path, src)
+        try:
+            record = json.load(open(path))
+            file_name = record['file_name']
+            image_id = builder.add_image(file_name, record['width'], record['height'],
+                                         **({'pixel_spacing': spacing[file_name]} if file_name in spacing else {}))
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            builder.exclude(rel, f'not a detectron2 image record ({type(err).__name__}: {err})')
+            continue
+        for k, ann in enumerate(record.get('annotations', [])):
+            source = f'{rel} annotation {k}'
+            kps = ann.get('keypoints') or []
+            if len(kps) != 3 * len(order):
+                builder.exclude(source, f'{len(kps)} keypoint values, expected {3 * len(order)}')
+                continue
+            points = {n: tuple(kps[3 * j:3 * j + 3]) for j, n in enumerate(order)}
+            bbox = ann.get('bbox')
+            mode = ann.get('bbox_mode', 0)
+            if bbox is not None:
+                if mode == 0:
+                    bbox = [bbox[0], bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1]]
+                elif mode != 1:
+                    builder.exclude(source, f'bbox_mode {mode} is not supported (0 XYXY_ABS or 1 XYWH_ABS)')
+                    continue
+            builder.add_instance(image_id, points, source, label=ann.get('label'), bbox=bbox)
+    return builder
+
+
+def _level(text: Optional[str]) -> Optional[str]:
+    text = (text or '').strip().upper()
+    return text if text in LEVELS else None
+
+
+def read_csv_image(src: str, images_dir: str, corner_order: Sequence[str] = AASCE_CORNER_ORDER,
+                   pad: float = 0.0) -> CocoBuilder:
+    builder = CocoBuilder(CORNERS_4, pad)
+    sizes: Dict[str, int] = {}
+    with open(src, newline='', encoding='utf-8') as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise SpineKeyError(f'{src}: empty CSV')
+    start = 1 if not _POINT.match(rows[0][1] if len(rows[0]) > 1 else '') else 0
+    for r, row in enumerate(rows[start:], start=start + 1):
+        source = f'{os.path.basename(src)} row {r}'
+        cells = [c for c in row[1:] if c.strip()]
+        if not row or not row[0].strip():
+            continue
+        if len(cells) % 4:
+            builder.exclude(source, f'{len(cells)} points: not a multiple of 4 corners')
+            continue
+        try:
+            pts = [parse_point(c) for c in cells]
+        except ValueError as err:
+            builder.exclude(source, str(err))
+            continue
+        image_id = _image_entry(builder, images_dir, row[0].strip(), source, sizes)
+        if image_id is None:
+            continue
+        for v in range(len(pts) // 4):
+            corners = {n: (*pts[4 * v + j], 2) for j, n in enumerate(corner_order)}
+            builder.add_instance(image_id, corners, f'{source} vertebra {v + 1}')
+    return builder
+
+
+def read_csv_vertebra(src: str, images_dir: str, pad: float = 0.0) -> CocoBuilder:
+    builder = CocoBuilder(CORNERS_4, pad)
+    sizes: Dict[str, int] = {}
+    with open(src, newline='', encoding='utf-8') as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ['file_name'] + CORNERS_4 if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SpineKeyError(f'{src}: missing column(s) {missing}; expected file_name,[level,]'
+                                + ','.join(CORNERS_4))
+        for r, row in enumerate(reader, start=2):
+            source = f'{os.path.basename(src)} row {r}'
+            try:
+                corners = {n: (*parse_point(row[n]), 2) for n in CORNERS_4}
+            except ValueError as err:
+                builder.exclude(source, str(err), row.get('level'))
+                continue
+            image_id = _image_entry(builder, images_dir, row['file_name'].strip(), source, sizes)
+            if image_id is not None:
+                builder.add_instance(image_id, corners, source, label=_level(row.get('level')) or row.get('level'))
+    return builder
+
+
+def read_labelme(src: str, images_dir: Optional[str] = None, names: Optional[Sequence[str]] = None,
+                 pad: float = 0.0) -> CocoBuilder:
+    files = sorted(glob.glob(os.path.join(src, '*.json'))) if os.path.isdir(src) else [src]
+    builder = CocoBuilder(names or CORNERS_4, pad)
+    for path in files:
+        rel = os.path.basename(path)
+        try:
+            doc = json.load(open(path))
+            file_name = doc['imagePath']
+            image_id = builder.add_image(file_name, doc['imageWidth'], doc['imageHeight'])
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            builder.exclude(rel, f'not a labelme file ({type(err).__name__}: {err})')
+            continue
+        groups: Dict[object, Dict[str, tuple]] = {}
+        for k, shape in enumerate(doc.get('shapes', [])):
+            source = f'{rel} shape {k}'
+            pts = shape.get('points') or []
+            if shape.get('shape_type') == 'polygon':
+                if len(pts) != 4:
+                    builder.exclude(source, f'polygon with {len(pts)} points; a vertebra has 4 corners')
+                    continue
+                named = name_quad_corners(np.asarray(pts, float))
+                builder.add_instance(image_id, {n: (*map(float, p), 2) for n, p in named.items()}, source,
+                                     label=_level(shape.get('label')), polygon=[c for p in pts for c in p])
+            elif shape.get('shape_type') == 'point' and len(pts) == 1:
+                groups.setdefault(shape.get('group_id'), {})[shape.get('label', '')] = (*map(float, pts[0]), 2)
+            else:
+                builder.exclude(source, f'shape type {shape.get("shape_type")!r} is not used (polygon or point)')
+        for group, points in groups.items():
+            builder.add_instance(image_id, points, f'{rel} point group {group}')
+    return builder
+
+
+def read_yolo_pose(src: str, images_dir: str, names: Optional[Sequence[str]] = None,
+                   pad: float = 0.0) -> CocoBuilder:
+    labels = sorted(glob.glob(os.path.join(src, '*.txt')))
+    if not labels:
+        raise SpineKeyError(f'{src}: no YOLO label files (*.txt)')
+    builder: Optional[CocoBuilder] = None
+    images = {os.path.splitext(f)[0]: f for f in os.listdir(images_dir)} if os.path.isdir(images_dir) else {}
+    for path in labels:
+        rel = os.path.basename(path)
+        stem = os.path.splitext(rel)[0]
+        lines = [ln.split() for ln in open(path) if ln.strip()]
+        if builder is None:
+            k = (len(lines[0]) - 5) // 3 if lines else 4
+            builder = CocoBuilder(names or keypoint_names_for(k), pad)
+        if stem not in images:
+            builder.exclude(rel, f'no image named {stem}.* in {images_dir}')
+            continue
+        try:
+            width, height = image_size(os.path.join(images_dir, images[stem]))
+        except ValueError as err:
+            builder.exclude(rel, f'{images[stem]}: {err}')
+            continue
+        image_id = builder.add_image(images[stem], width, height)
+        for r, values in enumerate(lines, start=1):
+            source = f'{rel} line {r}'
+            if len(values) != 5 + 3 * len(builder.names):
+                builder.exclude(source, f'{len(values)} values, expected {5 + 3 * len(builder.names)} '
+                                f'(class, box, {len(builder.names)} x (x, y, v))')
+                continue
+            try:
+                v = [float(x) for x in values]
+            except ValueError:
+                builder.exclude(source, 'non-numeric value')
+                continue
+            cx, cy, w, h = v[1] * width, v[2] * height, v[3] * width, v[4] * height
+            points = {n: (v[5 + 3 * j] * width, v[6 + 3 * j] * height, int(v[7 + 3 * j]))
+                      for j, n in enumerate(builder.names)}
+            builder.add_instance(image_id, points, source, bbox=[cx - w / 2, cy - h / 2, w, h])
+    return builder
