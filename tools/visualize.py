@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Draw annotations (a COCO file) or predictions (results.json with --gt for names) on their images."""
+"""Draw annotations (a COCO file) or predictions (results.json) on their images; or, with --pipeline CONFIG,
+samples after the config's training augmentation, to check that keypoints stay on their anatomy."""
 from __future__ import annotations
 
 import argparse
@@ -11,13 +12,20 @@ import numpy as np
 
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.io.images import read_image
+from spinekey.datasets.keypoint_names import skeleton_for
 from spinekey.utils.cli import run_cli
+from spinekey.utils.errors import SpineKeyError
 from spinekey.visualization import draw_instances
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument('--ann-file', required=True, help='COCO file: drawn itself, or the GT of --results')
+    p.add_argument('--ann-file', help='COCO file: drawn itself, or the GT of --results (with --pipeline: '
+                   'overrides the config\'s training annotation file)')
+    p.add_argument('--pipeline', metavar='CONFIG', help='draw augmented training samples of this config')
+    p.add_argument('--data-root', help='with --pipeline: override the dataset folder')
+    p.add_argument('--repeats', type=int, default=4, help='with --pipeline: augmented draws per image')
+    p.add_argument('--seed', type=int, default=0)
     p.add_argument('--img-prefix', default='', help='folder the file_name entries are relative to')
     p.add_argument('--results', help='results.json to draw instead of the annotations')
     p.add_argument('--score-thr', type=float, default=0.3)
@@ -27,9 +35,54 @@ def parse_args():
     return p.parse_args()
 
 
+def augmented_panels(args):
+    """For each of the first --num training images, --repeats augmented draws side by side."""
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+
+    import spinekey  # noqa: F401  (registers the transforms)
+    from spinekey.utils.cli import load_config
+    register_all_modules()
+    cfg = load_config(args.pipeline)
+    ds_cfg = cfg.train_dataloader.dataset
+    if args.data_root:
+        ds_cfg.data_root = args.data_root.rstrip('/') + '/'
+    if args.ann_file:
+        ds_cfg.ann_file = args.ann_file
+    ds_cfg.pipeline = [t for t in ds_cfg.pipeline if t['type'] != 'PackSpineInputs']
+    ds = DATASETS.build(ds_cfg)
+    skeleton = skeleton_for(len(ds.metainfo.get('keypoint_names') or []))
+    np.random.seed(args.seed)
+    panels = []
+    for i in range(min(args.num, len(ds))):
+        row = []
+        for _ in range(args.repeats):
+            sample = ds.prepare_data(i)
+            boxes = sample['gt_bboxes'].numpy() if hasattr(sample['gt_bboxes'], 'numpy') else sample['gt_bboxes']
+            instances = [{'bbox': [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])],
+                          'keypoints': [float(v) for v in k.reshape(-1)]}
+                         for b, k in zip(np.asarray(boxes), sample['gt_keypoints'])]
+            img = np.ascontiguousarray(sample['img']).astype(np.uint8)
+            row.append(draw_instances(img, instances, skeleton, scale=args.scale))
+        height = max(p.shape[0] for p in row)
+        panels.append(np.hstack([cv2.copyMakeBorder(p, 0, height - p.shape[0], 0, 4, cv2.BORDER_CONSTANT)
+                                 for p in row]))
+    width = max(p.shape[1] for p in panels)
+    return np.vstack([cv2.copyMakeBorder(p, 0, 4, 0, width - p.shape[1], cv2.BORDER_CONSTANT) for p in panels])
+
+
 @run_cli
 def main() -> int:
     args = parse_args()
+    if args.pipeline:
+        sheet = augmented_panels(args)
+        out = args.out if args.out.lower().endswith(('.png', '.jpg')) else osp.join(args.out, 'pipeline.jpg')
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        cv2.imwrite(out, sheet, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        print(f'wrote {out}: {args.num} images x {args.repeats} augmented draws')
+        return 0
+    if not args.ann_file:
+        raise SpineKeyError('give --ann-file (annotations/results) or --pipeline CONFIG (augmentation)')
     gt = load_coco_gt(args.ann_file)
     skeleton = gt['categories'][0].get('skeleton') if gt['categories'] else None
     if args.results:

@@ -4,3 +4,6 @@ _base_ = [
     '../_base_/schedules/schedule_24e.py',
     '../_base_/default_runtime.py',
 ]
+
+train_pipeline = _base_.train_pipeline[:2] + _base_.augment + _base_.train_pipeline[2:]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

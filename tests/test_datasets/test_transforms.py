@@ -105,3 +105,42 @@ def test_affine_drops_instances_moved_out_of_the_image():
     from spinekey.datasets.transforms import KeypointRandomAffine
     out = KeypointRandomAffine().apply(_dot_sample(285, 15), 0.0, 1.5)  # scaled about the centre: leaves
     assert len(out['gt_bboxes']) == 0 and out['gt_keypoints'].shape[0] == 0 and len(out['gt_masks']) == 0
+
+
+def _dot_centroid(img):
+    gray = img[..., 0].astype(float)
+    ys, xs = np.nonzero(gray > 0)
+    return np.average(np.stack([xs, ys], 1), axis=0, weights=gray[ys, xs])
+
+
+def test_crop_keeps_keypoints_on_the_rendered_dot_and_drops_what_it_cuts():
+    from spinekey.datasets.transforms import KeypointRandomCrop
+    out = KeypointRandomCrop.apply(_dot_sample(220, 50), 15, 20, 270, 180)
+    assert out['img'].shape[:2] == (180, 270) and out['img_shape'] == (180, 270)
+    assert np.linalg.norm(_dot_centroid(out['img']) - out['gt_keypoints'][0, 0, :2]) < 0.5
+    assert out['gt_bboxes'].tensor[0].tolist() == [185.0, 20.0, 226.0, 41.0]  # the mask box moved by (-15, -20)
+    gone = KeypointRandomCrop.apply(_dot_sample(220, 50), 0, 100, 300, 100)  # window below the vertebra
+    assert len(gone['gt_bboxes']) == 0 and len(gone['gt_keypoints']) == 0
+
+
+def test_resize_and_flip_keep_keypoints_on_the_rendered_dot():
+    from mmdet.datasets.transforms import Resize  # noqa: F401  (registers mmdet transforms)
+    sample = _dot_sample(220, 50)
+    resized = KeypointResize(scale=(150, 100), keep_ratio=False).transform(sample)
+    assert np.linalg.norm(_dot_centroid(resized['img']) - resized['gt_keypoints'][0, 0, :2]) < 1.0
+    flip = KeypointRandomFlip(prob=1.0, direction='horizontal')
+    flipped = flip.transform(dict(_dot_sample(220, 50), keypoint_names=['centre']))
+    # mmdet flips the image about its centre line: pixel x -> w - 1 - x, landmark x -> w - x (half-pixel apart)
+    assert np.linalg.norm(_dot_centroid(flipped['img']) - flipped['gt_keypoints'][0, 0, :2]) < 1.0
+
+
+def test_photometric_changes_pixels_not_geometry():
+    from spinekey.datasets.transforms import RadiographPhotometric
+    np.random.seed(1)
+    sample = _dot_sample(220, 50)
+    sample['img'] = np.random.randint(0, 255, sample['img'].shape, np.uint8)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in sample.items()}
+    out = RadiographPhotometric(prob=1.0).transform(sample)
+    assert out['img'].dtype == np.uint8 and out['img'].shape == before['img'].shape
+    assert not np.array_equal(out['img'], before['img'])
+    assert np.array_equal(out['gt_keypoints'], before['gt_keypoints'])

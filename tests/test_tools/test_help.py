@@ -28,3 +28,15 @@ def test_launchers_name_the_flag_to_set():
                           cwd=ROOT, capture_output=True, text=True, env={'PATH': '/usr/bin:/bin',
                                                                           'PYTHON': 'python3'})
     assert proc.returncode == 2 and 'use --cpu' in proc.stderr
+
+
+def test_visualize_pipeline_draws_augmented_samples(synthetic_dir, tmp_path):
+    import cv2
+
+    from tests.conftest import run_tool
+    out = tmp_path / 'aug.jpg'
+    proc = run_tool('tools/visualize.py', '--pipeline', 'configs/spinekey/spinekey_cascade-mask-rcnn_r50_fpn_24e.py',
+                    '--data-root', synthetic_dir, '--num', '2', '--repeats', '3', '--out', str(out))
+    assert proc.returncode == 0, proc.stderr
+    sheet = cv2.imread(str(out))
+    assert sheet.shape[0] > 2 * 400 and sheet.shape[1] > 3 * 300  # 2 rows of 3 augmented 512x384 draws

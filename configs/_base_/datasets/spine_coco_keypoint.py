@@ -12,6 +12,13 @@ train_pipeline = [
     dict(type='KeypointRandomFlip', prob=0.5),
     dict(type='PackSpineInputs'),
 ]
+# stronger augmentation for the reference configs (the quick CPU demo keeps the light pipeline above):
+# crop up to 10%, rotation +-5 deg and scale 0.9-1.1, blur/sharpen/exposure; insert after the annotations
+augment = [
+    dict(type='KeypointRandomCrop', max_crop=0.1, prob=0.5),
+    dict(type='KeypointRandomAffine', max_rotate_degree=5.0, scaling_ratio_range=(0.9, 1.1), prob=0.5),
+    dict(type='RadiographPhotometric', prob=0.3),
+]
 test_pipeline = [
     dict(type='LoadSpineImage', backend_args=backend_args),
     dict(type='KeypointResize', scale=img_scale, keep_ratio=True),

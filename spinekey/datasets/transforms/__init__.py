@@ -1,6 +1,8 @@
 from .formatting import PackSpineInputs
-from .geometric import KeypointRandomAffine, KeypointRandomFlip, KeypointResize, flip_keypoints
+from .geometric import (KeypointRandomAffine, KeypointRandomCrop, KeypointRandomFlip, KeypointResize, flip_keypoints,
+                        warp_sample)
 from .loading import LoadSpineAnnotations, LoadSpineImage
+from .photometric import RadiographPhotometric
 
 __all__ = ['LoadSpineAnnotations', 'LoadSpineImage', 'KeypointResize', 'KeypointRandomFlip', 'KeypointRandomAffine',
-           'PackSpineInputs', 'flip_keypoints']
+           'KeypointRandomCrop', 'RadiographPhotometric', 'PackSpineInputs', 'flip_keypoints', 'warp_sample']

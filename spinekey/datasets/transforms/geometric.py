@@ -100,34 +100,72 @@ class KeypointRandomAffine(BaseTransform):
 
     def apply(self, results: dict, angle: float, scale: float) -> dict:
         """Deterministic core (used by tests): warp everything by ``angle`` degrees and ``scale``."""
-        img = results['img']
-        h, w = img.shape[:2]
-        matrix = affine_matrix(img.shape, angle, scale)
-        border = (self.border_val, ) * (img.shape[2] if img.ndim == 3 else 1)
-        results['img'] = cv2.warpAffine(img, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
-        if results.get('gt_keypoints') is not None:
-            results['gt_keypoints'] = warp_keypoints(results['gt_keypoints'], matrix, img.shape)
-        masks = results.get('gt_masks')
-        if masks is not None:
-            if isinstance(masks, PolygonMasks):
-                masks = masks.to_bitmap()
-            warped = np.stack([cv2.warpAffine(m, matrix, (w, h), flags=cv2.INTER_NEAREST) for m in masks.masks]) \
-                if len(masks) else np.zeros((0, h, w), np.uint8)
-            results['gt_masks'] = BitmapMasks(warped, h, w)
-            keep = warped.reshape(len(warped), -1).any(axis=1)
-            boxes = np.zeros((len(warped), 4), np.float32)
-            for i in np.flatnonzero(keep):
-                ys, xs = np.nonzero(warped[i])
-                boxes[i] = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
-            if results.get('gt_bboxes') is not None:
-                results['gt_bboxes'] = type(results['gt_bboxes'])(boxes)
-            self._keep(results, keep)
-        elif results.get('gt_bboxes') is not None:
-            results['gt_bboxes'].rotate_(((w - 1) / 2.0, (h - 1) / 2.0), -angle)
-        return results
+        h, w = results['img'].shape[:2]
+        return warp_sample(results, affine_matrix(results['img'].shape, angle, scale), w, h, self.border_val)
+
+
+def _keep(results: dict, keep: np.ndarray) -> None:
+    for key in ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags', 'gt_keypoints', 'gt_masks'):
+        if results.get(key) is not None:
+            results[key] = results[key][keep]
+
+
+def warp_sample(results: dict, matrix: np.ndarray, out_w: int, out_h: int, border_val: int = 0) -> dict:
+    """Warp image, masks and keypoints by the 2x3 ``matrix`` into an (out_h, out_w) image; boxes become the
+    tight boxes of the warped masks; instances with nothing left inside are dropped."""
+    img = results['img']
+    border = (border_val, ) * (img.shape[2] if img.ndim == 3 else 1)
+    results['img'] = cv2.warpAffine(img, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=border)
+    results['img_shape'] = (out_h, out_w)
+    if results.get('gt_keypoints') is not None:
+        results['gt_keypoints'] = warp_keypoints(results['gt_keypoints'], matrix, (out_h, out_w))
+    masks = results.get('gt_masks')
+    if masks is not None:
+        if isinstance(masks, PolygonMasks):
+            masks = masks.to_bitmap()
+        warped = np.stack([cv2.warpAffine(m, matrix, (out_w, out_h), flags=cv2.INTER_NEAREST)
+                           for m in masks.masks]) if len(masks) else np.zeros((0, out_h, out_w), np.uint8)
+        results['gt_masks'] = BitmapMasks(warped, out_h, out_w)
+        keep = warped.reshape(len(warped), -1).any(axis=1)
+        boxes = np.zeros((len(warped), 4), np.float32)
+        for i in np.flatnonzero(keep):
+            ys, xs = np.nonzero(warped[i])
+            boxes[i] = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+        if results.get('gt_bboxes') is not None:
+            results['gt_bboxes'] = type(results['gt_bboxes'])(boxes)
+        _keep(results, keep)
+    elif results.get('gt_bboxes') is not None:
+        corners = results['gt_bboxes'].corners.numpy() if hasattr(results['gt_bboxes'], 'corners') else None
+        if corners is not None and len(corners):
+            moved = corners @ matrix[:, :2].T + matrix[:, 2]
+            box = np.concatenate([moved.min(1), moved.max(1)], axis=1)
+            box[:, 0::2] = box[:, 0::2].clip(0, out_w)
+            box[:, 1::2] = box[:, 1::2].clip(0, out_h)
+            results['gt_bboxes'] = type(results['gt_bboxes'])(box.astype(np.float32))
+            _keep(results, (box[:, 2] > box[:, 0]) & (box[:, 3] > box[:, 1]))
+    return results
+
+
+@TRANSFORMS.register_module()
+class KeypointRandomCrop(BaseTransform):
+    """Cut up to ``max_crop`` of the width and of the height (split at random between the two sides),
+    moving masks, boxes and keypoints; instances cut away entirely are dropped, partly cut ones keep the
+    part inside (their keypoints outside become absent)."""
+
+    def __init__(self, max_crop: float = 0.1, prob: float = 0.5) -> None:
+        self.max_crop = max_crop
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.prob:
+            return results
+        h, w = results['img'].shape[:2]
+        cut_w, cut_h = (int(np.random.uniform(0, self.max_crop) * n) for n in (w, h))
+        x0, y0 = np.random.randint(0, cut_w + 1), np.random.randint(0, cut_h + 1)
+        return self.apply(results, x0, y0, w - cut_w, h - cut_h)
 
     @staticmethod
-    def _keep(results: dict, keep: np.ndarray) -> None:
-        for key in ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags', 'gt_keypoints', 'gt_masks'):
-            if results.get(key) is not None:
-                results[key] = results[key][keep]
+    def apply(results: dict, x0: int, y0: int, out_w: int, out_h: int) -> dict:
+        """Deterministic core: keep the window of size (out_w, out_h) whose top-left corner is (x0, y0)."""
+        matrix = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
+        return warp_sample(results, matrix, out_w, out_h)
