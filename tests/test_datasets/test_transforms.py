@@ -129,9 +129,12 @@ def test_resize_and_flip_keep_keypoints_on_the_rendered_dot():
     resized = KeypointResize(scale=(150, 100), keep_ratio=False).transform(sample)
     assert np.linalg.norm(_dot_centroid(resized['img']) - resized['gt_keypoints'][0, 0, :2]) < 1.0
     flip = KeypointRandomFlip(prob=1.0, direction='horizontal')
-    flipped = flip.transform(dict(_dot_sample(220, 50), keypoint_names=['centre']))
-    # mmdet flips the image about its centre line: pixel x -> w - 1 - x, landmark x -> w - x (half-pixel apart)
-    assert np.linalg.norm(_dot_centroid(flipped['img']) - flipped['gt_keypoints'][0, 0, :2]) < 1.0
+    sample = _dot_sample(220, 50)
+    sample['gt_keypoints'][..., :2] += 0.5  # the landmark at the dot pixel's centre, in continuous coordinates
+    flipped = flip.transform(dict(sample, keypoint_names=['centre']))
+    # pixel index i spans [i, i + 1): its centre in continuous coordinates is i + 0.5, and x -> w - x maps it
+    # onto the flipped pixel's centre exactly
+    assert np.linalg.norm(_dot_centroid(flipped['img']) + 0.5 - flipped['gt_keypoints'][0, 0, :2]) < 1e-6
 
 
 def test_photometric_changes_pixels_not_geometry():
