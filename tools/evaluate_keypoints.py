@@ -76,8 +76,9 @@ def main() -> int:
     out_dir = osp.dirname(osp.abspath(args.output))
     atomic_write_text(args.output, report)
     atomic_write_json(osp.join(out_dir, 'metrics.json'), metrics, indent=2)
-    atomic_write_text(osp.join(out_dir, 'per_image.csv'), per_image_csv(metrics['per_image']))
-    if args.plots:
+    if 'per_image' in metrics:  # keypoint datasets; a detection-only one has per-class AP instead
+        atomic_write_text(osp.join(out_dir, 'per_image.csv'), per_image_csv(metrics['per_image']))
+    if args.plots and metrics.get('task') != 'detection':
         write_plots(args, gt, results, iou_results, metrics)
     print(report, end='')
     return 0

@@ -58,3 +58,30 @@ def _with_defaults(gt: dict) -> dict:
         anns.append(ann)
     out['annotations'] = anns
     return out
+
+
+def coco_ap_per_class(gt: dict, results: List[dict], iou_type: str = 'bbox') -> Dict[str, Dict[str, float]]:
+    """{class name: {'AP', 'AP50', 'n_gt'}} from one COCOeval run (area 'all', 100 detections), the way
+    mmdet's classwise report reads COCOeval's precision table; -1 entries (no GT) are left out."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    usable = [r for r in results if iou_type != 'segm' or 'segmentation' in r]
+    names = {c['id']: c['name'] for c in gt['categories']}
+    counts = {cid: sum(1 for a in gt['annotations'] if a['category_id'] == cid) for cid in names}
+    if not usable or not gt.get('annotations'):
+        return {names[c]: {'AP': 0.0, 'AP50': 0.0, 'n_gt': counts[c]} for c in names}
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = _with_defaults(gt)
+        coco_gt.createIndex()
+        ev = COCOeval(coco_gt, coco_gt.loadRes(copy.deepcopy(usable)), iou_type)
+        ev.evaluate()
+        ev.accumulate()
+    precision = ev.eval['precision']  # [iou thresholds, recall points, classes, areas, max dets]
+    out = {}
+    for k, cid in enumerate(ev.params.catIds):
+        p_all, p50 = precision[:, :, k, 0, -1], precision[0, :, k, 0, -1]
+        out[names[cid]] = {'AP': float(p_all[p_all > -1].mean()) if (p_all > -1).any() else 0.0,
+                           'AP50': float(p50[p50 > -1].mean()) if (p50 > -1).any() else 0.0,
+                           'n_gt': counts[cid]}
+    return out

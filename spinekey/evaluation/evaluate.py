@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from spinekey.evaluation.coco_ap import coco_ap
+from spinekey.evaluation.coco_ap import coco_ap, coco_ap_per_class
 from spinekey.evaluation.functional import auc, epe, keypoint_errors, pck, pck_curve, sdr
 from spinekey.evaluation.matching import match_results
 from spinekey.utils.errors import SpineKeyError
@@ -147,6 +147,8 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
     if iou_results is None:
         iou_results = match_results(gt, results, iou_type, iou_thr, score_thr)
     names = keypoint_names_of(gt)
+    if not names:  # a detection-only dataset (e.g. lesions in several classes): boxes, masks, per class
+        return _detection_metrics(gt, results, iou_results, coco)
     pairs = collect_pairs(gt, results, iou_results)
     err = keypoint_errors(pairs['pred'], pairs['gt'])
     vis, norm = pairs['visible'], pairs['norm']
@@ -164,10 +166,22 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
         if names:
             # per-keypoint OKS sigmas: argument, else the category's ``sigmas`` field, else 0.025 each
             m.update(coco_ap(gt, results, 'keypoints', sigmas or gt['categories'][0].get('sigmas')))
+        if len(gt['categories']) > 1:
+            m['per_class'] = coco_ap_per_class(gt, results, 'bbox')
     m.update(_breakdowns(err, vis, norm, pairs, names, gt, results, iou_results))
     curve_thrs = [round(0.5 * i / 20, 4) for i in range(21)]
     m['pck_curve'] = {'thresholds': curve_thrs,
                       'pck': pck_curve(err, vis, norm, curve_thrs) if len(err) else [0.0] * 21}
+    return m
+
+
+def _detection_metrics(gt: dict, results: List[dict], iou_results: dict, coco: bool) -> Dict:
+    m = dict(detection_counts(iou_results), task='detection')
+    if coco:
+        m.update(coco_ap(gt, results, 'bbox'))
+        if any('segmentation' in r for r in results):
+            m.update(coco_ap(gt, results, 'segm'))
+        m['per_class'] = coco_ap_per_class(gt, results, 'bbox')
     return m
 
 
@@ -185,13 +199,18 @@ def format_report(metrics: Dict) -> str:
         if key in metrics:
             v = metrics[key]
             lines.append(f'{key:<22}{v:>12d}' if isinstance(v, int) else f'{key:<22}{v:>12.4f}')
-    lines += ['', f'{"keypoint":<22}{"EPE (px)":>12}{"PCK@0.1":>12}']
+    if metrics.get('per_keypoint'):
+        lines += ['', f'{"keypoint":<22}{"EPE (px)":>12}{"PCK@0.1":>12}']
     for name, v in metrics.get('per_keypoint', {}).items():
         lines.append(f'{name:<22}{v["EPE"]:>12.3f}{v["PCK@0.1"]:>12.4f}')
     if metrics.get('per_level'):
         lines += ['', f'{"level":<10}{"count":>12}{"EPE (px)":>12}{"PCK@0.1":>12}']
         for level, v in metrics['per_level'].items():
             lines.append(f'{level:<10}{v["count"]:>12d}{v["EPE"]:>12.3f}{v["PCK@0.1"]:>12.4f}')
+    if metrics.get('per_class'):
+        lines += ['', f'{"class":<22}{"n_gt":>8}{"bbox AP":>12}{"bbox AP50":>12}']
+        for name, v in metrics['per_class'].items():
+            lines.append(f'{name:<22}{v["n_gt"]:>8d}{v["AP"]:>12.4f}{v["AP50"]:>12.4f}')
     if metrics.get('worst_images'):
         lines += ['', 'worst images by EPE: ' + ', '.join(str(i) for i in metrics['worst_images'])]
     return '\n'.join(lines) + '\n'

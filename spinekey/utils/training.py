@@ -52,7 +52,13 @@ def sync_model_with_dataset(cfg) -> None:
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if key in cfg and cfg[key] is not None:
             cfg[key].dataset.metainfo = dict(classes=classes)
-    fit_heads(cfg.model, len(next(iter(names))) if names else 0, len(classes))
+    k = len(next(iter(names))) if names else 0
+    fit_heads(cfg.model, k, len(classes))
+    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint', {})
+    if k == 0 and 'PCK' in str(checkpoint_hook.get('save_best', '')):
+        checkpoint_hook['save_best'] = 'spine/bbox_AP50'  # no keypoints to rank checkpoints by
+        print(f'notice: {ann_file} has no keypoints: training a detector for {len(classes)} class(es) '
+              f'{list(classes)}; best checkpoint by spine/bbox_AP50')
 
 
 def drop_missing_pretrained(cfg) -> None:

@@ -44,29 +44,51 @@ class SpineKeypointMetric(BaseMetric):
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             gt, pred = sample['gt_instances'], sample['pred_instances']
+            with_kps = 'keypoints' in pred and 'keypoints' in gt  # detection-only models have none
             self.results.append({
                 'img_id': sample['img_id'], 'ori_shape': sample['ori_shape'],
                 'gt_boxes': np.asarray(gt['bboxes'].cpu() if hasattr(gt['bboxes'], 'cpu') else gt['bboxes']),
-                'gt_kps': gt['keypoints'].cpu().numpy(), 'gt_vis': gt['keypoints_visible'].cpu().numpy(),
+                'gt_labels': _numpy(gt.get('labels'), len(gt['bboxes'])),
+                'gt_kps': gt['keypoints'].cpu().numpy() if with_kps else None,
+                'gt_vis': gt['keypoints_visible'].cpu().numpy() if with_kps else None,
                 'boxes': pred['bboxes'].cpu().numpy(), 'scores': pred['scores'].cpu().numpy(),
-                'kps': pred['keypoints'].cpu().numpy(), 'kp_scores': pred['keypoint_scores'].cpu().numpy()})
+                'labels': _numpy(pred.get('labels'), len(pred['bboxes'])),
+                'kps': pred['keypoints'].cpu().numpy() if with_kps else None,
+                'kp_scores': pred['keypoint_scores'].cpu().numpy() if with_kps else None})
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        k = results[0]['gt_kps'].shape[1] if results else 0
+        with_kps = bool(results) and results[0]['gt_kps'] is not None
+        k = results[0]['gt_kps'].shape[1] if with_kps else 0
+        classes = (self.dataset_meta or {}).get('classes') or ('vertebra', )
         gt = {'images': [], 'annotations': [],
-              'categories': [{'id': 1, 'name': 'vertebra', 'keypoints': [f'kpt{j}' for j in range(k)]}]}
+              'categories': [{'id': i + 1, 'name': name, 'keypoints': [f'kpt{j}' for j in range(k)]}
+                             for i, name in enumerate(classes)]}
         preds = []
         for r in results:
             h, w = r['ori_shape']
             gt['images'].append({'id': r['img_id'], 'height': h, 'width': w})
-            for box, kps, vis in zip(_xywh(r['gt_boxes']), r['gt_kps'], r['gt_vis']):
-                flat = np.concatenate([kps, 2.0 * vis[:, None]], 1).reshape(-1).tolist()
-                gt['annotations'].append({'id': len(gt['annotations']) + 1, 'image_id': r['img_id'],
-                                          'category_id': 1, 'bbox': box, 'area': box[2] * box[3],
-                                          'iscrowd': 0, 'keypoints': flat, 'num_keypoints': int(vis.sum())})
-            for box, score, kps, kp_s in zip(_xywh(r['boxes']), r['scores'], r['kps'], r['kp_scores']):
-                preds.append({'image_id': r['img_id'], 'category_id': 1, 'bbox': box, 'score': float(score),
-                              'keypoints': np.concatenate([kps, kp_s[:, None]], 1).reshape(-1).tolist()})
+            for i, box in enumerate(_xywh(r['gt_boxes'])):
+                ann = {'id': len(gt['annotations']) + 1, 'image_id': r['img_id'],
+                       'category_id': int(r['gt_labels'][i]) + 1, 'bbox': box, 'area': box[2] * box[3], 'iscrowd': 0}
+                if with_kps:
+                    vis = r['gt_vis'][i]
+                    ann['keypoints'] = np.concatenate([r['gt_kps'][i], 2.0 * vis[:, None]], 1).reshape(-1).tolist()
+                    ann['num_keypoints'] = int(vis.sum())
+                gt['annotations'].append(ann)
+            for i, (box, score) in enumerate(zip(_xywh(r['boxes']), r['scores'])):
+                pred = {'image_id': r['img_id'], 'category_id': int(r['labels'][i]) + 1, 'bbox': box,
+                        'score': float(score)}
+                if with_kps:
+                    kps = np.concatenate([r['kps'][i], r['kp_scores'][i][:, None]], 1)
+                    pred['keypoints'] = kps.reshape(-1).tolist()
+                preds.append(pred)
         metrics = evaluate(gt, preds, iou_type='bbox', iou_thr=self.iou_thr, score_thr=self.score_thr,
                            sigmas=self.sigmas)
         return {key: float(metrics[key]) for key in _KEYS if key in metrics}
+
+
+def _numpy(values, n: int) -> np.ndarray:
+    """Labels as a numpy array (zeros when absent)."""
+    if values is None:
+        return np.zeros(n, int)
+    return values.cpu().numpy() if hasattr(values, 'cpu') else np.asarray(values)
