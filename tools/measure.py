@@ -68,9 +68,13 @@ def to_csv(rows, columns) -> str:
 
 
 def load_gray(path: str):
+    """(grayscale image, pixel spacing read from a DICOM file or None)."""
+    from spinekey.io.dicom import is_dicom, read_dicom
+    if os.path.isfile(path) and is_dicom(path):
+        return read_dicom(path)
     from spinekey.io.images import read_image
     import cv2
-    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY), None
 
 
 def choose_anterior(args, image_input, gray):
@@ -111,13 +115,14 @@ def main_loop(args, images, images_dir, measures=()):
     aasce = args.aasce or args.aasce_smape
     need_image = args.anterior == 'auto' or args.save_vis
     for im in tqdm(images, desc='measure', unit='img', file=sys.stderr, disable=len(images) < 20):
-        gray, read_note = None, ''
-        if need_image:
+        gray, read_note, file_spacing = None, '', None
+        path = os.path.join(images_dir, im.file_name)
+        if need_image or (not im.pixel_spacing and path.lower().endswith(('.dcm', '.dicom'))):
             try:
-                gray = load_gray(os.path.join(images_dir, im.file_name))
+                gray, file_spacing = load_gray(path)
             except SpineKeyError as err:
                 read_note = f'image not read ({err})'
-        spacing = [args.pixel_spacing] * 2 if args.pixel_spacing else im.pixel_spacing
+        spacing = [args.pixel_spacing] * 2 if args.pixel_spacing else (im.pixel_spacing or file_spacing)
         anterior, side_note = choose_anterior(args, im, gray)
         height = im.height or (gray.shape[0] if gray is not None else None)
         try:

@@ -16,6 +16,7 @@ from typing import List, Optional
 import numpy as np
 
 from spinekey.io.coco_builder import CocoBuilder
+from spinekey.io.formats import image_info
 from spinekey.io.vertebra_checks import vertebra_problems
 from spinekey.utils.errors import SpineKeyError
 
@@ -54,17 +55,6 @@ def _read_rows(path: str) -> List[List[str]]:
         return [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
 
 
-def _image_size(path: str):
-    from PIL import Image, UnidentifiedImageError
-    if not os.path.isfile(path):
-        raise FileNotFoundError(path)
-    try:
-        with Image.open(path) as im:
-            return im.size
-    except (OSError, UnidentifiedImageError) as err:
-        raise ValueError(f'unreadable image ({err})') from None
-
-
 def _read_mat(path: str) -> np.ndarray:
     import scipy.io
     try:
@@ -98,10 +88,7 @@ def read_aasce(src: str, split: str = 'training', labels: str = 'mat') -> List[A
         rec = AasceRecord(name=name, file_name=f'boostnet_labeldata/data/{split}/{name}')
         records.append(rec)
         try:
-            rec.width, rec.height = _image_size(os.path.join(src, rec.file_name))
-        except FileNotFoundError:
-            rec.problems.append('image file missing')
-            continue
+            rec.width, rec.height, _ = image_info(os.path.join(src, rec.file_name))
         except ValueError as err:
             rec.problems.append(str(err))
             continue

@@ -31,19 +31,22 @@ AASCE_CORNER_ORDER = ['top_left', 'top_right', 'bottom_left', 'bottom_right']
 _POINT = re.compile(r'^\s*\(?\s*([-+0-9.eE]+)\s*[,;\s]\s*([-+0-9.eE]+)\s*\)?\s*$')
 
 
-def image_size(path: str) -> Tuple[int, int]:
-    """(width, height) from the file header (DICOM through pydicom); raises ValueError with the reason."""
+def image_info(path: str) -> Tuple[int, int, Optional[list]]:
+    """(width, height, pixel spacing [row, col] mm for DICOM else None); ValueError with the reason."""
     from spinekey.io.dicom import is_dicom
     if not os.path.isfile(path):
         raise ValueError('image file missing')
     if is_dicom(path):
         from spinekey.io.dicom import read_dicom
-        img, _ = read_dicom(path)
-        return img.shape[1], img.shape[0]
+        try:
+            img, spacing = read_dicom(path)
+        except SpineKeyError as err:
+            raise ValueError(str(err).split(': ', 1)[-1]) from None
+        return img.shape[1], img.shape[0], spacing
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as im:
-            return im.size
+            return im.size[0], im.size[1], None
     except (OSError, UnidentifiedImageError) as err:
         raise ValueError(f'unreadable image ({err})') from None
 
@@ -61,11 +64,13 @@ def _image_entry(builder: CocoBuilder, images_dir: str, file_name: str, source: 
     if file_name in sizes:
         return sizes[file_name]
     try:
-        width, height = image_size(os.path.join(images_dir, file_name))
+        width, height, spacing = image_info(os.path.join(images_dir, file_name))
     except ValueError as err:
         builder.exclude(source, f'{file_name}: {err}')
         sizes[file_name] = None
         return None
+    if spacing:  # DICOM: the spacing goes into the image entry, so mm metrics and measurements follow
+        extra = dict(extra, pixel_spacing=spacing)
     sizes[file_name] = builder.add_image(file_name, width, height, **extra)
     return sizes[file_name]
 
@@ -219,11 +224,11 @@ def read_yolo_pose(src: str, images_dir: str, names: Optional[Sequence[str]] = N
             builder.exclude(rel, f'no image named {stem}.* in {images_dir}')
             continue
         try:
-            width, height = image_size(os.path.join(images_dir, images[stem]))
+            width, height, spacing = image_info(os.path.join(images_dir, images[stem]))
         except ValueError as err:
             builder.exclude(rel, f'{images[stem]}: {err}')
             continue
-        image_id = builder.add_image(images[stem], width, height)
+        image_id = builder.add_image(images[stem], width, height, **({'pixel_spacing': spacing} if spacing else {}))
         for r, values in enumerate(lines, start=1):
             source = f'{rel} line {r}'
             if len(values) != 5 + 3 * len(builder.names):

@@ -119,3 +119,26 @@ def test_read_image_and_training_loader_accept_dicom(tmp_path):
     assert list_images(str(tmp_path))[0] == [str(path)]
     out = LoadSpineImage().transform({'img_path': str(path)})
     assert out['img'].shape == (32, 64, 3) and out['img_shape'] == (32, 64)
+
+
+def test_spacing_reaches_converted_coco_and_measurements(tmp_path):
+    write_dicom(tmp_path / 'a.dcm', np.zeros((300, 200), np.uint16) + 100, spacing=(0.5, 0.5), window=(100, 50))
+    corners = {'top_left': (50, 40), 'top_right': (110, 40), 'bottom_right': (110, 80), 'bottom_left': (50, 80)}
+    cells = ','.join(f'"({x},{y})"' for x, y in corners.values())
+    lower = ','.join(f'"({x},{y + 50})"' for x, y in corners.values())
+    (tmp_path / 'v.csv').write_text(f'file_name,top_left,top_right,bottom_right,bottom_left\na.dcm,{cells}\n'
+                                    f'a.dcm,{lower}\n')
+    out = tmp_path / 'gt.json'
+    assert run_tool('tools/convert_dataset.py', '--from', 'csv-vertebra', '--src', str(tmp_path / 'v.csv'),
+                    '--out', str(out)).returncode == 0
+    gt = json.loads(out.read_text())
+    assert gt['images'][0]['pixel_spacing'] == [0.5, 0.5]
+    results = [{'image_id': 0, 'file_name': 'a.dcm', 'bbox': a['bbox'], 'score': 0.9, 'keypoints': a['keypoints']}
+               for a in gt['annotations']]
+    (tmp_path / 'results.json').write_text(json.dumps(results))
+    proc = run_tool('tools/measure.py', '--input', str(tmp_path / 'results.json'), '--images-dir', str(tmp_path),
+                    '--out', str(tmp_path / 'm'), '--anterior', 'left')
+    assert proc.returncode == 0, proc.stderr
+    import csv
+    rows = list(csv.DictReader(open(tmp_path / 'm' / 'measurements.csv')))
+    assert float(rows[0]['height_anterior_mm']) == pytest.approx(40 * 0.5)  # spacing read from the DICOM
