@@ -58,6 +58,28 @@ def parse_point(cell: str) -> Tuple[float, float]:
     return float(m.group(1)), float(m.group(2))
 
 
+def _is_plain_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_number_or_point(cell: str) -> bool:
+    return _is_plain_number(cell) or bool(_POINT.match(cell or ''))
+
+
+def _row_points(cells: Sequence[str]) -> list:
+    """Points of a CSV row: "(x,y)" cells, or plain numbers x1, y1, x2, y2, ... taken in pairs."""
+    if cells and not all(_is_plain_number(c) for c in cells):
+        return [parse_point(c) for c in cells]
+    numbers = [float(c) for c in cells]
+    if len(numbers) % 2:
+        raise ValueError(f'{len(numbers)} coordinates: an odd number cannot make (x, y) points')
+    return list(zip(numbers[0::2], numbers[1::2]))
+
+
 def _image_entry(builder: CocoBuilder, images_dir: str, file_name: str, source: str, sizes: Dict[str, int],
                  **extra) -> Optional[int]:
     """The image id of ``file_name`` (added once, size read from the file); None when the image is unusable."""
@@ -128,19 +150,19 @@ def read_csv_image(src: str, images_dir: str, corner_order: Sequence[str] = AASC
         rows = list(csv.reader(f))
     if not rows:
         raise SpineKeyError(f'{src}: empty CSV')
-    start = 1 if not _POINT.match(rows[0][1] if len(rows[0]) > 1 else '') else 0
+    start = 0 if len(rows[0]) > 1 and _is_number_or_point(rows[0][1]) else 1  # skip a header row
     for r, row in enumerate(rows[start:], start=start + 1):
         source = f'{os.path.basename(src)} row {r}'
-        cells = [c for c in row[1:] if c.strip()]
         if not row or not row[0].strip():
             continue
-        if len(cells) % 4:
-            builder.exclude(source, f'{len(cells)} points: not a multiple of 4 corners')
-            continue
+        cells = [c for c in row[1:] if c.strip()]
         try:
-            pts = [parse_point(c) for c in cells]
+            pts = _row_points(cells)
         except ValueError as err:
             builder.exclude(source, str(err))
+            continue
+        if len(pts) % 4:
+            builder.exclude(source, f'{len(pts)} points: not a multiple of 4 corners')
             continue
         image_id = _image_entry(builder, images_dir, row[0].strip(), source, sizes)
         if image_id is None:

@@ -123,3 +123,12 @@ def test_unknown_format_and_strict(tmp_path):
     strict = run_tool('tools/convert_dataset.py', '--from', 'csv-vertebra', '--src', str(tmp_path / 'v.csv'),
                       '--out', str(tmp_path / 'o.json'), '--strict')
     assert strict.returncode == 2 and 'v.csv row 2' in strict.stderr and not (tmp_path / 'o.json').exists()
+
+
+def test_csv_image_plain_coordinate_columns_and_an_odd_count(tmp_path):
+    _image(tmp_path)
+    flat = ','.join(str(v) for p in (TL, TR, BL, BR) for v in p)
+    (tmp_path / 'c.csv').write_text(f'name,x1,y1,x2,y2,x3,y3,x4,y4\na.png,{flat}\na.png,{flat},7\n')
+    coco, proc = _convert('csv-image', tmp_path / 'c.csv', tmp_path / 'o.json')
+    assert _kp(coco['annotations'][0], coco['categories'][0]['keypoints']) == CORNERS
+    assert 'c.csv row 3: 9 coordinates: an odd number' in proc.stderr
