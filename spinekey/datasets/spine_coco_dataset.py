@@ -1,12 +1,14 @@
 """COCO vertebra dataset with named keypoints (any K), pixel spacing and vertebra levels."""
 from __future__ import annotations
 
+import logging
 import os.path as osp
 from typing import List, Union
 
 import numpy as np
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
+from mmengine.logging import print_log
 
 from spinekey.utils.errors import SpineKeyError
 
@@ -22,10 +24,15 @@ class SpineCocoDataset(CocoDataset):
 
     Raises:
         SpineKeyError: the file is missing, categories disagree on their keypoint names, an annotation's
-            keypoint list does not have 3*K numbers, or an image file does not exist.
+            keypoint list does not have 3*K numbers, or image files are unusable (missing, empty, not an
+            image, truncated, too large or small): all are named; ``skip_bad_images`` leaves them out instead.
     """
 
     METAINFO = {'classes': ('vertebra',), 'palette': [(220, 20, 60)]}
+
+    def __init__(self, *args, skip_bad_images: bool = False, **kwargs) -> None:
+        self.skip_bad_images = skip_bad_images
+        super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         if not osp.isfile(self.ann_file):
@@ -36,8 +43,7 @@ class SpineCocoDataset(CocoDataset):
         except (KeyError, ValueError, TypeError) as err:
             raise SpineKeyError(f'{self.ann_file}: malformed COCO file ({type(err).__name__}: {err})')
         self._metainfo['keypoint_names'] = self._names or []
-        self._check_images_exist(data_list)
-        return data_list
+        return self._check_images(data_list)
 
     def _read_keypoint_names(self) -> List[str]:
         cats = [self.coco.cats[c] for c in self.cat_ids]
@@ -47,12 +53,20 @@ class SpineCocoDataset(CocoDataset):
                                 'SpineKey needs one keypoint set per dataset')
         return list(names[0]) if names else []
 
-    def _check_images_exist(self, data_list: List[dict]) -> None:
-        missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
-        if missing:
-            more = f' (and {len(missing) - 3} more)' if len(missing) > 3 else ''
-            raise SpineKeyError(f'{self.ann_file}: {len(missing)} image file(s) not found, e.g. '
-                                f'{", ".join(missing[:3])}{more}')
+    def _check_images(self, data_list: List[dict]) -> List[dict]:
+        """Refuse the dataset naming every unusable image, or (skip_bad_images) leave those images out."""
+        from spinekey.io.image_checks import bad_images
+        bad = bad_images(d['img_path'] for d in data_list)
+        if not bad:
+            return data_list
+        listing = '; '.join(f'{path}: {reason}' for path, reason in bad)
+        if not self.skip_bad_images:
+            raise SpineKeyError(f'{self.ann_file}: {len(bad)} unusable image(s): {listing} '
+                                '(fix them, or pass --skip-bad-images to train without them)')
+        print_log(f'{self.ann_file}: skipping {len(bad)} unusable image(s): {listing}', logger='current',
+                  level=logging.WARNING)
+        bad_paths = {path for path, _ in bad}
+        return [d for d in data_list if d['img_path'] not in bad_paths]
 
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
         data_info = super().parse_data_info(raw_data_info)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from typing import List, Tuple
 
 import cv2
@@ -11,6 +12,22 @@ from spinekey.utils.errors import SpineKeyError
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.dcm', '.dicom')
 MAX_PIXELS = 20000 * 20000 // 4  # refuse anything above 100 MPix before decoding it
+MIN_SIDE = 16  # nothing smaller can show a vertebra
+
+
+def header_size(path: str):
+    """(width, height) from the file header without decoding the pixels; None if PIL cannot tell."""
+    from PIL import Image
+    try:
+        Image.MAX_IMAGE_PIXELS = None  # we apply our own limit below, from the header alone
+        with Image.open(path) as im:
+            return im.size
+    except Exception:  # not an image PIL knows (or a PNG cut right after its header): cv2 decides below
+        with open(path, 'rb') as f:
+            head = f.read(24)
+        if head[:8] == b'\x89PNG\r\n\x1a\n' and head[12:16] == b'IHDR':
+            return struct.unpack('>II', head[16:24])
+        return None
 
 
 def list_images(folder: str) -> Tuple[List[str], List[str]]:
@@ -40,12 +57,22 @@ def read_image(path: str) -> np.ndarray:
     from spinekey.io.dicom import is_dicom, read_dicom
     if is_dicom(path):
         return cv2.cvtColor(read_dicom(path)[0], cv2.COLOR_GRAY2BGR)
+    size = header_size(path)
+    if size and size[0] * size[1] > MAX_PIXELS:
+        raise SpineKeyError(f'{path}: image too large ({size[0]}x{size[1]} px, limit {MAX_PIXELS // 10 ** 6} MPix); '
+                            'refused before decoding')
     data = np.fromfile(path, dtype=np.uint8)  # np.fromfile copes with spaces/unicode in names
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    # JPEGs through IMREAD_COLOR so their EXIF orientation is applied (what viewers and annotators saw);
+    # everything else unchanged, so 16-bit PNG/TIFF keep their range for the normalisation below
+    is_jpeg = data[:3].tobytes() == b'\xff\xd8\xff'
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR if is_jpeg else cv2.IMREAD_UNCHANGED)
     if img is None:
         raise SpineKeyError(f'{path}: not a readable image (corrupt, truncated or unsupported format)')
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
         raise SpineKeyError(f'{path}: image too large ({img.shape[1]}x{img.shape[0]} px)')
+    if min(img.shape[:2]) < MIN_SIDE:
+        raise SpineKeyError(f'{path}: image too small ({img.shape[1]}x{img.shape[0]} px; at least {MIN_SIDE} px '
+                            'per side)')
     if img.dtype != np.uint8:
         img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     if img.ndim == 2:
