@@ -35,6 +35,7 @@ def parse_args():
     p.add_argument('--auc-norm-px', type=float, default=None,
                    help="AUC on errors / P pixels (MMPose's keypoint_auc) instead of the box size")
     p.add_argument('--plots', help='folder for the PCK curve, error histograms and worst-image overlays')
+    p.add_argument('--strict', action='store_true', help='annotation warnings become errors')
     p.add_argument('--img-prefix', default='', help='folder of the GT file_name entries (for the overlays)')
     return p.parse_args()
 
@@ -65,7 +66,7 @@ def write_plots(args, gt, results, iou_results, metrics) -> None:
 @run_cli
 def main() -> int:
     args = parse_args()
-    gt = load_coco_gt(args.gt_file)
+    gt = load_coco_gt(args.gt_file, strict=args.strict)
     results = load_results(args.result_file)
     iou_results = read_json(args.iou_results, 'iou_results file') if args.iou_results else None
     if iou_results is None:

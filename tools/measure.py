@@ -45,6 +45,7 @@ def parse_args():
     p.add_argument('--aasce', action='store_true', help='also compute the AASCE 2019 Cobb angles (AP films)')
     p.add_argument('--aasce-smape', action='store_true',
                    help='score the AASCE angles against the GT cobb_angles (implies --aasce); SMAPE in smape.json')
+    p.add_argument('--strict', action='store_true', help='annotation warnings in GT files become errors')
     p.add_argument('--cohort', action='store_true', help='per-level cohort statistics (cohort.csv, cohort.png)')
     p.add_argument('--reference-level', help='cohort: normalise heights by this level (default: the level '
                    'present in most films)')
@@ -169,7 +170,7 @@ def write_smape(args, pairs) -> None:
 def main() -> int:
     args = parse_args()
     names = args.keypoint_names.split(',') if args.keypoint_names else None
-    kind, images = read_measure_input(args.input, args.score_thr, names, args.gt)
+    kind, images = read_measure_input(args.input, args.score_thr, names, args.gt, args.strict)
     if not images:
         raise SpineKeyError(f'{args.input}: no images to measure')
     images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.input))

@@ -19,6 +19,8 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CKPT, or from the latest checkpoint in the work dir if no CKPT')
     parser.add_argument('--amp', action='store_true', help='mixed precision (GPU)')
+    parser.add_argument('--strict', action='store_true',
+                        help='treat annotation warnings (zero-size boxes, keypoints outside the image) as errors')
     parser.add_argument('--skip-bad-images', action='store_true',
                         help='train without unusable images (listed in the log) instead of refusing the dataset')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -39,10 +41,10 @@ def main() -> int:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.skip_bad_images:
-        for key in ('train_dataloader', 'val_dataloader'):
-            if cfg.get(key) is not None and cfg[key].dataset.get('type') == 'SpineCocoDataset':
-                cfg[key].dataset.skip_bad_images = True
+    for key in ('train_dataloader', 'val_dataloader'):
+        if cfg.get(key) is not None and cfg[key].dataset.get('type') == 'SpineCocoDataset':
+            cfg[key].dataset.skip_bad_images = args.skip_bad_images
+            cfg[key].dataset.strict = args.strict
     prepare_training_config(cfg, amp=args.amp, auto_scale_lr=args.auto_scale_lr, resume=args.resume)
     if args.launcher == 'pytorch':
         init_cpu_distributed(cfg)

@@ -30,14 +30,17 @@ class SpineCocoDataset(CocoDataset):
 
     METAINFO = {'classes': ('vertebra',), 'palette': [(220, 20, 60)]}
 
-    def __init__(self, *args, skip_bad_images: bool = False, **kwargs) -> None:
+    def __init__(self, *args, skip_bad_images: bool = False, strict: bool = False, **kwargs) -> None:
         self.skip_bad_images = skip_bad_images
+        self.strict = strict
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         if not osp.isfile(self.ann_file):
             raise SpineKeyError(f'{self.ann_file}: annotation file not found')
         self._names = None  # read from the categories while mmdet's COCO object exists
+        from spinekey.io.coco_files import read_json, report_coco_problems
+        report_coco_problems(read_json(self.ann_file, 'annotation file'), self.ann_file, self.strict)
         try:
             data_list = super().load_data_list()
         except (KeyError, ValueError, TypeError) as err:

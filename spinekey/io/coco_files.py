@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import List
+import sys
+from typing import List, Tuple
 
 from spinekey.utils.errors import SpineKeyError
 
@@ -19,25 +20,91 @@ def read_json(path: str, what: str = 'JSON file'):
         raise SpineKeyError(f'{path}: not valid JSON ({err})') from None
 
 
-def load_coco_gt(path: str) -> dict:
-    """A COCO GT dict, checked for the sections and keypoint lengths SpineKey relies on."""
-    gt = read_json(path, 'ground-truth file')
+def check_coco(gt, path: str) -> Tuple[List[str], List[str]]:
+    """(errors, warnings) of a COCO dict, one line each naming the file, the entry and the problem.
+
+    Errors make the file unusable: missing sections, duplicate ids, an annotation of an unknown image or
+    category, a keypoint list of the wrong length, NaN/inf numbers, categories with different K. Warnings
+    are data that is probably wrong but can be worked around: boxes of zero size (mmdet drops them),
+    negative coordinates and keypoints outside the image.
+    """
     if not isinstance(gt, dict):
-        raise SpineKeyError(f'{path}: malformed COCO file (top level is not an object)')
+        return [f'{path}: malformed COCO file (top level is not an object)'], []
+    errors, warnings = [], []
     for key in ('images', 'annotations', 'categories'):
         if not isinstance(gt.get(key), list):
-            raise SpineKeyError(f'{path}: malformed COCO file (missing "{key}" list)')
-    ks = {c['id']: len(c.get('keypoints') or []) for c in gt['categories']}
-    image_ids = {im['id'] for im in gt['images']}
+            errors.append(f'{path}: malformed COCO file (missing "{key}" list)')
+    if errors:
+        return errors, warnings
+    seen, images = set(), {}
+    for im in gt['images']:
+        if im.get('id') in seen:
+            errors.append(f'{path}: image id {im.get("id")} appears more than once')
+        seen.add(im.get('id'))
+        images[im.get('id')] = im
+    ks = {c.get('id'): len(c.get('keypoints') or []) for c in gt['categories']}
+    if len({k for k in ks.values()}) > 1:
+        errors.append(f'{path}: categories have different keypoint counts {sorted(set(ks.values()))}; '
+                      'SpineKey needs one keypoint set per dataset')
+    ann_ids = set()
     for ann in gt['annotations']:
-        if ann.get('image_id') not in image_ids:
-            raise SpineKeyError(f'{path}: annotation {ann.get("id")} refers to unknown image {ann.get("image_id")}')
+        aid = ann.get('id')
+        where = f'{path}: annotation {aid}'
+        if aid in ann_ids:
+            errors.append(f'{where}: id appears more than once')
+        ann_ids.add(aid)
+        im = images.get(ann.get('image_id'))
+        if im is None:
+            errors.append(f'{where} refers to unknown image {ann.get("image_id")}')
+            continue
         k = ks.get(ann.get('category_id'))
         if k is None:
-            raise SpineKeyError(f'{path}: annotation {ann.get("id")} has unknown category {ann.get("category_id")}')
-        if k and ann.get('keypoints') is not None and len(ann['keypoints']) != 3 * k:
-            raise SpineKeyError(f'{path}: annotation {ann.get("id")} has {len(ann["keypoints"])} keypoint values, '
-                                f'expected {3 * k} (K={k} from its category)')
+            errors.append(f'{where} has unknown category {ann.get("category_id")}')
+            continue
+        bbox = ann.get('bbox')
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_finite(v) for v in bbox)):
+            errors.append(f'{where} has no valid bbox [x, y, w, h] (got {bbox!r})')
+        elif bbox[2] <= 0 or bbox[3] <= 0:
+            warnings.append(f'{where} has a box of zero size {bbox} (left out of training)')
+        elif bbox[0] < 0 or bbox[1] < 0:
+            warnings.append(f'{where} has a box with negative coordinates {bbox}')
+        kps = ann.get('keypoints')
+        if k and kps is not None:
+            if len(kps) != 3 * k:
+                errors.append(f'{where} has {len(kps)} keypoint values, expected {3 * k} (K={k} from its category)')
+            elif not all(_finite(v) for v in kps):
+                errors.append(f'{where} has NaN/inf or non-numeric keypoints')
+            else:
+                w, h = im.get('width'), im.get('height')
+                for j in range(k):
+                    x, y, v = kps[3 * j:3 * j + 3]
+                    if v and (x < 0 or y < 0 or (w and x > w) or (h and y > h)):
+                        warnings.append(f'{where}: keypoint {j} ({x}, {y}) lies outside the image '
+                                        f'{w}x{h}')
+                        break
+    return errors, warnings
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def report_coco_problems(gt, path: str, strict: bool = False) -> None:
+    """Raise on the first error (``strict``: also on warnings); print each warning on one line."""
+    errors, warnings = check_coco(gt, path)
+    if strict and warnings:
+        errors += [w + ' (--strict)' for w in warnings]
+    if errors:
+        more = f' (and {len(errors) - 1} more problem(s))' if len(errors) > 1 else ''
+        raise SpineKeyError(errors[0] + more)
+    for w in warnings:
+        print(f'warning: {w}', file=sys.stderr)
+
+
+def load_coco_gt(path: str, strict: bool = False) -> dict:
+    """A COCO GT dict, checked by :func:`check_coco` (warnings printed; errors raise SpineKeyError)."""
+    gt = read_json(path, 'ground-truth file')
+    report_coco_problems(gt, path, strict)
     return gt
 
 

@@ -50,8 +50,8 @@ def _points(keypoints: Sequence[float], names: Sequence[str], gt: bool, kpt_thr:
     return pts
 
 
-def read_gt(path: str) -> List[ImageInput]:
-    return images_from_gt(load_coco_gt(path))
+def read_gt(path: str, strict: bool = False) -> List[ImageInput]:
+    return images_from_gt(load_coco_gt(path, strict))
 
 
 def images_from_gt(gt: dict) -> List[ImageInput]:
@@ -69,11 +69,11 @@ def images_from_gt(gt: dict) -> List[ImageInput]:
 
 
 def read_predictions(path: str, score_thr: float, names: Optional[Sequence[str]] = None,
-                     gt_path: Optional[str] = None, kpt_thr: float = 0.0) -> List[ImageInput]:
+                     gt_path: Optional[str] = None, kpt_thr: float = 0.0, strict: bool = False) -> List[ImageInput]:
     """Predictions grouped by image; image size, spacing and AASCE angles come from ``gt_path`` (paired by
     file name) when given. Keypoint names: ``names``, else the GT category's, else the default set for K."""
-    return images_from_results(load_results(path), score_thr, names, load_coco_gt(gt_path) if gt_path else None,
-                               kpt_thr, source=path)
+    return images_from_results(load_results(path), score_thr, names,
+                               load_coco_gt(gt_path, strict) if gt_path else None, kpt_thr, source=path)
 
 
 def images_from_results(results: List[dict], score_thr: float, names: Optional[Sequence[str]] = None,
@@ -117,9 +117,9 @@ def images_from_results(results: List[dict], score_thr: float, names: Optional[S
     return sorted(images.values(), key=lambda im: im.image_id)
 
 
-def read_measure_input(path: str, score_thr: float = 0.3, names=None, gt_path=None) -> tuple:
+def read_measure_input(path: str, score_thr: float = 0.3, names=None, gt_path=None, strict: bool = False) -> tuple:
     """(kind, images) for tools/measure.py."""
     kind = input_kind(read_json(path, 'input file'))
     if kind == 'gt':
-        return kind, read_gt(path)
-    return kind, read_predictions(path, score_thr, names, gt_path)
+        return kind, read_gt(path, strict)
+    return kind, read_predictions(path, score_thr, names, gt_path, strict=strict)
