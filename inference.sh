@@ -28,6 +28,8 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --gpus 0,1,...          shard the images over these GPUs (one torchrun process each)
   --cpu --nproc N         shard the images over N CPU processes
   -h, --help              this help
+Exit status: 0 done, 2 bad input (one line says which file and why), 3 the output folder is in use by
+another run (a lock file; two runs into different folders run side by side).
 USAGE
 }
 
@@ -68,6 +70,25 @@ if [ -z "$DEVICE" ]; then
     DEVICE=$("$PY" -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")
 fi
 mkdir -p "$OUT"
+
+# one run per output folder: a second run into the same folder is refused while the first holds the lock
+# (flock releases it when this shell exits, however it exits: Ctrl-C, SIGKILL, crash)
+LOCK="$OUT/.spinekey.lock"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>>"$LOCK"
+    if ! flock -n 9; then
+        echo "inference.sh: $OUT is in use by another run (lock $LOCK, pid $(cat "$LOCK.pid" 2>/dev/null || echo ?)); use another --output_dir" >&2
+        exit 3
+    fi
+    echo $$ > "$LOCK.pid"
+else  # no flock (e.g. macOS): a pid file, taken over only when its process is gone
+    if [ -f "$LOCK.pid" ] && kill -0 "$(cat "$LOCK.pid")" 2>/dev/null; then
+        echo "inference.sh: $OUT is in use by another run (pid $(cat "$LOCK.pid")); use another --output_dir" >&2
+        exit 3
+    fi
+    echo $$ > "$LOCK.pid"
+    trap 'rm -f "$LOCK.pid"' EXIT
+fi
 
 run() { echo "+ $*"; "$@"; }
 LAUNCH=("$PY")

@@ -5,11 +5,16 @@ never a truncated one that a later step would read as valid.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from contextlib import contextmanager
 from typing import Any, Iterator, Union
+
+
+# a full disk, an exhausted quota, a read-only or forbidden folder: the user's problem, told in one line
+_WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 @contextmanager
@@ -19,18 +24,32 @@ def atomic_open(path: Union[str, os.PathLike], mode: str = 'w', **kwargs) -> Ite
         raise ValueError(f'atomic_open is for writing, got mode {mode!r}')
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
+    except OSError as err:
+        _raise_write_failure(path, err)
+        raise
     try:
         with os.fdopen(fd, mode.replace('x', 'w').replace('a', 'w'), **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            _raise_write_failure(path, err)
         raise
+
+
+def _raise_write_failure(path: str, err: OSError) -> None:
+    """A full disk or a folder we may not write to is the user's to fix: one line, not a traceback."""
+    if err.errno in _WRITE_FAILURES:
+        from spinekey.utils.errors import SpineKeyError
+        raise SpineKeyError(f'{path}: cannot write ({os.strerror(err.errno)}); nothing was written, '
+                            'the previous file (if any) is unchanged') from None
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
