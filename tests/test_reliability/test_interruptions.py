@@ -66,7 +66,8 @@ def test_disk_full_is_one_line_and_writes_nothing(synthetic_dir, tmp_path, monke
     assert not out.exists() or not any(p.suffix in ('.csv', '.json') for p in out.iterdir())
 
 
-def test_checkpoint_for_another_k_names_the_keys(untrained_checkpoint, tmp_path):
+def test_checkpoint_for_another_k_names_the_keys(untrained_checkpoint, synthetic_dir, tmp_path):
+    import shutil
     from spinekey.io.checkpoint import load_checkpoint_file
     ckpt = load_checkpoint_file(untrained_checkpoint)
     ckpt['meta']['dataset_meta']['keypoint_names'] = ['a', 'b', 'c', 'd', 'e', 'f']
@@ -74,6 +75,7 @@ def test_checkpoint_for_another_k_names_the_keys(untrained_checkpoint, tmp_path)
     torch.save(ckpt, path)
     images = tmp_path / 'images'
     images.mkdir()
+    shutil.copy(os.path.join(synthetic_dir, 'images', 'synth_000000.png'), images)
     proc = run_tool('tools/infer.py', '--config', DEMO_CONFIG, '--checkpoint', str(path), '--images-dir',
                     str(images), '--out', str(tmp_path / 'r.json'))
     assert proc.returncode == 2 and 'Traceback' not in proc.stderr
