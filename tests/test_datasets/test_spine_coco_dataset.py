@@ -55,7 +55,7 @@ def test_missing_image_is_named(synthetic_dir, tmp_path):
     def edit(coco):
         coco['images'][0]['file_name'] = 'images/nope.png'
     path = _rewrite(synthetic_dir, tmp_path, edit)
-    with pytest.raises(SpineKeyError, match='image file\\(s\\) not found, e.g. .*nope.png'):
+    with pytest.raises(SpineKeyError, match='1 unusable image\\(s\\): .*nope.png: image file not found'):
         _dataset('', path)
 
 
