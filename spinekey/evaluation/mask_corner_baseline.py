@@ -9,8 +9,6 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-CORNER_NAMES = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
-
 
 def name_quad_corners(quad: np.ndarray) -> dict:
     """Name 4 points: the two with the smallest y are the top (left = smaller x), the others the bottom."""

@@ -15,13 +15,13 @@ from typing import List, Optional
 
 import numpy as np
 
+from spinekey.datasets.keypoint_names import CORNERS_4
 from spinekey.io.coco_builder import CocoBuilder
 from spinekey.io.formats import image_info
 from spinekey.io.vertebra_checks import vertebra_problems
 from spinekey.utils.errors import SpineKeyError
 
 AASCE_LEVELS = ['T' + str(i) for i in range(1, 13)] + ['L' + str(i) for i in range(1, 6)]
-CORNER_NAMES = ['top_left', 'top_right', 'bottom_right', 'bottom_left']
 # AASCE stores TL, TR, BL, BR per vertebra; SpineKey's order is TL, TR, BR, BL
 AASCE_TO_SPINEKEY = [0, 1, 3, 2]
 N_POINTS = 4 * len(AASCE_LEVELS)
@@ -127,7 +127,7 @@ def to_coco(records: List[AasceRecord], box_pad: float = 0.0, keep_faulty: bool 
     training on a film with one vertebra unannotated would teach the detector that it is background.
     ``box_pad`` enlarges each tight corner box by that fraction of its size on every side.
     """
-    builder = CocoBuilder(CORNER_NAMES, box_pad=box_pad)
+    builder = CocoBuilder(CORNERS_4, box_pad=box_pad)
     for rec in records:
         if rec.problems:
             builder.excluded.append({'file_name': rec.name, 'level': None, 'reasons': rec.problems})
@@ -144,7 +144,7 @@ def to_coco(records: List[AasceRecord], box_pad: float = 0.0, keep_faulty: bool 
                                      cobb_angles=[pt, mt, tl])
         for i, quad in enumerate(corners):
             if i not in faults:
-                builder.add_instance(image_id, {n: (x, y, 2) for n, (x, y) in zip(CORNER_NAMES, quad)},
+                builder.add_instance(image_id, {n: (x, y, 2) for n, (x, y) in zip(CORNERS_4, quad)},
                                      rec.name, label=AASCE_LEVELS[i])
     return builder.to_coco('AASCE 2019 (SpineWeb 16) converted by SpineKey',
                            cobb_angles_order=['proximal_thoracic', 'main_thoracic', 'thoracolumbar_lumbar'])

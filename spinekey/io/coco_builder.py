@@ -61,7 +61,7 @@ class CocoBuilder:
             bbox = self._box(visible, image['width'], image['height'])
         if polygon is None:
             polygon = [c for n in POLYGON_ORDER if n in points and points[n][2] for c in points[n][:2]]
-        area = _polygon_area(polygon) if len(polygon) >= 6 else float(bbox[2] * bbox[3])
+        area = polygon_area(polygon) if len(polygon) >= 6 else float(bbox[2] * bbox[3])
         ann = {'id': len(self.annotations) + 1, 'image_id': image_id, 'category_id': 1, 'iscrowd': 0,
                'bbox': [round(float(v), 2) for v in bbox], 'area': round(area, 2),
                'keypoints': kps, 'num_keypoints': int(sum(1 for i in range(len(self.names)) if kps[3 * i + 2]))}
@@ -89,6 +89,8 @@ class CocoBuilder:
                                 'keypoints': self.names, 'skeleton': skeleton}]}
 
 
-def _polygon_area(flat: Sequence[float]) -> float:
-    xs, ys = np.asarray(flat[0::2], float), np.asarray(flat[1::2], float)
+def polygon_area(points) -> float:
+    """Area of a simple polygon (shoelace), from [x0, y0, x1, y1, ...] or an [N, 2] array."""
+    xy = np.asarray(points, float).reshape(-1, 2)
+    xs, ys = xy[:, 0], xy[:, 1]
     return 0.5 * abs(float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))

@@ -62,7 +62,7 @@ def check_coco(gt, path: str) -> Tuple[List[str], List[str]]:
             errors.append(f'{where} has unknown category {ann.get("category_id")}')
             continue
         bbox = ann.get('bbox')
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_finite(v) for v in bbox)):
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_finite_number(v) for v in bbox)):
             errors.append(f'{where} has no valid bbox [x, y, w, h] (got {bbox!r})')
         elif bbox[2] <= 0 or bbox[3] <= 0:
             warnings.append(f'{where} has a box of zero size {bbox} (left out of training)')
@@ -72,7 +72,7 @@ def check_coco(gt, path: str) -> Tuple[List[str], List[str]]:
         if k and kps is not None:
             if len(kps) != 3 * k:
                 errors.append(f'{where} has {len(kps)} keypoint values, expected {3 * k} (K={k} from its category)')
-            elif not all(_finite(v) for v in kps):
+            elif not all(is_finite_number(v) for v in kps):
                 errors.append(f'{where} has NaN/inf or non-numeric keypoints')
             else:
                 w, h = im.get('width'), im.get('height')
@@ -85,7 +85,8 @@ def check_coco(gt, path: str) -> Tuple[List[str], List[str]]:
     return errors, warnings
 
 
-def _finite(v) -> bool:
+def is_finite_number(v) -> bool:
+    """A real int/float (not bool) that is neither NaN nor infinite."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

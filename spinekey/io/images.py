@@ -18,8 +18,8 @@ MIN_SIDE = 16  # nothing smaller can show a vertebra
 def header_size(path: str):
     """(width, height) from the file header without decoding the pixels; None if PIL cannot tell."""
     from PIL import Image
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our own limit applies, from the header
     try:
-        Image.MAX_IMAGE_PIXELS = None  # we apply our own limit below, from the header alone
         with Image.open(path) as im:
             return im.size
     except Exception:  # not an image PIL knows (or a PNG cut right after its header): cv2 decides below
@@ -28,6 +28,8 @@ def header_size(path: str):
         if head[:8] == b'\x89PNG\r\n\x1a\n' and head[12:16] == b'IHDR':
             return struct.unpack('>II', head[16:24])
         return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def list_images(folder: str) -> Tuple[List[str], List[str]]:

@@ -2,13 +2,12 @@
 from its shape, into per-image vertebra lists with named keypoints."""
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from spinekey.datasets.keypoint_names import keypoint_names_for
-from spinekey.io.coco_files import load_coco_gt, load_results, read_json
+from spinekey.io.coco_files import is_finite_number, load_coco_gt, load_results, read_json
 from spinekey.measurement.spine import VertebraInput
 from spinekey.utils.errors import SpineKeyError
 
@@ -34,18 +33,14 @@ def input_kind(data) -> str:
     raise SpineKeyError('input is neither a results list nor a COCO file with "annotations"')
 
 
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
-
-
 def _points(keypoints: Sequence[float], names: Sequence[str], gt: bool, kpt_thr: float) -> Dict[str, tuple]:
     """Visible keypoints by name: GT needs v > 0, predictions a score >= kpt_thr; NaN/inf are dropped."""
     pts = {}
     for j, name in enumerate(names):
         x, y, v = keypoints[3 * j:3 * j + 3]
-        if not (_finite(x) and _finite(y)):
+        if not (is_finite_number(x) and is_finite_number(y)):
             continue
-        if (gt and v > 0) or (not gt and (not _finite(v) or v >= kpt_thr)):
+        if (gt and v > 0) or (not gt and (not is_finite_number(v) or v >= kpt_thr)):
             pts[name] = (float(x), float(y))
     return pts
 

@@ -10,6 +10,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from spinekey.io.coco_builder import polygon_area
+
 
 def spine_frame(corners: np.ndarray):
     """(down, right): unit vectors along the column (pointing to the image bottom) and across it."""
@@ -51,7 +53,7 @@ def vertebra_problems(corners: np.ndarray, size_tolerance: float = 3.0) -> Dict[
     along = corners @ down    # [N, 4]
     across = corners @ right  # [N, 4]
     tl, tr, br, bl = range(4)
-    sizes = np.array([np.sqrt(abs(_area(q))) for q in corners])
+    sizes = np.array([np.sqrt(polygon_area(q)) for q in corners])
     median_size = float(np.median(sizes)) if len(sizes) else 0.0
     centres = along.mean(axis=1)
     for i, quad in enumerate(corners):
@@ -70,7 +72,3 @@ def vertebra_problems(corners: np.ndarray, size_tolerance: float = 3.0) -> Dict[
             problems[i] = found
     return problems
 
-
-def _area(quad: np.ndarray) -> float:
-    x, y = quad[:, 0], quad[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))

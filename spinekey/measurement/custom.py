@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from spinekey.measurement.geometry import line_angle_deg
+from spinekey.measurement.spine import length_mm
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def evaluate_measures(points: Mapping[str, Tuple[float, float]], measures: Seque
             (x0, y0), (x1, y1) = pts
             values[m.column] = round(math.hypot(x1 - x0, y1 - y0), 3)
             if spacing:
-                values[f'{m.name}_mm'] = round(math.hypot((x1 - x0) * spacing[1], (y1 - y0) * spacing[0]), 3)
+                values[f'{m.name}_mm'] = round(length_mm(pts[0], pts[1], spacing), 3)
         else:
             if pts[0] == pts[1] or pts[2] == pts[3]:
                 notes.append(f'{m.name}: a line has zero length')

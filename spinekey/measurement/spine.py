@@ -11,10 +11,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from spinekey.measurement.geometry import (LEVELS, assign_levels, cobb_angle, genant_grade, height_reduction,
-                                           heights, line_angle_deg, meyerding_grade, slip_percent)
+from spinekey.datasets.keypoint_names import CORNERS_4
+from spinekey.measurement.geometry import (LEVELS, assign_levels, cobb_angle, endplates, genant_grade,
+                                           height_reduction, heights, line_angle_deg, meyerding_grade, slip_percent)
 
-CORNERS = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
+CORNERS = tuple(CORNERS_4)
 VERTEBRA_COLUMNS = ['image_id', 'file_name', 'level', 'order', 'height_anterior_px', 'height_middle_px',
                     'height_posterior_px', 'height_anterior_mm', 'height_middle_mm', 'height_posterior_mm',
                     'wedge_ratio', 'crush_ratio', 'genant_grade', 'slip_percent', 'meyerding_grade', 'score', 'note']
@@ -136,15 +137,14 @@ def _slip(upper: VertebraInput, lower: VertebraInput, anterior: str) -> Tuple[Op
     return value, None
 
 
-def _endplate_ok(v: VertebraInput, plate: str) -> bool:
-    a, b = (v.points['top_left'], v.points['top_right']) if plate == 'superior' else \
-        (v.points['bottom_left'], v.points['bottom_right'])
-    return math.hypot(b[0] - a[0], b[1] - a[1]) > 0
-
-
 def _plate(v: VertebraInput, plate: str):
-    return (v.points['top_left'], v.points['top_right']) if plate == 'superior' else \
-        (v.points['bottom_left'], v.points['bottom_right'])
+    """The superior or inferior endplate of ``v`` as a pair of corner points."""
+    return endplates(v.points)[0 if plate == 'superior' else 1]
+
+
+def _endplate_ok(v: VertebraInput, plate: str) -> bool:
+    a, b = _plate(v, plate)
+    return bool(np.any(a != b))
 
 
 def lordosis_ends(levels: Sequence[str], count: int) -> Tuple[int, int, str]:
