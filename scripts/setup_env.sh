@@ -38,7 +38,7 @@ if ! "$VENV/bin/python" -c "import mmcv.ops" 2>/dev/null; then
 fi
 
 echo "setup: installing spinekey (editable) and its dependencies"
-"${PIP[@]}" "${find_links[@]}" --no-build-isolation -e ".[test]"
+"${PIP[@]}" "${find_links[@]}" --no-build-isolation -e ".[test,bench,pretrained]"
 # torchvision from the registry links CUDA torch and breaks next to torch+cpu; mmdet does not need it
 if "$VENV/bin/python" -m pip show torchvision >/dev/null 2>&1; then
     echo "setup: removing torchvision (incompatible with this torch build, not needed)"

@@ -1,4 +1,5 @@
+from .backbones import EfficientNetLite
 from .heads import HeatmapKeypointHead
 from .roi_heads import KeypointCascadeRoIHead
 
-__all__ = ['HeatmapKeypointHead', 'KeypointCascadeRoIHead']
+__all__ = ['EfficientNetLite', 'HeatmapKeypointHead', 'KeypointCascadeRoIHead']
