@@ -150,11 +150,15 @@ LEVELS = (['C' + str(i) for i in range(1, 8)] + ['T' + str(i) for i in range(1, 
           + ['L' + str(i) for i in range(1, 6)] + ['S1'])
 
 
+class LevelOverflow(ValueError):
+    """More vertebrae than levels between the given end level and the end of the column."""
+
+
 def assign_levels(count: int, bottom_level: str) -> list:
     """Level names of ``count`` vertebrae ordered cranial to caudal whose lowest is ``bottom_level``."""
     if bottom_level not in LEVELS:
         raise ValueError(f'unknown level {bottom_level!r}; use one of {LEVELS}')
     end = LEVELS.index(bottom_level) + 1
     if count > end:
-        raise ValueError(f'{count} vertebrae cannot end at {bottom_level}: only {end} levels above it')
+        raise LevelOverflow(f'{count} vertebrae cannot end at {bottom_level}: only {end} levels above it')
     return list(LEVELS[end - count:end])

@@ -12,8 +12,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from spinekey.datasets.keypoint_names import CORNERS_4
-from spinekey.measurement.geometry import (LEVELS, assign_levels, cobb_angle, endplates, genant_grade,
-                                           height_reduction, heights, line_angle_deg, meyerding_grade, slip_percent)
+from spinekey.measurement.geometry import (LEVELS, LevelOverflow, assign_levels, cobb_angle, endplates,
+                                           genant_grade, height_reduction, heights, line_angle_deg, meyerding_grade,
+                                           slip_percent)
 
 CORNERS = tuple(CORNERS_4)
 VERTEBRA_COLUMNS = ['image_id', 'file_name', 'level', 'order', 'height_anterior_px', 'height_middle_px',
@@ -82,7 +83,7 @@ def name_levels(ordered: Sequence[VertebraInput], bottom_level: Optional[str] = 
             raise ValueError(f'unknown level {top_level!r}; use one of {LEVELS}')
         start = LEVELS.index(top_level)
         if start + len(ordered) > len(LEVELS):
-            raise ValueError(f'{len(ordered)} vertebrae cannot start at {top_level}')
+            raise LevelOverflow(f'{len(ordered)} vertebrae cannot start at {top_level}')
         return list(LEVELS[start:start + len(ordered)])
     return ['' for _ in ordered]
 
@@ -163,8 +164,12 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
     out = SpineMeasurement()
     order = order_vertebrae(vertebrae)
     out.ordered = [vertebrae[i] for i in order]
-    out.levels = name_levels(out.ordered, bottom_level, top_level)
     image_notes = []
+    try:
+        out.levels = name_levels(out.ordered, bottom_level, top_level)
+    except LevelOverflow as err:  # e.g. C7 and the sacrum found besides T1-L5: which one is T1 is unknown
+        out.levels = ['' for _ in out.ordered]
+        image_notes.append(f'{err}: levels left blank')
     if len(order) < len(vertebrae):
         image_notes.append(f'{len(vertebrae) - len(order)} vertebra(e) without keypoints or box were skipped')
     for i, v in enumerate(out.ordered):

@@ -71,6 +71,20 @@ def test_levels_from_labels_or_given_end():
     assert name_levels(unlabelled) == ['', '', '']
 
 
+def test_more_vertebrae_than_levels_blanks_the_levels_and_says_why():
+    """19 detections from T1 (C7 and the sacrum found too) cannot all be named: one film must not stop a run."""
+    from spinekey.measurement.geometry import LevelOverflow
+    column = [_rect(0, 30 * i) for i in range(19)]
+    with pytest.raises(LevelOverflow, match='19 vertebrae cannot start at T1'):
+        name_levels(column, top_level='T1')
+    m = measure_spine(column, 'left', top_level='T1')
+    assert [row['level'] for row in m.vertebrae] == [''] * 19
+    assert '19 vertebrae cannot start at T1: levels left blank' in m.image['note']
+    assert m.image['cobb_deg'] is not None  # the angles do not need level names
+    with pytest.raises(ValueError, match='unknown level'):
+        name_levels(column, top_level='T13')
+
+
 def test_missing_keypoint_gives_note_not_number():
     broken = _rect(0, 30)
     del broken.points['top_left']
