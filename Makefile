@@ -10,7 +10,7 @@ help:
 	@echo "make setup   create .venv and install SpineKey (mmcv from ../shared/wheelhouse or compiled)"
 	@echo "make demo    synthetic data -> CPU training -> inference -> metrics (about 20 min on 2 cores)"
 	@echo "make test    run the test suite"
-	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train (CPU, ~1.5 h), evaluate on AASCE 2019"
+	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train (CPU, ~1 h), evaluate on AASCE 2019"
 	@echo "make indicators OUT=dir   re-run matching and evaluation on an inference.sh output folder"
 
 setup:
@@ -21,7 +21,7 @@ demo: setup
 
 test: setup
 	.venv/bin/ruff check spinekey tools tests
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests
 
 aasce: setup  # AASCE 2019 end to end: make aasce AASCE_DIR=/path/to/aasce2019
 	@bash scripts/run_aasce.sh $(AASCE_DIR)

@@ -1,8 +1,17 @@
 #!/usr/bin/env python
 """Benchmarks of what SpineKey costs, as ratios measured within one run (medians after warm-up).
 
-Writes a table to stdout and work_dirs/benchmark/benchmark.json. ``--only eval`` runs one benchmark;
-``--quick`` shrinks the sizes so the whole run takes a few minutes (timings are then indicative only).
+overhead: latency, training step and peak memory with vs without the keypoint branch (target <= 1.15x)
+batch:    images/s of the tools/infer.py loop at batch 4 vs 1 (target >= 1.3x)
+scaling:  latency and memory at 512-2048 px long side and at 5, 17, 24 vertebrae per image
+eval:     10,000-image keypoint evaluation vs pycocotools (and faster-coco-eval when installed)
+measure:  measurement errors of the demo model (needs make demo)
+gpu:      fp16 inference / AMP training vs fp32 and the EPE change (needs a CUDA device)
+
+Writes a table to stdout, work_dirs/benchmark/benchmark.json and benchmark.md (the README table).
+``--only NAME`` runs one benchmark; ``--quick`` shrinks the sizes so the whole run takes a few minutes
+(timings are then indicative only). Model weights: --checkpoint, else the demo model when make demo has
+run, else random initialisation (costs only; detection counts then differ from a trained model).
 """
 from __future__ import annotations
 
@@ -11,30 +20,23 @@ import contextlib
 import io
 import os
 import platform
-import statistics
 import sys
 import time
 
-from spinekey.io.atomic import atomic_write_json
+from spinekey.benchmarks.model_cost import timed
+from spinekey.benchmarks.report import print_report, to_markdown
+from spinekey.benchmarks.suites import (DEMO_CONFIG, BenchContext, bench_batch, bench_gpu, bench_overhead,
+                                        bench_scaling)
+from spinekey.io.atomic import atomic_write_json, atomic_write_text
+from spinekey.utils.cli import run_cli
 
 
-def timed(fn, repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def bench_eval(quick: bool) -> dict:
+def bench_eval(ctx: BenchContext) -> dict:
     """Keypoint metrics (matching + PCK/AUC/EPE/SDR/breakdowns) vs pycocotools' COCOeval keypoints."""
     from spinekey.evaluation.coco_ap import coco_ap
     from spinekey.evaluation.evaluate import evaluate
     from spinekey.evaluation.synthetic_results import make_gt_and_results
+    quick = ctx.quick
     n = 500 if quick else 10000
     gt, results = make_gt_and_results(n)
     ours = timed(lambda: evaluate(gt, results, coco=False), repeats=1 if quick else 3)
@@ -68,7 +70,7 @@ def _faster_coco_eval(gt, results):
         ev.summarize()
 
 
-def bench_measure(quick: bool, checkpoint: str = None, data: str = 'data/synthetic') -> dict:
+def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     """Measurement error of the demo model on the synthetic test split, against the GT keypoints' values."""
     import json
     import subprocess
@@ -78,7 +80,7 @@ def bench_measure(quick: bool, checkpoint: str = None, data: str = 'data/synthet
     from spinekey.io.coco_files import load_coco_gt, load_results
     from spinekey.io.measure_inputs import images_from_gt, images_from_results
     from spinekey.visualization.plots import plot_confusions
-    checkpoint = checkpoint or _last_checkpoint('work_dirs/demo')
+    checkpoint = ctx.checkpoint
     ann = os.path.join(data, 'det_test.json')
     if not checkpoint or not os.path.isfile(ann):
         return {'skipped': f'needs the demo checkpoint and {ann}: run make demo first'}
@@ -110,35 +112,59 @@ def _last_checkpoint(work_dir: str):
     return None
 
 
-BENCHMARKS = {'eval': bench_eval, 'measure': bench_measure}
+BENCHMARKS = {'overhead': bench_overhead, 'batch': bench_batch, 'scaling': bench_scaling, 'eval': bench_eval,
+              'measure': bench_measure, 'gpu': bench_gpu}
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument('--only', choices=sorted(BENCHMARKS), help='run one benchmark')
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--only', choices=sorted(BENCHMARKS), nargs='+', help='run these benchmarks only')
     p.add_argument('--measure', action='store_true', help='same as --only measure: measurement errors of the '
                    'demo model on the synthetic test split (needs make demo)')
-    p.add_argument('--quick', action='store_true', help='small sizes (a few minutes in all)')
-    p.add_argument('--out', default='work_dirs/benchmark/benchmark.json')
+    p.add_argument('--quick', action='store_true', help='small sizes (under 5 minutes in all on 2 cores)')
+    p.add_argument('--config', default=DEMO_CONFIG, help=f'model config (default {DEMO_CONFIG})')
+    p.add_argument('--checkpoint', help='weights (default: work_dirs/demo\'s last checkpoint if any, else random)')
+    p.add_argument('--random-weights', action='store_true',
+                   help='ignore the demo checkpoint: random initialisation (costs only, e.g. in tests)')
+    p.add_argument('--detections', type=int,
+                   help='overhead benchmark: exactly N detections per image (score threshold 0), e.g. 17 for a '
+                   'config without trained weights, whose random scores would decide the head workload')
+    p.add_argument('--device', default='cpu', help='cpu or cuda (the gpu benchmark always uses cuda)')
+    p.add_argument('--threads', type=int, help='torch threads per worker (default: torch\'s, = cores)')
+    p.add_argument('--out', default='work_dirs/benchmark/benchmark.json',
+                   help='JSON to write; the markdown table goes next to it (.md)')
     return p.parse_args()
 
 
+def machine_info() -> dict:
+    import torch
+    info = {'cpu_count': os.cpu_count(), 'platform': platform.platform(), 'python': sys.version.split()[0],
+            'torch': torch.__version__, 'cpu': platform.processor() or platform.machine()}
+    if torch.cuda.is_available():
+        info['gpu'] = torch.cuda.get_device_name(0)
+    return info
+
+
+@run_cli
 def main() -> int:
     args = parse_args()
-    if args.measure:
-        args.only = 'measure'
-    names = [args.only] if args.only else list(BENCHMARKS)
-    report = {'machine': {'cpu_count': os.cpu_count(), 'platform': platform.platform(),
-                          'python': sys.version.split()[0]},
-              'quick': args.quick, 'date': time.strftime('%Y-%m-%d'), 'results': {}}
+    names = ['measure'] if args.measure else (args.only or list(BENCHMARKS))
+    checkpoint = None if args.random_weights else (args.checkpoint or _last_checkpoint('work_dirs/demo'))
+    ctx = BenchContext(quick=args.quick, config=args.config, checkpoint=checkpoint, device=args.device,
+                       threads=args.threads, detections=args.detections,
+                       work_dir=os.path.dirname(os.path.abspath(args.out)))
+    report = {'machine': machine_info(), 'quick': args.quick, 'date': time.strftime('%Y-%m-%d'),
+              'config': args.config, 'checkpoint': checkpoint or 'random init', 'results': {}}
     for name in names:
         print(f'== {name}', file=sys.stderr)
-        report['results'][name] = BENCHMARKS[name](args.quick)
-        for key, value in report['results'][name].items():
-            if not key.endswith('_confusion'):
-                print(f'{name:<8}{key:<34}{value}')
+        start = time.perf_counter()
+        report['results'][name] = BENCHMARKS[name](ctx)
+        report['results'][name]['benchmark_seconds'] = round(time.perf_counter() - start, 1)
+        print_report(name, report['results'][name])
     atomic_write_json(args.out, report, indent=2)
-    print(f'wrote {args.out}')
+    markdown = os.path.splitext(args.out)[0] + '.md'
+    atomic_write_text(markdown, to_markdown(report))
+    print(f'wrote {args.out} and {markdown}')
     return 0
 
 
