@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# AASCE 2019 end to end: convert -> 5 patient-grouped folds -> train the CPU config on folds 1-4 -> evaluate
+# AASCE 2019 end to end: convert -> 5 patient-grouped folds -> train the CPU config (pretrained Lite0) on folds 1-4 -> evaluate
 # on fold 0 (keypoint head and the mask-corner baseline) -> AASCE Cobb angles and SMAPE.
 # Usage: bash scripts/run_aasce.sh /path/to/aasce2019   (the folder that holds boostnet_labeldata/)
 # Re-running resumes an interrupted training; AASCE_CFG / AASCE_WORK / AASCE_FOLD override the defaults.
@@ -9,8 +9,9 @@ SRC=${1:?usage: bash scripts/run_aasce.sh /path/to/aasce2019 (the folder that ho
 [ -d "$SRC/boostnet_labeldata" ] || { echo "run_aasce.sh: $SRC has no boostnet_labeldata/ folder" >&2; exit 2; }
 PY=.venv/bin/python
 DATA=data/aasce
-CFG=${AASCE_CFG:-configs/spinekey/spinekey_aasce_cpu.py}
-WORK=${AASCE_WORK:-work_dirs/aasce_cpu}
+# the ImageNet-pretrained Lite0 config won against training from scratch (README); AASCE_CFG picks another
+CFG=${AASCE_CFG:-configs/spinekey/spinekey_aasce_lite0_cpu.py}
+WORK=${AASCE_WORK:-work_dirs/aasce_lite0_cpu}
 FOLD=${AASCE_FOLD:-0}
 OUT=$WORK/eval_fold$FOLD
 SECONDS=0
