@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from spinekey.benchmarks.model_cost import VARIANTS
 from spinekey.utils.errors import SpineKeyError
 
 DEMO_CONFIG = 'configs/spinekey/spinekey_demo_cpu.py'
@@ -69,7 +70,7 @@ def bench_overhead(ctx: BenchContext) -> dict:
     paths = ctx.images(4 if ctx.quick else 16)
     data = ctx.dataset()
     row = {'images': len(paths)}
-    for variant in ('spinekey', 'no_keypoints'):
+    for variant in VARIANTS:
         inf = ctx.worker(job='infer', variant=variant, paths=paths, repeats=1 if ctx.quick else 3,
                          detections=ctx.detections)
         train = ctx.worker(job='train', variant=variant, data_root=data, ann_file='det_train.json',
