@@ -96,11 +96,11 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     row = measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt),
                                 {name: t['anterior'] for name, t in truth.items()}, images_dir=data,
                                 pred_bottom_level='L5')  # every synthetic column ends at L5
-    os.makedirs('work_dirs/benchmark', exist_ok=True)
-    plot_confusions({'Genant': row['genant_confusion'], 'Meyerding': row['meyerding_confusion']},
-                    'work_dirs/benchmark/measure_confusion.png')
+    png = os.path.join(ctx.work_dir, 'measure_confusion.png')  # beside --out
+    os.makedirs(ctx.work_dir, exist_ok=True)
+    plot_confusions({'Genant': row['genant_confusion'], 'Meyerding': row['meyerding_confusion']}, png)
     row['checkpoint'] = checkpoint
-    row['confusion_png'] = 'work_dirs/benchmark/measure_confusion.png'
+    row['confusion_png'] = png
     return row
 
 

@@ -34,6 +34,12 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
+def _autocast(model, enabled: bool):
+    """fp16 autocast on the model's device when ``enabled`` (a no-op context otherwise)."""
+    device_type = 'cuda' if next(model.parameters()).is_cuda else 'cpu'
+    return torch.autocast(device_type, dtype=torch.float16, enabled=enabled)
+
+
 def peak_memory_mb(device: str) -> float:
     """Peak memory of this process so far: GPU allocations on CUDA, resident set size on CPU."""
     if device.startswith('cuda'):
@@ -98,17 +104,15 @@ def infer_latency(model, items: List[dict], repeats: int, autocast: bool = False
     """Median per-image latency of ``model.test_step`` (batch 1) over the images, and detections per image."""
     from mmengine.dataset import pseudo_collate
     batches = [pseudo_collate([{'inputs': it['inputs'], 'data_samples': it['data_samples']}]) for it in items]
-    device_type = 'cuda' if next(model.parameters()).is_cuda else 'cpu'
     detections = []
 
     @torch.no_grad()
     def run(batch):
-        with torch.autocast(device_type, dtype=torch.float16, enabled=autocast):
+        with _autocast(model, autocast):
             out = model.test_step(batch)
         return len(out[0].pred_instances)
 
-    for batch in batches[:1]:
-        run(batch)  # warm-up
+    run(batches[0])  # warm-up
     times = []
     for _ in range(repeats):
         for batch in batches:
@@ -141,13 +145,13 @@ def train_step_time(config: str, data_root: str, ann_file: str, variant: str, de
 
     import spinekey  # noqa: F401  (registers modules)
     from spinekey.utils.cli import load_config
-    from spinekey.utils.training import sync_model_with_dataset
+    from spinekey.utils.training import prepare_training_config
     cfg = load_config(config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.update(data_root=data_root, ann_file=ann_file, data_prefix=dict(img=''))
     cfg.train_dataloader.dataset = ds_cfg
-    sync_model_with_dataset(cfg)
+    prepare_training_config(cfg, amp=amp)  # K and classes from the data, AMP wrapper: as tools/train.py does
     if variant == 'no_keypoints':
         without_keypoint_branch(cfg.model)
     dataset = DATASETS.build(ds_cfg)
@@ -156,9 +160,6 @@ def train_step_time(config: str, data_root: str, ann_file: str, variant: str, de
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()
     model.train()
-    if amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     seconds = timed(lambda: model.train_step(batch, wrapper), repeats=repeats, warmup=warmup)
     return {'step_s': seconds, 'batch_size': cfg.train_dataloader.batch_size}
@@ -174,9 +175,8 @@ def keypoint_epe(model, ann_file: str, img_prefix: str, autocast: bool = False, 
     gt = load_coco_gt(ann_file)
     images = sorted(gt['images'], key=lambda im: im['id'])
     paths = [osp.join(img_prefix, im['file_name']) for im in images]
-    device_type = 'cuda' if next(model.parameters()).is_cuda else 'cpu'
     results = []
-    with torch.autocast(device_type, dtype=torch.float16, enabled=autocast):
+    with _autocast(model, autocast):
         for item, sample in iter_predictions(model, paths, [im['id'] for im in images]):
             results += instances_to_coco(sample.pred_instances, item['image_id'], '', score_thr)
     metrics = evaluate(gt, results, score_thr=score_thr, coco=False)

