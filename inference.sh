@@ -3,17 +3,19 @@
 # evaluate. Every step is a tools/ script that also runs on its own (each has --help).
 set -euo pipefail
 cd "$(dirname "$0")"
-PY=${PYTHON:-.venv/bin/python}
-[ -x "$PY" ] || PY=python
+source scripts/resolve_python.sh  # PY: $PYTHON (path or command name), else .venv/bin/python, else python3
 
 usage() {
     cat <<'USAGE'
 Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
 
-  --images_dir DIR        radiographs (png/jpg/bmp/tif; other files are skipped)   (default data/images)
+  --images_dir DIR        radiographs (png/jpg/bmp/tif; other files are skipped)   (default data/images);
+                          with --anns_path, the folder the annotated images are found in (by file name)
   --cfg_det_path CFG      model config (default configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py)
   --ckpt_det_path, --ckpt CKPT   trained weights (default checkpoints/spinekey_x101.pth)
-  --anns_path COCO.json   ground truth: also write gts.json, iou_results.json, metrics.json and
+  --anns_path COCO.json   ground truth: run on exactly the images it lists (folder images it does not list
+                          are left out and counted; listed images missing from the folder go to
+                          skipped.txt) and write gts.json, iou_results.json, metrics.json and
                           evaluation_indicators.txt
   --output_dir DIR        where everything goes (default work_dirs/inference)
   --cuda_id N | --device D   GPU index, or a device string such as cpu (default: cuda:0 if present, else cpu)
@@ -27,6 +29,8 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --bottom_level LEVEL    level of the lowest vertebra for --measure (e.g. L5), to name the levels
   --gpus 0,1,...          shard the images over these GPUs (one torchrun process each)
   --cpu --nproc N         shard the images over N CPU processes
+  --nnodes N --node-rank R --master-addr HOST [--port P]   shard over several machines (torchrun; run
+                          once per node, same options; node 0 merges and writes every output)
   -h, --help              this help
 Exit status: 0 done, 2 bad input (one line says which file and why), 3 the output folder is in use by
 another run (a lock file; two runs into different folders run side by side).
@@ -38,6 +42,7 @@ CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
 SAVE_VIS=0; GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""
+NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
 while [ $# -gt 0 ]; do
     case "$1" in
         --images_dir) IMAGES_DIR=$2; shift 2 ;;
@@ -58,6 +63,10 @@ while [ $# -gt 0 ]; do
         --gpus) GPUS=$2; shift 2 ;;
         --cpu) DEVICE=cpu; shift ;;
         --nproc) NPROC=$2; shift 2 ;;
+        --nnodes) NNODES=$2; shift 2 ;;
+        --node-rank|--node_rank) NODE_RANK=$2; shift 2 ;;
+        --master-addr|--master_addr) MASTER_ADDR=$2; shift 2 ;;
+        --port) PORT=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "inference.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -70,6 +79,22 @@ if [ -z "$DEVICE" ]; then
     DEVICE=$("$PY" -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")
 fi
 mkdir -p "$OUT"
+VIS=()
+[ "$SAVE_VIS" = 1 ] && VIS=(--save-vis "$OUT/vis")
+SOURCE=(--images-dir "$IMAGES_DIR")
+[ -n "$ANNS" ] && SOURCE+=(--ann-file "$ANNS")
+run() { echo "+ $*"; "$@"; }
+if [ "$NNODES" -gt 1 ] && [ "$NODE_RANK" != 0 ]; then
+    # a worker node: infer its share, hand it to node 0 (which merges, evaluates and measures), then stop
+    [ -n "$GPUS" ] && { export CUDA_VISIBLE_DEVICES=$GPUS; NPROC=$(echo "$GPUS" | tr ',' '\n' | grep -c .); DEVICE=cuda:0; }
+    [ "$DEVICE" = cpu ] && export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+    run "$PY" -m torch.distributed.run --nnodes "$NNODES" --node_rank "$NODE_RANK" --master_addr "$MASTER_ADDR" \
+        --master_port "$PORT" --nproc_per_node "$NPROC" tools/infer.py --config "$CFG" --checkpoint "$CKPT" \
+        "${SOURCE[@]}" --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
+        --skip-bad-images "${VIS[@]}"
+    echo "inference.sh: node $NODE_RANK done; node 0 writes the outputs"
+    exit 0
+fi
 
 # one run per output folder: a second run into the same folder is refused while the first holds the lock
 # (flock releases it when this shell exits, however it exits: Ctrl-C, SIGKILL, crash)
@@ -90,20 +115,21 @@ else  # no flock (e.g. macOS): a pid file, taken over only when its process is g
     trap 'rm -f "$LOCK.pid"' EXIT
 fi
 
-run() { echo "+ $*"; "$@"; }
 LAUNCH=("$PY")
 if [ -n "$GPUS" ]; then
     export CUDA_VISIBLE_DEVICES=$GPUS
     NPROC=$(echo "$GPUS" | tr ',' '\n' | grep -c .)
     DEVICE=cuda:0
 fi
-if [ "$NPROC" -gt 1 ]; then
+if [ "$NNODES" -gt 1 ]; then
+    [ "$DEVICE" = cpu ] && export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+    LAUNCH=("$PY" -m torch.distributed.run --nnodes "$NNODES" --node_rank 0 --master_addr "$MASTER_ADDR"
+            --master_port "$PORT" --nproc_per_node "$NPROC")
+elif [ "$NPROC" -gt 1 ]; then
     [ "$DEVICE" = cpu ] && export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     LAUNCH=("$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC")
 fi
-VIS=()
-[ "$SAVE_VIS" = 1 ] && VIS=(--save-vis "$OUT/vis")
-run "${LAUNCH[@]}" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --images-dir "$IMAGES_DIR" \
+run "${LAUNCH[@]}" tools/infer.py --config "$CFG" --checkpoint "$CKPT" "${SOURCE[@]}" \
     --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
     --skip-bad-images --summary-csv "$OUT/summary.csv" "${VIS[@]}"
 if [ -n "$ANNS" ]; then

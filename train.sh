@@ -2,8 +2,7 @@
 # Train SpineKey: one process per GPU with torchrun, or N CPU processes (gloo) with --cpu --nproc N.
 set -euo pipefail
 cd "$(dirname "$0")"
-PY=${PYTHON:-.venv/bin/python}
-[ -x "$PY" ] || PY=python
+source scripts/resolve_python.sh  # PY: $PYTHON (path or command name), else .venv/bin/python, else python3
 
 usage() {
     cat <<'USAGE'

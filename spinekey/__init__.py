@@ -8,6 +8,7 @@ from spinekey.io.checkpoint import allow_checkpoint_globals
 allow_checkpoint_globals()
 
 from spinekey import datasets, evaluation, models  # noqa: E402,F401  (registration side effects)
+from spinekey.visualization import spine_visualizer  # noqa: E402,F401  (registers SpineLocalVisualizer)
 
 __version__ = '0.1.0'
 __all__ = ['__version__']

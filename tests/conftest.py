@@ -26,3 +26,18 @@ def run_tool(*args, check=False, timeout=900):
     if check and proc.returncode != 0:
         raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}')
     return proc
+
+
+FEW_ITERS = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=100', 'train_dataloader.batch_size=2',
+             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False']
+
+
+@pytest.fixture(scope='session')
+def trained(synthetic_dir, tmp_path_factory):
+    """A demo-config checkpoint after 5 iterations on 10 synthetic images (shared by every test module)."""
+    work = tmp_path_factory.mktemp('work')
+    run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', str(work), '--cfg-options',
+             f'train_dataloader.dataset.data_root={synthetic_dir}/',
+             f'val_dataloader.dataset.data_root={synthetic_dir}/', *FEW_ITERS, check=True)
+    ckpt = (work / 'last_checkpoint').read_text().strip()
+    return {'ckpt': ckpt, 'work': work, 'data': synthetic_dir}

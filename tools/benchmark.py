@@ -7,6 +7,8 @@ scaling:  latency and memory at 512-2048 px long side and at 5, 17, 24 vertebrae
 eval:     10,000-image keypoint evaluation vs pycocotools (and faster-coco-eval when installed)
 measure:  measurement errors of the demo model (needs make demo)
 gpu:      fp16 inference / AMP training vs fp32 and the EPE change (needs a CUDA device)
+soak:     --soak-films films (default 2,000; 200 with --quick) through inference.sh --measure --save_vis with
+          bad files mixed in: every film processed or listed, RSS at 10/50/100% of the run
 
 Writes a table to stdout, work_dirs/benchmark/benchmark.json and benchmark.md (the README table).
 ``--only NAME`` runs one benchmark; ``--quick`` shrinks the sizes so the whole run takes a few minutes
@@ -104,6 +106,35 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     return row
 
 
+def bench_soak(ctx: BenchContext, films: int = 2000) -> dict:
+    """Archive-scale run: memory of inference and measurement against progress (spinekey.benchmarks.soak)."""
+    import shutil
+
+    from spinekey.benchmarks.soak import make_films, run_soak
+    n = films or (200 if ctx.quick else 2000)
+    root = os.path.join(ctx.work_dir, 'soak')
+    shutil.rmtree(root, ignore_errors=True)
+    make_films(os.path.join(ctx.dataset(), 'images'), os.path.join(root, 'films'), n)
+    checkpoint = ctx.checkpoint or _random_checkpoint(ctx.config, os.path.join(root, 'random.pth'))
+    row = run_soak(os.path.join(root, 'films'), n, os.path.join(root, 'out'), ctx.config, checkpoint)
+    row['checkpoint'] = ctx.checkpoint or 'random init'
+    shutil.rmtree(os.path.join(root, 'films'), ignore_errors=True)  # 2,000 copies of the same 40 films
+    return row
+
+
+def _random_checkpoint(config: str, path: str) -> str:
+    """A SpineKey checkpoint with random weights (the 4-corner demo meta) for cost-only runs."""
+    import torch
+
+    from spinekey.apis import init_model
+    from spinekey.datasets.keypoint_names import CORNERS_4
+    model = init_model(config)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'dataset_meta': {'classes': ('vertebra', ), 'keypoint_names': list(CORNERS_4)}}}, path)
+    return path
+
+
 def _last_checkpoint(work_dir: str):
     marker = os.path.join(work_dir, 'last_checkpoint')
     if os.path.isfile(marker):
@@ -113,7 +144,7 @@ def _last_checkpoint(work_dir: str):
 
 
 BENCHMARKS = {'overhead': bench_overhead, 'batch': bench_batch, 'scaling': bench_scaling, 'eval': bench_eval,
-              'measure': bench_measure, 'gpu': bench_gpu}
+              'measure': bench_measure, 'gpu': bench_gpu, 'soak': bench_soak}
 
 
 def parse_args():
@@ -129,6 +160,8 @@ def parse_args():
     p.add_argument('--detections', type=int,
                    help='overhead benchmark: exactly N detections per image (score threshold 0), e.g. 17 for a '
                    'config without trained weights, whose random scores would decide the head workload')
+    p.add_argument('--soak-films', type=int, default=0,
+                   help='films in the soak benchmark (default 2,000; 200 with --quick)')
     p.add_argument('--device', default='cpu', help='cpu or cuda (the gpu benchmark always uses cuda)')
     p.add_argument('--threads', type=int, help='torch threads per worker (default: torch\'s, = cores)')
     p.add_argument('--out', default='work_dirs/benchmark/benchmark.json',
@@ -148,7 +181,8 @@ def machine_info() -> dict:
 @run_cli
 def main() -> int:
     args = parse_args()
-    names = ['measure'] if args.measure else (args.only or list(BENCHMARKS))
+    # soak runs only when asked: 2,000 films take about 20 minutes on 2 cores
+    names = ['measure'] if args.measure else (args.only or [b for b in BENCHMARKS if b != 'soak'])
     checkpoint = None if args.random_weights else (args.checkpoint or _last_checkpoint('work_dirs/demo'))
     ctx = BenchContext(quick=args.quick, config=args.config, checkpoint=checkpoint, device=args.device,
                        threads=args.threads, detections=args.detections,
@@ -158,7 +192,8 @@ def main() -> int:
     for name in names:
         print(f'== {name}', file=sys.stderr)
         start = time.perf_counter()
-        report['results'][name] = BENCHMARKS[name](ctx)
+        bench = BENCHMARKS[name]
+        report['results'][name] = bench(ctx, args.soak_films) if name == 'soak' else bench(ctx)
         report['results'][name]['benchmark_seconds'] = round(time.perf_counter() - start, 1)
         print_report(name, report['results'][name])
     atomic_write_json(args.out, report, indent=2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from spinekey.evaluation.image_sets import FIX_HINT
 from spinekey.io.atomic import atomic_write_json
 from spinekey.io.checkpoint import load_checkpoint_file
 from spinekey.io.coco_files import load_coco_gt, load_results
@@ -40,8 +41,10 @@ def main() -> int:
         raise SpineKeyError(f'{args.anns}: none of the {len({r["image_id"] for r in results})} result images '
                             'is in this ground truth (images are paired by file name)')
     if unmatched:
-        print(f'warning: {len(unmatched)} result image(s) have no ground truth, e.g. {unmatched[:3]}',
-              file=sys.stderr)
+        n_results = len({r['image_id'] for r in results})
+        print(f'warning: {len(unmatched)} of the {n_results} result images have no ground truth in {args.anns} '
+              f'(e.g. {unmatched[:3]}); gts.json covers the other {len(gts["images"])}. {FIX_HINT[0].upper()}'
+              f'{FIX_HINT[1:]} (tools/match_iou.py, tools/evaluate_keypoints.py)', file=sys.stderr)
     atomic_write_json(args.out, gts)
     print(f'wrote {args.out}: {len(gts["images"])} images, {len(gts["annotations"])} annotations')
     return 0

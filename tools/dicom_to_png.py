@@ -13,6 +13,7 @@ import cv2
 from tqdm import tqdm
 
 from spinekey.io.atomic import atomic_write_bytes, atomic_write_json
+from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.io.dicom import is_dicom, read_dicom
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
@@ -36,16 +37,18 @@ def main() -> int:
     if not files:
         raise SpineKeyError(f'{args.src}: no DICOM files found')
     spacing, failed = {}, []
-    for path in tqdm(files, desc='dicom->png', unit='file', file=sys.stderr, disable=len(files) < 20):
-        rel = os.path.splitext(os.path.relpath(path, args.src))[0] + '.png'
+    # a.dcm and an extension-less a are two films: distinct PNG names, never one over the other
+    out_names = output_names([os.path.relpath(path, args.src) for path in files], '.png')
+    for path, rel in tqdm(zip(files, out_names), total=len(files), desc='dicom->png', unit='file',
+                          file=sys.stderr, disable=len(files) < 20):
         try:
             image, px = read_dicom(path)
         except SpineKeyError as err:
-            failed.append(str(err))
-            print(f'skipped: {err}', file=sys.stderr)
+            failed.append(one_line(err))
+            print(f'skipped: {one_line(err)}', file=sys.stderr)
             continue
         ok, buf = cv2.imencode('.png', image)
-        atomic_write_bytes(os.path.join(args.out, rel), buf.tobytes())
+        atomic_write_bytes(path_inside(args.out, rel), buf.tobytes())
         spacing[rel] = px
     atomic_write_json(os.path.join(args.out, 'pixel_spacing.json'), spacing, indent=1)
     print(f'converted {len(spacing)} of {len(files)} DICOM files into {args.out}'

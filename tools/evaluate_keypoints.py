@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Evaluate results.json against gts.json: PCK, AUC, EPE, SDR, recall/precision and COCO AP.
 
-Writes the report to --output, every number to metrics.json and one row per image to per_image.csv in the
-same folder; --plots DIR adds a PCK curve, per-keypoint error histograms and overlays of the worst images.
+Writes the report to --output, every number to metrics.json, one row per image to per_image.csv and one
+per vertebra level (anatomical order) to per_level.csv in the same folder; --plots DIR adds a PCK curve,
+per-keypoint error histograms and overlays of the worst images.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 
 from spinekey.evaluation.evaluate import collect_pairs, evaluate, format_report, keypoint_names_of
 from spinekey.evaluation.functional import keypoint_errors
+from spinekey.evaluation.image_sets import common_images
 from spinekey.evaluation.matching import match_results
 from spinekey.io.atomic import atomic_write_json, atomic_write_text
 from spinekey.io.coco_files import load_coco_gt, load_results, read_json
@@ -37,6 +39,8 @@ def parse_args():
     p.add_argument('--plots', help='folder for the PCK curve, error histograms and worst-image overlays')
     p.add_argument('--strict', action='store_true', help='annotation warnings become errors')
     p.add_argument('--img-prefix', default='', help='folder of the GT file_name entries (for the overlays)')
+    p.add_argument('--common-images', action='store_true',
+                   help='results and GT cover different images: evaluate only the images both cover')
     return p.parse_args()
 
 
@@ -46,6 +50,16 @@ def per_image_csv(rows) -> str:
     writer = csv.DictWriter(buf, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
+    return buf.getvalue()
+
+
+def per_level_csv(per_level: dict) -> str:
+    """One row per vertebra level, in anatomical order (the order metrics['per_level'] keeps)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(['level', 'count', 'EPE', 'PCK@0.1'])
+    for level, v in per_level.items():
+        writer.writerow([level, v['count'], v['EPE'], v['PCK@0.1']])
     return buf.getvalue()
 
 
@@ -69,6 +83,8 @@ def main() -> int:
     gt = load_coco_gt(args.gt_file, strict=args.strict)
     results = load_results(args.result_file)
     iou_results = read_json(args.iou_results, 'iou_results file') if args.iou_results else None
+    common = args.common_images or bool((iou_results or {}).get('common_images'))  # indices must agree
+    gt, results = common_images(gt, results, args.gt_file, args.result_file, common)
     if iou_results is None:
         iou_results = match_results(gt, results, 'bbox', args.iou_threshold, args.score_thr)
     metrics = evaluate(gt, results, iou_results, iou_thr=args.iou_threshold, score_thr=args.score_thr,
@@ -79,6 +95,8 @@ def main() -> int:
     atomic_write_json(osp.join(out_dir, 'metrics.json'), metrics, indent=2)
     if 'per_image' in metrics:  # keypoint datasets; a detection-only one has per-class AP instead
         atomic_write_text(osp.join(out_dir, 'per_image.csv'), per_image_csv(metrics['per_image']))
+    if metrics.get('per_level'):
+        atomic_write_text(osp.join(out_dir, 'per_level.csv'), per_level_csv(metrics['per_level']))
     if args.plots and metrics.get('task') != 'detection':
         write_plots(args, gt, results, iou_results, metrics)
     print(report, end='')

@@ -3,7 +3,9 @@
 
 Each results entry: image_id, file_name, category_id, bbox [x,y,w,h], score, segmentation (RLE) and
 keypoints [x, y, score]*K in original image pixels. Without a COCO file, image_id is the index of the
-image in sorted file order.
+image in sorted file order. With --ann-file and --images-dir, exactly the images the COCO file lists are
+run (found in the folder by file name); folder images it does not list are left out and counted, listed
+images missing from the folder are counted and written to skipped.txt.
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from tqdm import tqdm
 
 from spinekey.io.atomic import atomic_write_json, atomic_write_text
 from spinekey.io.coco_files import load_coco_gt
+from spinekey.io.annotated_images import locate_images, unlisted_images
 from spinekey.io.images import list_images
+from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
@@ -27,10 +31,10 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--config', required=True, help='model config (.py)')
     p.add_argument('--checkpoint', required=True, help='trained weights (.pth)')
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument('--images-dir', help='folder of images (png/jpg/bmp/tif); other files are skipped')
-    src.add_argument('--ann-file', help='COCO file whose images to run on (ids are kept)')
-    p.add_argument('--img-prefix', default='', help='folder that COCO file_name entries are relative to')
+    p.add_argument('--images-dir', help='folder of images (png/jpg/bmp/tif; other files are skipped); with '
+                   '--ann-file, the folder its images are found in')
+    p.add_argument('--ann-file', help='COCO file: run on exactly the images it lists (its image ids are kept)')
+    p.add_argument('--img-prefix', default='', help='with --ann-file: same as --images-dir')
     p.add_argument('--out', required=True, help='results.json to write (atomically)')
     p.add_argument('--device', default='cpu', help='cpu or cuda:N (default cpu)')
     p.add_argument('--batch-size', type=int, default=1)
@@ -46,17 +50,31 @@ def parse_args():
 
 
 def collect_inputs(args):
-    """(paths, image_ids, file_names) of the images to run on."""
-    if args.images_dir:
+    """(paths, image_ids, file_names, messages about listed images that are missing) to run on."""
+    if not args.ann_file:
         paths, others = list_images(args.images_dir)
         if others:
             print(f'skipping {len(others)} non-image file(s) in {args.images_dir}', file=sys.stderr)
         names = [osp.basename(p) for p in paths]
-        return paths, list(range(len(paths))), names
+        return paths, list(range(len(paths))), names, []
+    folder = args.images_dir or args.img_prefix or '.'
     gt = load_coco_gt(args.ann_file)
-    images = sorted(gt['images'], key=lambda im: im['id'])
-    return ([osp.join(args.img_prefix, im['file_name']) for im in images], [im['id'] for im in images],
-            [im['file_name'] for im in images])
+    found, missing = locate_images(sorted(gt['images'], key=lambda im: im['id']), folder)
+    if not found:
+        raise SpineKeyError(f'{args.ann_file}: none of its {len(gt["images"])} images is in {folder} '
+                            '(looked up by file_name; set --images-dir to the folder that holds them)')
+    if missing:
+        print(f'warning: {len(missing)} image(s) listed in {args.ann_file} are not in {folder} (listed in '
+              f'skipped.txt), e.g. {one_line(missing[0]["file_name"])}', file=sys.stderr)
+    if args.images_dir and osp.isdir(args.images_dir):
+        left_out = unlisted_images(args.images_dir, [path for _, path in found])
+        if left_out:
+            print(f'left out {len(left_out)} image(s) of {args.images_dir} that {args.ann_file} does not list; '
+                  f'running on the {len(found)} it lists', file=sys.stderr)
+    messages = [one_line(f'{im["file_name"]}: listed in {args.ann_file} but not found in {folder}')
+                for im in missing]
+    return ([path for _, path in found], [im['id'] for im, _ in found], [im['file_name'] for im, _ in found],
+            messages)
 
 
 def summary_csv(results, ids, names, skipped_ids) -> str:
@@ -77,12 +95,13 @@ def summary_csv(results, ids, names, skipped_ids) -> str:
     return buf.getvalue()
 
 
-def run_shard(args, model, paths, ids, names):
+def run_shard(args, model, paths, ids, names, vis_names):
     """Inference over this process's share of the images: (results by image id, skipped messages)."""
     from spinekey.apis import instances_to_coco, iter_predictions
     from spinekey.datasets.keypoint_names import skeleton_for
     from spinekey.visualization import save_overlay
     name_of = dict(zip(paths, names))
+    vis_name_of = dict(zip(paths, vis_names))
     skeleton = skeleton_for(len(model.dataset_meta.get('keypoint_names') or []))
     by_image, skipped = {}, {}
     stream = iter_predictions(model, paths, ids, batch_size=args.batch_size, num_workers=args.num_workers)
@@ -90,14 +109,14 @@ def run_shard(args, model, paths, ids, names):
         if sample is None:
             if not args.skip_bad_images:
                 raise SpineKeyError(item['error'] + ' (use --skip-bad-images to go on without it)')
-            print(f'skipped: {item["error"]}', file=sys.stderr)
-            skipped[item['image_id']] = item['error']
+            print(f'skipped: {one_line(item["error"])}', file=sys.stderr)
+            skipped[item['image_id']] = one_line(item['error'])
             continue
         by_image[item['image_id']] = instances_to_coco(sample.pred_instances, item['image_id'],
                                                        name_of[item['path']], args.score_thr)
         if args.save_vis:
-            save_overlay(item['path'], by_image[item['image_id']], osp.join(args.save_vis, name_of[item['path']]),
-                         skeleton=skeleton)
+            save_overlay(item['path'], by_image[item['image_id']],
+                         path_inside(args.save_vis, vis_name_of[item['path']]), skeleton=skeleton)
     return by_image, skipped
 
 
@@ -114,11 +133,15 @@ def shard_info():
 
 
 def gather(obj, world: int) -> list:
+    """Every process's ``obj``; the process group is closed afterwards, because a gloo rank that exits with
+    it still open aborts ("terminate called without an active exception") and fails the whole run."""
     if world == 1:
         return [obj]
     import torch.distributed as dist
     out = [None] * world
     dist.all_gather_object(out, obj)
+    dist.barrier()
+    dist.destroy_process_group()
     return out
 
 
@@ -127,7 +150,10 @@ def main() -> int:
     args = parse_args()
     if args.batch_size < 1:
         raise SpineKeyError(f'--batch-size must be >= 1, got {args.batch_size}')
-    paths, ids, names = collect_inputs(args)
+    if not args.images_dir and not args.ann_file:
+        raise SpineKeyError('give --images-dir (a folder of films) and/or --ann-file (the COCO file of the films '
+                            'to run on)')
+    paths, ids, names, missing = collect_inputs(args)
     if not paths:
         raise SpineKeyError(f'{args.images_dir or args.ann_file}: no images to run on')
     rank, world = shard_info()
@@ -138,7 +164,8 @@ def main() -> int:
     model = init_model(args.config, args.checkpoint, device=device, cfg_options=args.cfg_options)
     # images are dealt round-robin to the processes; the merge restores the single-process order
     shard = slice(rank, None, world)
-    by_image, skipped = run_shard(args, model, paths[shard], ids[shard], names[shard])
+    vis_names = output_names(names, '.png')  # the same on every process: the full list, in order
+    by_image, skipped = run_shard(args, model, paths[shard], ids[shard], names[shard], vis_names[shard])
     parts = gather((by_image, skipped), world)
     if rank != 0:
         return 0
@@ -149,12 +176,13 @@ def main() -> int:
     atomic_write_json(args.out, results)
     if args.summary_csv:
         atomic_write_text(args.summary_csv, summary_csv(results, ids, names, set(skipped)))
-    if skipped:
-        messages = [skipped[i] for i in ids if i in skipped]
+    if skipped or missing:
+        messages = missing + [skipped[i] for i in ids if i in skipped]
         atomic_write_text(osp.join(osp.dirname(osp.abspath(args.out)), 'skipped.txt'), '\n'.join(messages) + '\n')
     print(f'wrote {len(results)} detections on {len(paths) - len(skipped)} images to {args.out}'
           + (f' ({world} processes)' if world > 1 else '')
-          + (f'; skipped {len(skipped)} unreadable image(s), see skipped.txt' if skipped else ''))
+          + (f'; skipped {len(skipped)} unreadable image(s), see skipped.txt' if skipped else '')
+          + (f'; {len(missing)} listed image(s) not found, see skipped.txt' if missing else ''))
     return 0
 
 

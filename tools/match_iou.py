@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from spinekey.evaluation.evaluate import detection_counts
+from spinekey.evaluation.image_sets import common_images
 from spinekey.evaluation.matching import match_results
 from spinekey.io.atomic import atomic_write_json
 from spinekey.io.coco_files import load_coco_gt, load_results
@@ -20,14 +21,19 @@ def parse_args():
     p.add_argument('--iou_threshold', '--iou-threshold', type=float, default=0.5)
     p.add_argument('--score_thr', '--score-thr', type=float, default=0.3,
                    help='predictions below this score are not matched')
+    p.add_argument('--common-images', action='store_true',
+                   help='results and GT cover different images: match only the images both cover')
     return p.parse_args()
 
 
 @run_cli
 def main() -> int:
     args = parse_args()
-    out = match_results(load_coco_gt(args.gt_file), load_results(args.result_file), args.iou_type,
-                        args.iou_threshold, args.score_thr)
+    gt, results = common_images(load_coco_gt(args.gt_file), load_results(args.result_file), args.gt_file,
+                                args.result_file, args.common_images)
+    out = match_results(gt, results, args.iou_type, args.iou_threshold, args.score_thr)
+    # pred_index then counts within the common images: evaluate_keypoints.py reads this and cuts alike
+    out['common_images'] = args.common_images
     atomic_write_json(args.out, out, indent=1)
     counts = detection_counts(out)
     print(f'wrote {args.out}: {counts["num_matched"]} matches, {counts["num_gt"] - counts["num_matched"]} missed GT, '

@@ -17,8 +17,10 @@ import sys
 
 from tqdm import tqdm
 
+from spinekey.io.annotated_images import locate_image
 from spinekey.io.atomic import atomic_write_json, atomic_write_text
 from spinekey.io.measure_inputs import read_measure_input
+from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS, measure_spine
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
@@ -115,9 +117,11 @@ def main_loop(args, images, images_dir, measures=()):
     vertebra_rows, image_rows, smape_pairs = [], [], []
     aasce = args.aasce or args.aasce_smape
     need_image = args.anterior == 'auto' or args.save_vis
-    for im in tqdm(images, desc='measure', unit='img', file=sys.stderr, disable=len(images) < 20):
+    vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
+    for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
+                             file=sys.stderr, disable=len(images) < 20):
         gray, read_note, file_spacing = None, '', None
-        path = os.path.join(images_dir, im.file_name)
+        path = locate_image(images_dir, im.file_name) or os.path.join(images_dir, im.file_name)
         if need_image or (not im.pixel_spacing and path.lower().endswith(('.dcm', '.dicom'))):
             try:
                 gray, file_spacing = load_gray(path)
@@ -145,9 +149,8 @@ def main_loop(args, images, images_dir, measures=()):
             from spinekey.visualization.measure_overlay import draw_measurements
             import cv2
             ok, buf = cv2.imencode('.jpg', draw_measurements(gray, m, anterior), [cv2.IMWRITE_JPEG_QUALITY, 90])
-            name = os.path.splitext(im.file_name.replace('/', '__'))[0] + '.jpg'
             from spinekey.io.atomic import atomic_write_bytes
-            atomic_write_bytes(os.path.join(args.out, 'vis', name), buf.tobytes())
+            atomic_write_bytes(path_inside(os.path.join(args.out, 'vis'), vis_name), buf.tobytes())
     return vertebra_rows, image_rows, smape_pairs
 
 

@@ -14,8 +14,7 @@ test_pipeline = [dict(t, scale=img_scale) if t['type'] == 'KeypointResize' else 
 train_dataloader = dict(batch_size=2, num_workers=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=2, num_workers=4, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', checkpoint='checkpoints/resnet50.pth')),
-             test_cfg=dict(rcnn=dict(max_per_img=30)))
+model = dict(test_cfg=dict(rcnn=dict(max_per_img=30)))
 max_epochs = 36
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 param_scheduler = [

@@ -30,10 +30,10 @@ class SpineCocoDataset(CocoDataset):
 
     METAINFO = {'classes': ('vertebra',), 'palette': [(220, 20, 60)]}
 
-    def __init__(self, *args, skip_bad_images: bool = False, strict: bool = False, **kwargs) -> None:
+    def __init__(self, *args, skip_bad_images: bool = False, strict: bool = False, pipeline=(), **kwargs) -> None:
         self.skip_bad_images = skip_bad_images
         self.strict = strict
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, pipeline=_dicom_aware(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
         if not osp.isfile(self.ann_file):
@@ -74,6 +74,7 @@ class SpineCocoDataset(CocoDataset):
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
         data_info = super().parse_data_info(raw_data_info)
         img_info = raw_data_info['raw_img_info']
+        data_info['img_path'] = self._resolve_image_path(data_info['img_path'], img_info['file_name'])
         if self._names is None:
             self._names = self._read_keypoint_names()
         names = self._names
@@ -93,6 +94,18 @@ class SpineCocoDataset(CocoDataset):
             instance = next(kept, None)
         return data_info
 
+    def _resolve_image_path(self, prefixed: str, file_name: str) -> str:
+        """``data_prefix.img`` + ``file_name``, unless that file is missing and ``file_name`` already holds the
+        prefix folder (``images/x.png`` under ``data_prefix.img='images/'``): then ``data_root/file_name``.
+
+        Why: COCO files written beside their images often name ``images/x.png``; a doubled
+        ``images/images/`` must not make a user edit two config keys.
+        """
+        if osp.exists(prefixed) or osp.isabs(file_name):
+            return prefixed
+        direct = osp.join(self.data_root or '', file_name)
+        return direct if osp.exists(direct) else prefixed
+
     def _parse_keypoints(self, ann: dict, k: int) -> np.ndarray:
         flat = ann.get('keypoints') or [0.0] * (3 * k)
         if len(flat) != 3 * k:
@@ -102,3 +115,17 @@ class SpineCocoDataset(CocoDataset):
         if not np.isfinite(kps).all():
             raise SpineKeyError(f'{self.ann_file}: annotation {ann.get("id")} has NaN/inf keypoints')
         return kps
+
+
+def _dicom_aware(pipeline):
+    """The pipeline with mmcv's ``LoadImageFromFile`` read by ``LoadSpineImage`` (same arguments, plus DICOM).
+
+    Why: test pipelines name ``LoadImageFromFile`` because mmdet's ``DetInferencer`` looks for that name;
+    a dataset of DICOM films must still load through it.
+    """
+    steps = []
+    for step in pipeline:
+        if isinstance(step, dict) and step.get('type') in ('LoadImageFromFile', 'mmcv.LoadImageFromFile'):
+            step = dict(step, type='LoadSpineImage')
+        steps.append(step)
+    return steps

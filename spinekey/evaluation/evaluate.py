@@ -15,6 +15,7 @@ from spinekey.evaluation.coco_ap import coco_ap, coco_ap_per_class
 from spinekey.evaluation.functional import auc, epe, keypoint_errors, pck, pck_curve, sdr
 from spinekey.evaluation.matching import match_results
 from spinekey.utils.errors import SpineKeyError
+from spinekey.utils.levels import level_sort_key
 
 PCK_THRS = (0.05, 0.1, 0.2)
 SDR_PX = (6, 12, 18, 24)
@@ -114,7 +115,7 @@ def _breakdowns(err, vis, norm, pairs, names, gt, results, iou_results) -> Dict:
                            'PCK@0.1': pck(err[:, j:j + 1], vis[:, j:j + 1], norm, 0.1)}
                     for j, name in enumerate(names)}
     per_level = {}
-    for level in sorted(set(pairs['level']) - {''}):
+    for level in sorted(set(pairs['level']) - {''}, key=level_sort_key):
         sel = pairs['level'] == level
         per_level[level] = {'count': int(sel.sum()), 'EPE': epe(err[sel], vis[sel]),
                             'PCK@0.1': pck(err[sel], vis[sel], norm[sel], 0.1)}

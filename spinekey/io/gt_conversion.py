@@ -20,8 +20,10 @@ def reorder_keypoints(flat: Sequence[float], names: Sequence[str], target: Seque
 def convert_gt(gt: dict, results: List[dict], model_names: Sequence[str]) -> Tuple[dict, List[str]]:
     """GT restricted to the images in ``results`` and keyed by the results' image ids.
 
-    Images are paired by file name (base name), so results from a folder (ids = sorted index) and a GT
-    file with its own ids line up. Returns (gts dict, names of result images that have no GT).
+    Images are paired by file name: the whole ``file_name`` first, else the base name when only one GT image
+    has it, so results from a folder (ids = sorted index) and a GT file with its own ids line up, and two
+    films named ``x.png`` in different sub-folders stay apart. Returns (gts dict, names of result images
+    that have no GT).
 
     Raises:
         SpineKeyError: the GT keypoint names are not the model's names (different sets or counts).
@@ -31,15 +33,18 @@ def convert_gt(gt: dict, results: List[dict], model_names: Sequence[str]) -> Tup
     if model_names and sorted(gt_names) != sorted(model_names):
         raise SpineKeyError(f'ground-truth keypoints {gt_names} are not the model\'s {list(model_names)} '
                             f'(K={len(gt_names)} vs K={len(model_names)})')
-    by_name: Dict[str, dict] = {}
+    by_path: Dict[str, dict] = {}
+    by_base: Dict[str, List[dict]] = {}
     for im in gt['images']:
-        by_name.setdefault(osp.basename(im['file_name']), im)
+        by_path.setdefault(_norm(im['file_name']), im)
+        by_base.setdefault(osp.basename(_norm(im['file_name'])), []).append(im)
     result_images = {}
     for r in results:
-        result_images.setdefault(r['image_id'], osp.basename(r.get('file_name', '')))
+        result_images.setdefault(r['image_id'], _norm(r.get('file_name', '')))
     images, old_to_new, unmatched = [], {}, []
     for image_id, name in sorted(result_images.items()):
-        im = by_name.get(name)
+        same_base = by_base.get(osp.basename(name), [])
+        im = by_path.get(name) or (same_base[0] if len(same_base) == 1 else None)
         if im is None:
             unmatched.append(name)
             continue
@@ -54,3 +59,11 @@ def convert_gt(gt: dict, results: List[dict], model_names: Sequence[str]) -> Tup
             anns.append(ann)
     new_cats = [dict(c, keypoints=list(model_names)) if model_names else c for c in cats]
     return {'info': gt.get('info', {}), 'images': images, 'annotations': anns, 'categories': new_cats}, unmatched
+
+
+def _norm(file_name: str) -> str:
+    """``file_name`` with forward slashes and no leading ``./`` (how it is compared, not where it is read)."""
+    name = file_name.replace('\\', '/')
+    while name.startswith('./'):
+        name = name[2:]
+    return name

@@ -13,6 +13,7 @@ from typing import Dict, Iterable, List, Optional
 import numpy as np
 
 from spinekey.measurement.geometry import LEVELS
+from spinekey.utils.levels import level_sort_key
 
 MEASURES = ('height_anterior', 'height_middle', 'height_posterior')
 COHORT_COLUMNS = ['level', 'measure', 'normalised_by', 'n', 'mean', 'variance', 'sd', 'ci95_low', 'ci95_high']
@@ -34,8 +35,7 @@ def pick_reference_level(per_image: Dict[object, Dict[str, dict]]) -> Optional[s
     counts = Counter(level for levels in per_image.values() for level in levels)
     if not counts:
         return None
-    rank = {name: i for i, name in enumerate(LEVELS)}
-    return min(counts, key=lambda lv: (-counts[lv], rank.get(lv, len(LEVELS)), lv))
+    return min(counts, key=lambda lv: (-counts[lv], level_sort_key(lv)))
 
 
 def mean_ci(values: List[float], confidence: float = 0.95) -> dict:
@@ -74,10 +74,9 @@ def cohort_table(rows: Iterable[dict], reference_level: Optional[str] = None) ->
                     samples[(level, m, reference_level)].append(values[m] / ref[m])
                 if above is not None:
                     samples[(level, m, 'level above')].append(values[m] / above[m])
-    rank = {name: i for i, name in enumerate(LEVELS)}
     out = []
-    for level, measure, norm in sorted(samples, key=lambda k: (rank.get(k[0], len(LEVELS)), k[0],
-                                                              k[2] == 'level above', MEASURES.index(k[1]))):
+    for level, measure, norm in sorted(samples, key=lambda k: (level_sort_key(k[0]), k[2] == 'level above',
+                                                              MEASURES.index(k[1]))):
         stats = mean_ci(samples[(level, measure, norm)])
         out.append({'level': level, 'measure': measure, 'normalised_by': norm,
                     **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in stats.items()}})

@@ -61,9 +61,34 @@ def sync_model_with_dataset(cfg) -> None:
               f'{list(classes)}; best checkpoint by spine/bbox_AP50')
 
 
+def derive_evaluator_ann_files(cfg) -> None:
+    """Point each evaluator's unset ``ann_file`` at its own dataloader's annotation file.
+
+    Why: a user who points ``val_dataloader.dataset`` at their data must not also have to find
+    ``val_evaluator.0.ann_file``; an ``ann_file`` they set themselves is kept.
+    """
+    for split in ('val', 'test'):
+        loader, evaluator = cfg.get(f'{split}_dataloader'), cfg.get(f'{split}_evaluator')
+        if not loader or not evaluator:
+            continue
+        ds = loader.dataset
+        ann_file = osp.join(ds.get('data_root', '') or '', ds.get('ann_file', '') or '')
+        for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
+            if 'ann_file' in metric and not metric.get('ann_file'):
+                metric['ann_file'] = ann_file
+
+
 def drop_missing_pretrained(cfg) -> None:
-    """Train the backbone from scratch, with a notice, when its local pretrained file is absent."""
-    init = cfg.model.get('backbone', {}).get('init_cfg')
+    """Train the backbone from scratch, with a notice, when its local pretrained file is absent.
+
+    A backbone that the config itself leaves without weights gets the same notice, so that no config trains
+    from scratch without a word.
+    """
+    backbone = cfg.model.get('backbone', {})
+    init = backbone.get('init_cfg')
+    if not init and not backbone.get('pretrained'):
+        print(f'notice: the config gives the {backbone.get("type", "")} backbone no pretrained weights '
+              '(init_cfg=None): training it from scratch')
     if init and init.get('type') == 'Pretrained':
         path = init.get('checkpoint', '')
         if '://' not in path and not osp.isfile(path):
@@ -92,6 +117,7 @@ def init_cpu_distributed(cfg) -> None:
 def prepare_training_config(cfg, amp: bool = False, auto_scale_lr: bool = False, resume=None) -> None:
     """Apply the command-line switches of tools/train.py to ``cfg`` (in place)."""
     sync_model_with_dataset(cfg)
+    derive_evaluator_ann_files(cfg)
     drop_missing_pretrained(cfg)
     if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -108,3 +134,30 @@ def prepare_training_config(cfg, amp: bool = False, auto_scale_lr: bool = False,
             raise SpineKeyError(f'{resume}: checkpoint to resume from not found')
         cfg.resume = True
         cfg.load_from = resume
+
+
+def prepare_test_config(cfg, checkpoint: str, work_dir: str) -> None:
+    """Fit ``cfg`` to test ``checkpoint`` with mmengine's Runner (tools/test.py), in place.
+
+    K, classes and keypoint names come from the checkpoint's meta (as ``spinekey.apis.init_model`` does), the
+    evaluators' files from the test dataset, and the weights are loaded by the Runner (safe unpickler).
+    """
+    from spinekey.io.checkpoint import load_checkpoint_file
+    if not osp.isfile(checkpoint):
+        raise SpineKeyError(f'{checkpoint}: checkpoint not found')
+    if not cfg.get('test_dataloader') or not cfg.get('test_evaluator'):
+        raise SpineKeyError('the config has no test_dataloader/test_evaluator: set both (see '
+                            'configs/_base_/datasets/spine_coco_keypoint.py) to use tools/test.py')
+    meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
+    names = meta.get('keypoint_names')
+    classes = tuple(meta.get('classes') or ())
+    fit_heads(cfg.model, None if names is None else len(names), len(classes))
+    if classes:
+        cfg.test_dataloader.dataset.metainfo = dict(classes=classes)
+    derive_evaluator_ann_files(cfg)
+    cfg.model.get('backbone', {}).update(init_cfg=None)  # the checkpoint holds every weight
+    if cfg.model.get('backbone', {}).get('pretrained'):
+        cfg.model.backbone.pretrained = False
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    cfg.work_dir = work_dir

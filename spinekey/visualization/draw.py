@@ -64,14 +64,20 @@ def draw_instances(image: np.ndarray, instances: Sequence[dict], skeleton: Optio
 
 def save_overlay(image_path: str, instances: Sequence[dict], out_path: str, skeleton=None,
                  score_thr: float = 0.3) -> None:
-    """Draw ``instances`` (COCO results of one image) on the image at ``image_path`` and write it."""
+    """Draw ``instances`` (COCO results of one image) on the image at ``image_path`` and write it as PNG
+    (atomically, folders created) to ``out_path`` with its extension replaced by ``.png``.
+
+    Raises:
+        SpineKeyError: the overlay would replace the film it was drawn from.
+    """
     import os
 
+    from spinekey.io.atomic import atomic_write_bytes
     from spinekey.io.images import read_image
+    from spinekey.utils.errors import SpineKeyError
     canvas = draw_instances(read_image(image_path), [i for i in instances if i.get('score', 1) >= score_thr],
                             skeleton)
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    root, _ = os.path.splitext(out_path)
-    tmp = root + '.tmp.png'
-    cv2.imwrite(tmp, canvas)
-    os.replace(tmp, root + '.png')
+    target = os.path.splitext(out_path)[0] + '.png'
+    if os.path.exists(target) and os.path.samefile(target, image_path):
+        raise SpineKeyError(f'{target}: an overlay would overwrite the input film; choose another output folder')
+    atomic_write_bytes(target, cv2.imencode('.png', canvas)[1].tobytes())

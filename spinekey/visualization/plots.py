@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Dict, List, Sequence
 
 import numpy as np
+
+from spinekey.utils.errors import SpineKeyError
 
 
 def _pyplot():
@@ -54,13 +57,19 @@ def save_worst_overlays(gt: dict, results: List[dict], image_ids: Sequence[int],
     """GT (green) and predicted (red) keypoints of the given images, errors drawn as yellow lines."""
     import cv2
 
+    from spinekey.io.annotated_images import locate_image
+    from spinekey.io.atomic import atomic_write_bytes
     from spinekey.io.images import read_image
-    os.makedirs(out_dir, exist_ok=True)
+    from spinekey.io.safe_paths import one_line, path_inside, safe_relpath
     images = {im['id']: im for im in gt['images']}
     written = []
     for rank, image_id in enumerate(image_ids):
         im = images[image_id]
-        canvas = read_image(os.path.join(img_prefix, im['file_name']))
+        try:
+            canvas = read_image(locate_image(img_prefix, im['file_name']) or os.path.join(img_prefix, im['file_name']))
+        except SpineKeyError as err:  # one moved or unreadable film must not cost the other overlays
+            print(f'warning: no overlay for image {image_id}: {one_line(err)}', file=sys.stderr)
+            continue
         gts = [np.asarray(a['keypoints'], float).reshape(-1, 3) for a in gt['annotations']
                if a['image_id'] == image_id]
         preds = [np.asarray(r['keypoints'], float).reshape(-1, 3) for r in results
@@ -77,8 +86,8 @@ def save_worst_overlays(gt: dict, results: List[dict], image_ids: Sequence[int],
         for p in preds:
             for px, py, _ in p:
                 cv2.circle(canvas, (int(round(px)), int(round(py))), 2, (0, 0, 255), -1, cv2.LINE_AA)
-        path = os.path.join(out_dir, f'worst_{rank + 1:02d}_image{image_id}.png')
-        cv2.imwrite(path, canvas)
+        path = path_inside(out_dir, safe_relpath(f'worst_{rank + 1:02d}_image{image_id}.png'))
+        atomic_write_bytes(path, cv2.imencode('.png', canvas)[1].tobytes())
         written.append(path)
     return written
 

@@ -111,6 +111,18 @@ def test_dicom_to_png_keeps_spacing_and_lists_bad_files(tmp_path):
     assert cv2.imread(str(out / 'a.png'), cv2.IMREAD_GRAYSCALE).shape == (32, 64)
 
 
+def test_dicom_to_png_keeps_two_films_that_map_to_one_name_apart(tmp_path):
+    """a.dcm and an extension-less a are two films: a.png and a~2.png, neither over the other."""
+    src = tmp_path / 'src'
+    src.mkdir()
+    write_dicom(src / 'a.dcm', ramp(), spacing=(0.2, 0.2))
+    write_dicom(src / 'a', ramp(), spacing=(0.7, 0.7))
+    out = tmp_path / 'out'
+    run_tool('tools/dicom_to_png.py', '--src', str(src), '--out', str(out), check=True)
+    spacing = json.loads((out / 'pixel_spacing.json').read_text())
+    assert spacing == {'a.png': [0.7, 0.7], 'a~2.png': [0.2, 0.2]}  # sorted order: 'a' before 'a.dcm'
+
+
 def test_read_image_and_training_loader_accept_dicom(tmp_path):
     from spinekey.datasets.transforms import LoadSpineImage
     from spinekey.io.images import list_images, read_image

@@ -62,3 +62,45 @@ def test_malformed_annotation_file(tmp_path):
     cfg.train_dataloader.dataset.update(data_root=str(tmp_path) + '/', ann_file='train.json')
     with pytest.raises(SpineKeyError, match='train.json: not valid JSON'):
         prepare_training_config(cfg)
+
+
+def test_evaluator_file_follows_the_dataset_unless_set(tmp_path):
+    from spinekey.utils.training import derive_evaluator_ann_files
+    cfg = _cfg('spinekey_cascade-mask-rcnn_r50_fpn_24e.py')
+    cfg.val_dataloader.dataset.update(data_root='my_spine/', ann_file='val.json')
+    cfg.test_dataloader.dataset.update(data_root='my_spine/', ann_file='test.json')
+    cfg.test_evaluator[0].ann_file = 'elsewhere/gt.json'  # set by the user: kept
+    derive_evaluator_ann_files(cfg)
+    assert cfg.val_evaluator[0].ann_file == 'my_spine/val.json'
+    assert cfg.test_evaluator[0].ann_file == 'elsewhere/gt.json'
+    assert 'ann_file' not in cfg.val_evaluator[1]  # SpineKeypointMetric takes its GT from the samples
+
+
+@pytest.mark.parametrize('name, says', [
+    ('spinekey_demo_cpu.py', 'no pretrained weights (init_cfg=None): training it from scratch'),
+    ('spinekey_cascade-mask-rcnn_r50_fpn_24e.py', 'checkpoints/resnet50.pth not found'),
+])
+def test_every_from_scratch_backbone_is_announced(name, says, capsys):
+    cfg = _cfg(name)
+    if os.path.exists(os.path.join(ROOT, 'checkpoints', 'resnet50.pth')):
+        pytest.skip('an ImageNet ResNet-50 is installed here')
+    drop_missing_pretrained(cfg)
+    assert says in capsys.readouterr().out
+
+
+def test_the_pretrained_lite0_backbone_says_nothing(capsys):
+    drop_missing_pretrained(_cfg('spinekey_aasce_lite0_cpu.py'))
+    assert 'notice' not in capsys.readouterr().out
+
+
+def test_image_folder_prefix_is_not_doubled(synthetic_dir):
+    """file_name 'images/x.png' under data_prefix.img='images/' (the AASCE config's) finds the film."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    import spinekey  # noqa: F401
+    init_default_scope('mmdet')
+    ds = DATASETS.build(dict(type='SpineCocoDataset', data_root=synthetic_dir + '/', ann_file='det_train.json',
+                             data_prefix=dict(img='images/'), pipeline=[dict(type='LoadImageFromFile')]))
+    assert os.path.isfile(ds.get_data_info(0)['img_path'])
+    assert type(ds.pipeline.transforms[0]).__name__ == 'LoadSpineImage'  # DICOM-aware behind mmdet's name

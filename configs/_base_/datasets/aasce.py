@@ -19,8 +19,9 @@ train_pipeline = [
          saturation_range=(1.0, 1.0), hue_delta=0),
     dict(type='PackSpineInputs'),
 ]
+# LoadImageFromFile: the name mmdet's DetInferencer looks for; SpineCocoDataset reads DICOM through it
 test_pipeline = [
-    dict(type='LoadSpineImage'),
+    dict(type='LoadImageFromFile'),
     dict(type='KeypointResize', scale=img_scale, keep_ratio=True),
     dict(type='LoadSpineAnnotations', with_bbox=True, with_mask=True, with_keypoints=True),
     dict(type='PackSpineInputs'),

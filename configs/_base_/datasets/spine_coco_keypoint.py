@@ -19,8 +19,9 @@ augment = [
     dict(type='KeypointRandomAffine', max_rotate_degree=5.0, scaling_ratio_range=(0.9, 1.1), prob=0.5),
     dict(type='RadiographPhotometric', prob=0.3),
 ]
+# LoadImageFromFile: the name mmdet's DetInferencer looks for; SpineCocoDataset reads DICOM through it
 test_pipeline = [
-    dict(type='LoadSpineImage', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='KeypointResize', scale=img_scale, keep_ratio=True),
     # annotations are loaded after the resize so that evaluation sees them in original pixels
     dict(type='LoadSpineAnnotations', with_bbox=True, with_mask=True, with_keypoints=True),
@@ -48,8 +49,11 @@ val_dataloader = dict(
                  pipeline=test_pipeline, backend_args=backend_args))
 test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file='det_test.json'))
 
-val_evaluator = [dict(type='CocoMetric', ann_file=data_root + 'det_val.json', metric=['bbox', 'segm'],
-                      format_only=False, backend_args=backend_args),
+# ann_file=None: tools/train.py and tools/test.py take it from the dataloader's dataset (data_root + ann_file),
+# so pointing the dataset at your data is the one override; set it here only to evaluate against another file
+val_evaluator = [dict(type='CocoMetric', ann_file=None, metric=['bbox', 'segm'], format_only=False,
+                      backend_args=backend_args),
                  dict(type='SpineKeypointMetric')]
-test_evaluator = dict(type='CocoMetric', ann_file=data_root + 'det_test.json', metric=['bbox', 'segm'],
-                      format_only=False, backend_args=backend_args)
+test_evaluator = [dict(type='CocoMetric', ann_file=None, metric=['bbox', 'segm'], format_only=False,
+                       backend_args=backend_args),
+                  dict(type='SpineKeypointMetric')]

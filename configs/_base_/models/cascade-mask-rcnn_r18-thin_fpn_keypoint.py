@@ -5,7 +5,7 @@ width = 64  # FPN / RoI feature channels
 # fixed 2x2 samples per RoIAlign bin: the adaptive default costs a third of a CPU step on large RoIs
 roi_layer = dict(sampling_ratio=2)
 model = dict(
-    backbone=dict(depth=18, base_channels=32, frozen_stages=-1, norm_eval=False),
+    backbone=dict(depth=18, base_channels=32, frozen_stages=-1, norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=width),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(

@@ -14,7 +14,10 @@ model = dict(
                            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_mask=True,
                            pad_size_divisor=32),
     backbone=dict(type='ResNet', depth=50, num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=1,
-                  norm_cfg=norm_cfg, norm_eval=True, style='pytorch', init_cfg=None),
+                  norm_cfg=norm_cfg, norm_eval=True, style='pytorch',
+                  # ImageNet weights when the file is there (tools/download_weights.py); else tools/train.py
+                  # says so and trains the backbone from scratch
+                  init_cfg=dict(type='Pretrained', checkpoint='checkpoints/resnet50.pth')),
     neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5),
     rpn_head=dict(
         type='RPNHead', in_channels=256, feat_channels=256,

@@ -12,7 +12,9 @@ class LoadSpineAnnotations(LoadAnnotations):
     """mmdet ``LoadAnnotations`` plus ``gt_keypoints`` (np.ndarray[N, K, 3], float32: x, y, visibility).
 
     Instances are in the same order as ``gt_bboxes`` (ignored ones included), so every later transform can
-    index them together. Images whose dataset has no keypoints get an (N, 0, 3) array.
+    index them together. Images whose dataset has no keypoints get an (N, 0, 3) array. Without
+    ``instances`` (a bare film at inference: mmdet's ``inference_detector``, ``DetInferencer``) there is
+    nothing to load and the results pass through unchanged, as they do in mmdet's test pipelines.
     """
 
     def __init__(self, with_keypoints: bool = True, **kwargs) -> None:
@@ -20,6 +22,8 @@ class LoadSpineAnnotations(LoadAnnotations):
         self.with_keypoints = with_keypoints
 
     def transform(self, results: dict) -> dict:
+        if 'instances' not in results:
+            return results
         results = super().transform(results)
         if self.with_keypoints:
             k = len(results.get('keypoint_names', []))

@@ -12,6 +12,7 @@ from torch import Tensor
 from mmdet.registry import MODELS
 from spinekey.models.functional import (decode_heatmaps, gaussian_targets, heatmap_coords_to_keypoints,
                                         heatmap_softmax_loss, keypoints_to_heatmap_coords)
+from spinekey.utils.errors import SpineKeyError
 
 
 @MODELS.register_module()
@@ -51,6 +52,17 @@ class HeatmapKeypointHead(BaseModule):
         self.convs = nn.Sequential(*layers)
         self.deconv = nn.ConvTranspose2d(conv_channels if num_convs else in_channels, num_keypoints, 4,
                                          stride=2, padding=1)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Refuse weights of another K, whichever loader calls (ours, mmengine's ``load_checkpoint``, mmdet's
+        ``init_detector``/``DetInferencer``): a silently skipped head would run with random weights."""
+        weight = state_dict.get(prefix + 'deconv.weight')
+        if weight is not None and weight.shape[1] != self.num_keypoints:
+            raise SpineKeyError(
+                f'the checkpoint\'s keypoint head predicts K={weight.shape[1]} keypoints but this model was built for '
+                f'K={self.num_keypoints}: build the model with spinekey.apis.init_model (it reads K from the '
+                f'checkpoint) or set model.roi_head.keypoint_head.num_keypoints={weight.shape[1]}')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, roi_feats: Tensor) -> Tensor:
         logits = self.deconv(self.convs(roi_feats))
