@@ -18,10 +18,10 @@ import sys
 from tqdm import tqdm
 
 from spinekey.io.annotated_images import locate_image
-from spinekey.io.atomic import atomic_write_json, atomic_write_text
-from spinekey.io.measure_inputs import read_measure_input
+from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from spinekey.measurement.inputs import read_measure_input
 from spinekey.io.safe_paths import output_names, path_inside
-from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS, measure_spine
+from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
@@ -70,28 +70,6 @@ def to_csv(rows, columns) -> str:
     return buf.getvalue()
 
 
-def load_gray(path: str):
-    """(grayscale image, pixel spacing read from a DICOM file or None)."""
-    from spinekey.io.dicom import is_dicom, read_dicom
-    if os.path.isfile(path) and is_dicom(path):
-        return read_dicom(path)
-    from spinekey.io.images import read_image
-    import cv2
-    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY), None
-
-
-def choose_anterior(args, image_input, gray):
-    """(side, note): the user's side, else the one read from the image, else 'left' with a warning note."""
-    if args.anterior != 'auto':
-        return args.anterior, ''
-    if gray is not None:
-        from spinekey.measurement.anterior import detect_anterior
-        side, agreement = detect_anterior(gray, image_input.vertebrae)
-        if side:
-            return side, '' if agreement >= 0.7 else f'anterior side uncertain ({agreement:.0%} of vertebrae agree)'
-    return 'left', 'anterior side unknown (no image): assumed left; pass --anterior'
-
-
 def custom_measures(args) -> list:
     from spinekey.measurement.custom import parse_measure
     texts = list(args.define)
@@ -104,53 +82,25 @@ def custom_measures(args) -> list:
         raise SpineKeyError(f'--define: {err}') from None
 
 
-def add_custom_columns(measures, m, rows, spacing) -> None:
-    from spinekey.measurement.custom import evaluate_measures
-    for v, row in zip(m.ordered, rows):
-        values, notes = evaluate_measures(v.points, measures, spacing)
-        row.update(values)
-        if notes:
-            row['note'] = '; '.join(n for n in [row.get('note')] + notes if n)
-
-
 def main_loop(args, images, images_dir, measures=()):
+    """Measure every film (spinekey.apis.measuring.measure_film); overlays go to OUT/vis/ under safe names."""
+    from spinekey.apis.measuring import MeasureOptions, measure_film
+    options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
+                             pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
+                             custom=measures, overlay=args.save_vis)
     vertebra_rows, image_rows, smape_pairs = [], [], []
-    aasce = args.aasce or args.aasce_smape
-    need_image = args.anterior == 'auto' or args.save_vis
     vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
     for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
                              file=sys.stderr, disable=len(images) < 20):
-        gray, read_note, file_spacing = None, '', None
         path = locate_image(images_dir, im.file_name) or os.path.join(images_dir, im.file_name)
-        if need_image or (not im.pixel_spacing and path.lower().endswith(('.dcm', '.dicom'))):
-            try:
-                gray, file_spacing = load_gray(path)
-            except SpineKeyError as err:
-                read_note = f'image not read ({err})'
-        spacing = [args.pixel_spacing] * 2 if args.pixel_spacing else (im.pixel_spacing or file_spacing)
-        anterior, side_note = choose_anterior(args, im, gray)
-        height = im.height or (gray.shape[0] if gray is not None else None)
-        try:
-            m = measure_spine(im.vertebrae, anterior, spacing, args.bottom_level, args.top_level, aasce, height)
-        except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
-            raise SpineKeyError(f'{args.input}: image {im.file_name}: {err}') from None
-        ident = {'image_id': im.image_id, 'file_name': im.file_name}
-        if measures:
-            add_custom_columns(measures, m, m.vertebrae, spacing)
-        vertebra_rows += [dict(ident, **row) for row in m.vertebrae]
-        notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
-        if not im.vertebrae:
-            notes.insert(0, f'no vertebrae{" above the score threshold" if im.dropped else ""}')
-        image_rows.append(dict(ident, **dict(m.image, note='; '.join(notes))))
-        if aasce and im.cobb_angles and m.image.get('cobb_mt_deg') is not None:
-            pred = [m.image['cobb_pt_deg'], m.image['cobb_mt_deg'], m.image['cobb_tl_deg']]
+        film = measure_film(im, options, path, source=args.input)
+        vertebra_rows += film.vertebrae
+        image_rows.append(film.image)
+        if options.aasce and im.cobb_angles and film.image.get('cobb_mt_deg') is not None:
+            pred = [film.image['cobb_pt_deg'], film.image['cobb_mt_deg'], film.image['cobb_tl_deg']]
             smape_pairs.append((im.file_name, pred, list(im.cobb_angles)))
-        if args.save_vis and gray is not None:
-            from spinekey.visualization.measure_overlay import draw_measurements
-            import cv2
-            ok, buf = cv2.imencode('.jpg', draw_measurements(gray, m, anterior), [cv2.IMWRITE_JPEG_QUALITY, 90])
-            from spinekey.io.atomic import atomic_write_bytes
-            atomic_write_bytes(path_inside(os.path.join(args.out, 'vis'), vis_name), buf.tobytes())
+        if film.overlay_jpg is not None:
+            atomic_write_bytes(path_inside(os.path.join(args.out, 'vis'), vis_name), film.overlay_jpg)
     return vertebra_rows, image_rows, smape_pairs
 
 

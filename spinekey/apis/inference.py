@@ -4,12 +4,13 @@ from __future__ import annotations
 import copy
 from typing import Iterator, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from spinekey.io.checkpoint import load_checkpoint_file, load_model_weights
-from spinekey.io.images import read_image
+from spinekey.io.images import read_image, to_bgr8
 from spinekey.utils.cli import load_config
 from spinekey.utils.errors import SpineKeyError
 from spinekey.utils.training import fit_heads
@@ -52,9 +53,10 @@ def build_test_pipeline(cfg) -> Compose:
 
 
 class ImageListDataset(torch.utils.data.Dataset):
-    """Reads and transforms one image per item; a bad image yields ``{'error': message}``, not a crash."""
+    """Reads and transforms one film per item (a path, DICOM included, or an ndarray); a bad film yields
+    ``{'error': message}``, not a crash. Items carry ``path`` (None for arrays) and ``ori_shape``."""
 
-    def __init__(self, paths: Sequence[str], pipeline: Compose, image_ids: Optional[Sequence[int]] = None):
+    def __init__(self, paths: Sequence, pipeline: Compose, image_ids: Optional[Sequence[int]] = None):
         self.paths = list(paths)
         self.pipeline = pipeline
         self.image_ids = list(image_ids) if image_ids is not None else list(range(len(self.paths)))
@@ -63,13 +65,14 @@ class ImageListDataset(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> dict:
-        path = self.paths[i]
+        item = self.paths[i]
+        path = None if isinstance(item, np.ndarray) else str(item)
         try:
-            img = read_image(path)
+            img = read_image(path) if path is not None else to_bgr8(item, f'array {i}')
         except SpineKeyError as err:
             return {'error': str(err), 'path': path, 'image_id': self.image_ids[i]}
         data = self.pipeline({'img': img, 'img_id': self.image_ids[i], 'img_path': path})
-        data.update(path=path, image_id=self.image_ids[i])
+        data.update(path=path, image_id=self.image_ids[i], ori_shape=img.shape[:2])
         return data
 
 

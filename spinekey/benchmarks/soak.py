@@ -101,7 +101,10 @@ def run_soak(films_dir: str, n_films: int, out_dir: str, config: str, checkpoint
         raise SpineKeyError(f'soak run failed ({proc.returncode}): {log.strip().splitlines()[-1:]}')
     skipped_path = os.path.join(out_dir, 'skipped.txt')
     skipped = open(skipped_path).read().splitlines() if os.path.isfile(skipped_path) else []
+    import json
+    results = json.load(open(os.path.join(out_dir, 'results.json')))
     row = {'films': n_films, 'bad_files': len(BAD_FILMS) + 1, 'skipped_listed': len(skipped),
+           'detections_per_film': round(len(results) / max(n_films, 1), 1),
            'overlays': _count_files(os.path.join(out_dir, 'vis')),
            'measure_overlays': _count_files(os.path.join(out_dir, 'measurements', 'vis')),
            'seconds': round(time.perf_counter() - start, 1)}

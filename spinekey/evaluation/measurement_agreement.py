@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from spinekey.evaluation.functional.matching import box_iou_xywh, hungarian_match
-from spinekey.io.measure_inputs import ImageInput
+from spinekey.measurement.inputs import ImageInput
 from spinekey.measurement.spine import measure_spine
 
 

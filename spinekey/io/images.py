@@ -70,11 +70,25 @@ def read_image(path: str) -> np.ndarray:
     img = cv2.imdecode(data, cv2.IMREAD_COLOR if is_jpeg else cv2.IMREAD_UNCHANGED)
     if img is None:
         raise SpineKeyError(f'{path}: not a readable image (corrupt, truncated or unsupported format)')
+    return to_bgr8(img, path)
+
+
+def to_bgr8(img: np.ndarray, name: str = 'image') -> np.ndarray:
+    """A decoded film (H, W), (H, W, 3) or (H, W, 4), any integer or float type, as BGR uint8 (H, W, 3).
+
+    Raises:
+        SpineKeyError: naming ``name``: not a 2-D image, too large or too small.
+    """
+    if not isinstance(img, np.ndarray) or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)):
+        raise SpineKeyError(f'{name}: not an image array (expected H x W or H x W x 1/3/4, got '
+                            f'{getattr(img, "shape", type(img).__name__)})')
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
-        raise SpineKeyError(f'{path}: image too large ({img.shape[1]}x{img.shape[0]} px)')
+        raise SpineKeyError(f'{name}: image too large ({img.shape[1]}x{img.shape[0]} px)')
     if min(img.shape[:2]) < MIN_SIDE:
-        raise SpineKeyError(f'{path}: image too small ({img.shape[1]}x{img.shape[0]} px; at least {MIN_SIDE} px '
+        raise SpineKeyError(f'{name}: image too small ({img.shape[1]}x{img.shape[0]} px; at least {MIN_SIDE} px '
                             'per side)')
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
     if img.dtype != np.uint8:
         img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     if img.ndim == 2:

@@ -6,7 +6,7 @@ import pytest
 
 from spinekey.evaluation.measurement_agreement import measurement_agreement
 from spinekey.io.coco_files import load_coco_gt
-from spinekey.io.measure_inputs import images_from_gt, images_from_results
+from spinekey.measurement.inputs import images_from_gt, images_from_results
 
 
 def _results(gt):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from spinekey.io.measure_inputs import read_gt
+from spinekey.measurement.inputs import read_gt
 from spinekey.measurement.spine import VertebraInput, measure_spine, name_levels, order_vertebrae
 
 

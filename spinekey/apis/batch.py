@@ -1,0 +1,90 @@
+"""Which films a run covers, and how a run is shared between processes (torchrun, one or more machines)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+from spinekey.io.annotated_images import locate_images, unlisted_images
+from spinekey.io.coco_files import load_coco_gt
+from spinekey.io.images import list_images
+from spinekey.io.safe_paths import one_line
+from spinekey.utils.errors import SpineKeyError
+
+
+@dataclass
+class FilmSet:
+    """The films of a run, in order: ``paths``, ``image_ids``, ``names`` (file names as results carry them)."""
+    paths: List[str] = field(default_factory=list)
+    image_ids: List[int] = field(default_factory=list)
+    names: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)  # one line per listed film not found (skipped.txt)
+    left_out: int = 0    # images of the folder that the COCO file does not list
+    non_images: int = 0  # other files of the folder
+
+
+def films_in_folder(folder: str) -> FilmSet:
+    """Every image file of ``folder`` in sorted order; ids are their indices."""
+    paths, others = list_images(folder)
+    return FilmSet(paths, list(range(len(paths))), [osp.basename(p) for p in paths], non_images=len(others))
+
+
+def films_of_coco(ann_file: str, folder: str) -> FilmSet:
+    """Exactly the films ``ann_file`` lists, found in ``folder`` by file name, with their COCO ids.
+
+    Raises:
+        SpineKeyError: none of the listed films is in ``folder``.
+    """
+    gt = load_coco_gt(ann_file)
+    found, missing = locate_images(sorted(gt['images'], key=lambda im: im['id']), folder)
+    if not found:
+        raise SpineKeyError(f'{ann_file}: none of its {len(gt["images"])} images is in {folder} '
+                            '(looked up by file_name; set --images-dir to the folder that holds them)')
+    left_out = len(unlisted_images(folder, [p for _, p in found])) if osp.isdir(folder) else 0
+    return FilmSet([p for _, p in found], [im['id'] for im, _ in found], [im['file_name'] for im, _ in found],
+                   [one_line(f'{im["file_name"]}: listed in {ann_file} but not found in {folder}') for im in missing],
+                   left_out=left_out)
+
+
+def shard_info() -> Tuple[int, int]:
+    """(rank, world size) under torchrun, starting the process group; (0, 1) otherwise."""
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world == 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+    return dist.get_rank(), world
+
+
+def gather(obj, world: int) -> list:
+    """Every process's ``obj``; the process group is closed afterwards, because a gloo rank that exits with
+    it still open aborts ("terminate called without an active exception") and fails the whole run."""
+    if world == 1:
+        return [obj]
+    import torch.distributed as dist
+    out = [None] * world
+    dist.all_gather_object(out, obj)
+    dist.barrier()
+    dist.destroy_process_group()
+    return out
+
+
+def summary_csv(results: List[dict], films: FilmSet, skipped_ids) -> str:
+    """One CSV row per film: id, file, status, vertebra count, boxes and keypoints as JSON lists."""
+    by_image = {i: [] for i in films.image_ids}
+    for r in results:
+        by_image[r['image_id']].append(r)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(['image_id', 'file_name', 'status', 'num_vertebrae', 'boxes_xywh', 'keypoints'])
+    for image_id, name in zip(films.image_ids, films.names):
+        dets = by_image[image_id]
+        writer.writerow([image_id, name, 'skipped' if image_id in skipped_ids else 'ok', len(dets),
+                         json.dumps([d['bbox'] for d in dets]), json.dumps([d.get('keypoints') for d in dets])])
+    return buf.getvalue()

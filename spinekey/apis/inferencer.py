@@ -1,0 +1,128 @@
+"""``SpineKeyInferencer``: one object that runs films through detection, keypoints and measurements.
+
+The Python face of what ``inference.sh`` does, after mmdet's ``DetInferencer`` and detectron2's
+``DefaultPredictor``: give it a path (PNG/JPEG/DICOM), an array or a list of them, get back one ``Film``
+record per film. ``tools/infer.py`` runs its films through the same object.
+
+    from spinekey.apis import SpineKeyInferencer
+    sk = SpineKeyInferencer('configs/spinekey/spinekey_demo_cpu.py', 'work_dirs/demo/epoch_8.pth')
+    film = sk('scan.dcm')       # film.detections, film.keypoints, film.vertebrae (levels, heights, grades),
+                                # film.image (Cobb, lordosis), film.error for a film that could not be read
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+
+from spinekey.apis.inference import init_model, iter_predictions
+from spinekey.apis.measuring import MeasureOptions, measure_film
+from spinekey.apis.results import instances_to_coco
+from spinekey.datasets.keypoint_names import keypoint_names_for
+from spinekey.measurement.inputs import ImageInput, images_from_results
+
+FilmInput = Union[str, os.PathLike, np.ndarray]
+
+
+@dataclass
+class Film:
+    """One film through SpineKey.
+
+    ``detections``: results.json entries (bbox [x, y, w, h], score, RLE segmentation, keypoints [x, y, s]*K in
+    ``keypoint_names`` order, film pixels). ``vertebrae``: measurements.csv rows in spine order (level,
+    heights, ratios, Genant and Meyerding grades); ``image``: the images.csv row (Cobb angle and its end
+    vertebrae, lordosis, notes). Both are empty when measuring is off. ``error``: why the film could not be
+    read (then everything else is empty).
+    """
+    image_id: int
+    file_name: str
+    path: Optional[str]
+    keypoint_names: List[str]
+    height: Optional[int] = None
+    width: Optional[int] = None
+    detections: List[dict] = field(default_factory=list)
+    vertebrae: List[dict] = field(default_factory=list)
+    image: dict = field(default_factory=dict)
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def keypoints(self) -> np.ndarray:
+        """(N, K, 2) keypoints of the detections, in film pixels."""
+        flat = [d['keypoints'] for d in self.detections if d.get('keypoints')]
+        return np.asarray(flat, float).reshape(len(flat), -1, 3)[..., :2] if flat else np.zeros((0, 0, 2))
+
+
+class SpineKeyInferencer:
+    """Build the model of ``config`` with the weights of ``checkpoint`` (K, classes and keypoint names from
+    the checkpoint) and run films through it.
+
+    Args:
+        device: 'cpu' or 'cuda:N'. score_thr: detections below it are dropped.
+        measure: measure each film (True, or MeasureOptions; False for detection and keypoints only).
+        batch_size / num_workers: films per forward pass / background readers.
+    """
+
+    def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = 0.3,
+                 measure: Union[bool, MeasureOptions] = True, batch_size: int = 1, num_workers: int = 0,
+                 cfg_options=None) -> None:
+        self.model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
+        self.score_thr = score_thr
+        self.measure = MeasureOptions() if measure is True else (measure or None)
+        self.batch_size, self.num_workers = batch_size, num_workers
+        names = self.model.dataset_meta.get('keypoint_names')
+        if not names:
+            head = getattr(self.model.roi_head, 'keypoint_head', None)
+            names = keypoint_names_for(head.num_keypoints) if head is not None else []
+        self.keypoint_names = list(names)
+
+    def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]]) -> Union[Film, List[Film]]:
+        """A Film for one input, a list of Films for a list (a bad film gives a Film with ``error``)."""
+        if isinstance(inputs, (str, os.PathLike, np.ndarray)):
+            return next(self.iter([inputs]))
+        return list(self.iter(inputs))
+
+    def iter(self, inputs: Sequence[FilmInput], image_ids: Optional[Sequence[int]] = None,
+             names: Optional[Sequence[str]] = None) -> Iterator[Film]:
+        """Films in input order, as they are done (for long runs and progress bars)."""
+        inputs = list(inputs)
+        image_ids = list(image_ids) if image_ids is not None else list(range(len(inputs)))
+        names = list(names) if names is not None else [_name_of(x, i) for i, x in enumerate(inputs)]
+        name_of = dict(zip(image_ids, names))
+        stream = iter_predictions(self.model, inputs, image_ids, batch_size=self.batch_size,
+                                  num_workers=self.num_workers)
+        for i, (item, sample) in enumerate(stream):
+            film = Film(item['image_id'], name_of[item['image_id']], item.get('path'), self.keypoint_names)
+            if sample is None:
+                film.error = item['error']
+                yield film
+                continue
+            film.height, film.width = (int(v) for v in item['ori_shape'])
+            film.detections = instances_to_coco(sample.pred_instances, film.image_id, film.file_name,
+                                                self.score_thr)
+            if self.measure is not None and self.keypoint_names:
+                self._measure(film, inputs[i])
+            yield film
+
+    def _measure(self, film: Film, source: FilmInput) -> None:
+        found = images_from_results(film.detections, self.score_thr, self.keypoint_names,
+                                    source=film.file_name) if film.detections else []
+        im = found[0] if found else ImageInput(film.image_id, film.file_name)
+        im.width, im.height = film.width, film.height
+        gray = None
+        if isinstance(source, np.ndarray):
+            import cv2
+
+            from spinekey.io.images import to_bgr8
+            gray = cv2.cvtColor(to_bgr8(source), cv2.COLOR_BGR2GRAY)
+        measured = measure_film(im, self.measure, film.path, gray=gray, source=film.file_name)
+        film.vertebrae, film.image = measured.vertebrae, measured.image
+
+
+def _name_of(item: FilmInput, index: int) -> str:
+    return os.path.basename(os.fspath(item)) if not isinstance(item, np.ndarray) else f'array_{index}.png'

@@ -1,0 +1,113 @@
+"""Measure one film: anterior side, levels, heights, grades, Cobb and lordosis, custom columns, an overlay.
+
+The per-film step behind ``tools/measure.py``, ``SpineKeyInferencer`` and the report: one place decides which
+image is read, which side is anterior and what goes into the rows of measurements.csv and images.csv.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from spinekey.measurement.inputs import ImageInput
+from spinekey.measurement.spine import SpineMeasurement, measure_spine
+from spinekey.utils.errors import SpineKeyError
+
+
+@dataclass
+class MeasureOptions:
+    """What tools/measure.py's flags decide. ``custom`` holds parsed ``--define`` measures."""
+    anterior: str = 'auto'  # 'auto' reads it from the image; 'left' / 'right'
+    bottom_level: Optional[str] = None
+    top_level: Optional[str] = None
+    pixel_spacing: Optional[float] = None  # mm per pixel for every film (overrides the input)
+    aasce: bool = False
+    custom: Sequence = ()
+    overlay: bool = False  # draw the measurements (FilmMeasurement.overlay_jpg)
+
+
+@dataclass
+class FilmMeasurement:
+    """Rows of one film: ``vertebrae`` (measurements.csv, spine order) and ``image`` (images.csv)."""
+    vertebrae: List[dict]
+    image: dict
+    spine: SpineMeasurement
+    anterior: str
+    overlay_jpg: Optional[bytes] = None
+    notes: List[str] = field(default_factory=list)
+
+
+def load_gray(path: str) -> Tuple[np.ndarray, Optional[list]]:
+    """(grayscale image, pixel spacing read from a DICOM file or None)."""
+    from spinekey.io.dicom import is_dicom, read_dicom
+    if os.path.isfile(path) and is_dicom(path):
+        return read_dicom(path)
+    import cv2
+
+    from spinekey.io.images import read_image
+    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY), None
+
+
+def choose_anterior(side: str, image_input: ImageInput, gray) -> Tuple[str, str]:
+    """(side, note): the user's side, else the one read from the image, else 'left' with a warning note."""
+    if side != 'auto':
+        return side, ''
+    if gray is not None:
+        from spinekey.measurement.anterior import detect_anterior
+        found, agreement = detect_anterior(gray, image_input.vertebrae)
+        if found:
+            return found, '' if agreement >= 0.7 else f'anterior side uncertain ({agreement:.0%} of vertebrae agree)'
+    return 'left', 'anterior side unknown (no image): assumed left; pass --anterior'
+
+
+def add_custom_columns(measures, m: SpineMeasurement, rows: List[dict], spacing) -> None:
+    from spinekey.measurement.custom import evaluate_measures
+    for v, row in zip(m.ordered, rows):
+        values, notes = evaluate_measures(v.points, measures, spacing)
+        row.update(values)
+        if notes:
+            row['note'] = '; '.join(n for n in [row.get('note')] + notes if n)
+
+
+def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[str] = None,
+                 gray: Optional[np.ndarray] = None, source: str = 'input') -> FilmMeasurement:
+    """Measure the vertebrae of ``im``; the film is read from ``image_path`` only when needed (anterior side,
+    overlay, a DICOM's pixel spacing) unless ``gray`` is given. ``source`` names the input in errors.
+
+    Raises:
+        SpineKeyError: more vertebrae than levels from the given end level (one line naming the film).
+    """
+    read_note, file_spacing = '', None
+    need_image = options.anterior == 'auto' or options.overlay
+    dicom_spacing = (not im.pixel_spacing and image_path and image_path.lower().endswith(('.dcm', '.dicom')))
+    if gray is None and image_path and (need_image or dicom_spacing):
+        try:
+            gray, file_spacing = load_gray(image_path)
+        except SpineKeyError as err:
+            read_note = f'image not read ({err})'
+    spacing = [options.pixel_spacing] * 2 if options.pixel_spacing else (im.pixel_spacing or file_spacing)
+    anterior, side_note = choose_anterior(options.anterior, im, gray)
+    height = im.height or (gray.shape[0] if gray is not None else None)
+    try:
+        m = measure_spine(im.vertebrae, anterior, spacing, options.bottom_level, options.top_level, options.aasce,
+                          height)
+    except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
+        raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
+    ident = {'image_id': im.image_id, 'file_name': im.file_name}
+    if options.custom:
+        add_custom_columns(options.custom, m, m.vertebrae, spacing)
+    notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
+    if not im.vertebrae:
+        notes.insert(0, f'no vertebrae{" above the score threshold" if im.dropped else ""}')
+    overlay = None
+    if options.overlay and gray is not None:
+        import cv2
+
+        from spinekey.visualization.measure_overlay import draw_measurements
+        overlay = cv2.imencode('.jpg', draw_measurements(gray, m, anterior), [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
+        overlay = overlay.tobytes()
+    return FilmMeasurement(vertebrae=[dict(ident, **row) for row in m.vertebrae],
+                           image=dict(ident, **dict(m.image, note='; '.join(notes))), spine=m, anterior=anterior,
+                           overlay_jpg=overlay, notes=notes)
