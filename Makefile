@@ -4,7 +4,7 @@ DEMO_DATA := data/synthetic
 DEMO_WORK := work_dirs/demo
 DEMO_CFG := configs/spinekey/spinekey_demo_cpu.py
 
-.PHONY: setup demo test aasce indicators clean-demo help
+.PHONY: setup demo test aasce indicators clean-demo help browser-deps browser-test
 
 help:
 	@echo "make setup   create .venv and install SpineKey (mmcv from ../shared/wheelhouse or compiled)"
@@ -12,6 +12,7 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train (CPU, ~1 h), evaluate on AASCE 2019"
 	@echo "make indicators OUT=dir   re-run matching and evaluation on an inference.sh output folder"
+	@echo "make browser-test   install Chromium (Debian package) when missing, then test report.html in it"
 
 setup:
 	@bash scripts/setup_env.sh
@@ -21,7 +22,13 @@ demo: setup
 
 test: setup
 	.venv/bin/ruff check spinekey tools tests
-	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=15 tests
+
+browser-deps:  # headless Chromium for the report's browser test (Debian's package; root or sudo)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+browser-test: setup browser-deps
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_visualization/test_report.py
 
 aasce: setup  # AASCE 2019 end to end: make aasce AASCE_DIR=/path/to/aasce2019
 	@bash scripts/run_aasce.sh $(AASCE_DIR)

@@ -27,6 +27,8 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --measure               then run tools/measure.py: OUTPUT_DIR/measurements/{measurements,images}.csv
   --anterior auto|left|right   anterior side for --measure (default auto: read from the image)
   --bottom_level LEVEL    level of the lowest vertebra for --measure (e.g. L5), to name the levels
+  --report                then write OUTPUT_DIR/report.html (tools/report.py: films, overlays, measurements,
+                          metrics; opens from file:// with no network)
   --gpus 0,1,...          shard the images over these GPUs (one torchrun process each)
   --cpu --nproc N         shard the images over N CPU processes
   --nnodes N --node-rank R --master-addr HOST [--port P]   shard over several machines (torchrun; run
@@ -41,7 +43,7 @@ IMAGES_DIR=data/images
 CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
-SAVE_VIS=0; GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""
+SAVE_VIS=0; GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -58,6 +60,7 @@ while [ $# -gt 0 ]; do
         --score_thr) SCORE=$2; shift 2 ;;
         --save_vis) SAVE_VIS=1; shift ;;
         --measure) MEASURE=1; shift ;;
+        --report) REPORT=1; shift ;;
         --anterior) ANTERIOR=$2; shift 2 ;;
         --bottom_level) BOTTOM_LEVEL=$2; shift 2 ;;
         --gpus) GPUS=$2; shift 2 ;;
@@ -115,6 +118,14 @@ else  # no flock (e.g. macOS): a pid file, taken over only when its process is g
     trap 'rm -f "$LOCK.pid"' EXIT
 fi
 
+# what the report's header says about this run
+"$PY" - "$OUT/run.json" "$CFG" "$CKPT" "$IMAGES_DIR" "$ANNS" <<'PYCODE'
+import json, sys, time
+from spinekey.io.atomic import atomic_write_json
+out, cfg, ckpt, images, anns = sys.argv[1:]
+atomic_write_json(out, {'config': cfg, 'checkpoint': ckpt, 'images_dir': images, 'anns': anns or None,
+                        'date': time.strftime('%Y-%m-%d %H:%M')}, indent=1)
+PYCODE
 LAUNCH=("$PY")
 if [ -n "$GPUS" ]; then
     export CUDA_VISIBLE_DEVICES=$GPUS
@@ -137,8 +148,10 @@ if [ -n "$ANNS" ]; then
         --out "$OUT/gts.json"
     run "$PY" tools/match_iou.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
         --out "$OUT/iou_results.json" --iou_type "$IOU_TYPE" --iou_threshold "$IOU" --score_thr "$SCORE"
+    PLOTS=()
+    [ "$REPORT" = 1 ] && PLOTS=(--plots "$OUT/plots" --img-prefix "$IMAGES_DIR")
     run "$PY" tools/evaluate_keypoints.py --gt_file "$OUT/gts.json" --result_file "$OUT/results.json" \
-        --iou_results "$OUT/iou_results.json" --output "$OUT/evaluation_indicators.txt"
+        --iou_results "$OUT/iou_results.json" --output "$OUT/evaluation_indicators.txt" "${PLOTS[@]}"
 else
     echo "inference.sh: no --anns_path, evaluation skipped"
 fi
@@ -150,4 +163,5 @@ if [ "$MEASURE" = 1 ]; then
     [ "$SAVE_VIS" = 1 ] && MEASURE_ARGS+=(--save_vis)
     run "$PY" tools/measure.py "${MEASURE_ARGS[@]}"
 fi
+[ "$REPORT" = 1 ] && run "$PY" tools/report.py "$OUT" --score-thr "$SCORE"
 echo "inference.sh: done; outputs in $OUT"

@@ -45,7 +45,7 @@ def parse_args():
 
 
 def convert_aasce(args) -> dict:
-    from spinekey.io.aasce import read_aasce, to_coco
+    from spinekey.converters.aasce import read_aasce, to_coco
     return to_coco(read_aasce(args.src, args.split, args.labels), box_pad=args.box_pad,
                    keep_faulty=args.keep_faulty)
 
@@ -61,7 +61,7 @@ def report_excluded(coco: dict, strict: bool) -> None:
 
 
 def convert_other(args) -> dict:
-    from spinekey.io import formats
+    from spinekey.converters import formats
     images_dir = args.images_dir or (args.src if os.path.isdir(args.src) else os.path.dirname(args.src) or '.')
     names = args.keypoint_names.split(',') if args.keypoint_names else None
     if not os.path.exists(args.src):

@@ -10,7 +10,7 @@ from spinekey.evaluation.image_sets import FIX_HINT
 from spinekey.io.atomic import atomic_write_json
 from spinekey.io.checkpoint import load_checkpoint_file
 from spinekey.io.coco_files import load_coco_gt, load_results
-from spinekey.io.gt_conversion import convert_gt
+from spinekey.converters.gt_conversion import convert_gt
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 

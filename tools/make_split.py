@@ -12,7 +12,7 @@ import os
 
 from spinekey.io.atomic import atomic_write_json
 from spinekey.io.coco_files import load_coco_gt
-from spinekey.io.splits import assign_groups, split_coco
+from spinekey.converters.splits import assign_groups, split_coco
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 

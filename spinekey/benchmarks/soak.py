@@ -86,7 +86,10 @@ def run_soak(films_dir: str, n_films: int, out_dir: str, config: str, checkpoint
            '--output_dir', out_dir, '--cpu', '--measure', '--save_vis', '--bottom_level', 'L5', *(extra or [])]
     env = dict(os.environ, PYTHON=sys.executable, PYTHONWARNINGS='ignore')
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # the run's output goes to a file: a pipe read only at the end fills up (64 KB of progress bars) and blocks
+    log_path = os.path.join(os.path.dirname(os.path.abspath(out_dir)), 'soak.log')
+    log_file = open(log_path, 'w')
+    proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, text=True, env=env)
     samples = {'infer': [], 'measure': []}
     while proc.poll() is None:
         for pid in _children(proc.pid):
@@ -96,9 +99,10 @@ def run_soak(films_dir: str, n_films: int, out_dir: str, config: str, checkpoint
                 vis = os.path.join(out_dir, 'vis') if phase == 'infer' else os.path.join(out_dir, 'measurements', 'vis')
                 samples[phase].append((_count_files(vis), _rss_mb(pid)))
         time.sleep(interval)
-    log = proc.stdout.read()
+    log_file.close()
     if proc.returncode != 0:
-        raise SpineKeyError(f'soak run failed ({proc.returncode}): {log.strip().splitlines()[-1:]}')
+        tail = open(log_path).read().strip().splitlines()[-1:]
+        raise SpineKeyError(f'soak run failed ({proc.returncode}), see {log_path}: {tail}')
     skipped_path = os.path.join(out_dir, 'skipped.txt')
     skipped = open(skipped_path).read().splitlines() if os.path.isfile(skipped_path) else []
     import json

@@ -66,7 +66,7 @@ def test_smape_hand_worked():
 
 @pytest.mark.skipif(not os.path.isdir(AASCE_DIR), reason='AASCE 2019 data not at ../shared/datasets/aasce2019')
 def test_reproduces_every_row_of_the_real_angles_csv():
-    from spinekey.io.aasce import read_aasce
+    from spinekey.converters.aasce import read_aasce
     records = read_aasce(AASCE_DIR)
     assert len(records) == 481 and not any(r.problems for r in records)
     diffs = np.array([np.abs(np.array(aasce_cobb_angles(r.corners(), r.height)[0]) - r.angles) for r in records])

@@ -5,7 +5,8 @@ import pytest
 from tests.conftest import ROOT, run_tool
 
 TOOLS = ['train.py', 'infer.py', 'evaluate_keypoints.py', 'convert_gt.py', 'match_iou.py', 'make_synthetic.py',
-         'visualize.py', 'benchmark.py', 'test.py']
+         'visualize.py', 'benchmark.py', 'test.py', 'report.py',
+         'export_annotations.py']
 
 
 @pytest.mark.parametrize('tool', TOOLS)

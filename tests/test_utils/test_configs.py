@@ -27,7 +27,7 @@ def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
 
-    from spinekey.io.aasce import read_aasce, to_coco
+    from spinekey.converters.aasce import read_aasce, to_coco
     from spinekey.io.atomic import atomic_write_json
     from tests.test_io.test_aasce_convert import write_sample
     register_all_modules()

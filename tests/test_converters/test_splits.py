@@ -2,7 +2,7 @@
 import json
 import os
 
-from spinekey.io.splits import assign_groups
+from spinekey.converters.splits import assign_groups
 from tests.conftest import run_tool
 
 

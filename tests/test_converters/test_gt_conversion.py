@@ -1,6 +1,6 @@
 import pytest
 
-from spinekey.io.gt_conversion import convert_gt, reorder_keypoints
+from spinekey.converters.gt_conversion import convert_gt, reorder_keypoints
 from spinekey.utils.errors import SpineKeyError
 
 SPINETK = ['bottom_left', 'bottom_right', 'top_right', 'top_left']

@@ -10,7 +10,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from spinekey.io.coco_builder import polygon_area
+from spinekey.converters.coco_builder import polygon_area
 
 
 def spine_frame(corners: np.ndarray):

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from spinekey.io.aasce import patient_id, read_aasce, to_coco
-from spinekey.io.vertebra_checks import vertebra_problems
+from spinekey.converters.aasce import patient_id, read_aasce, to_coco
+from spinekey.converters.vertebra_checks import vertebra_problems
 from tests.conftest import run_tool
 from tests.test_measurement.test_aasce_cobb import spine
 

@@ -16,9 +16,9 @@ from typing import List, Optional
 import numpy as np
 
 from spinekey.datasets.keypoint_names import CORNERS_4
-from spinekey.io.coco_builder import CocoBuilder
-from spinekey.io.formats import image_info
-from spinekey.io.vertebra_checks import vertebra_problems
+from spinekey.converters.coco_builder import CocoBuilder
+from spinekey.converters.formats import image_info
+from spinekey.converters.vertebra_checks import vertebra_problems
 from spinekey.utils.errors import SpineKeyError
 
 AASCE_LEVELS = ['T' + str(i) for i in range(1, 13)] + ['L' + str(i) for i in range(1, 6)]

@@ -5,7 +5,9 @@
 - csv-image: one row per image: ``file_name`` then one "(x,y)" cell per corner, 4 per vertebra, cranial first.
 - csv-vertebra: one row per vertebra: ``file_name``, optional ``level``, and one "(x,y)" column per corner
   named after it (``top_left`` ...).
-- labelme: per-image labelme JSON: a 4-point polygon is a vertebra (corners named by position, the shape's
+- labelme: per-image labelme JSON (a polygon and named points sharing a group_id are one vertebra: the points
+  its keypoints, the polygon its outline and level, as tools/export_annotations.py writes them); a 4-point
+  polygon alone is a vertebra (corners named by position, the shape's
   label as its level when it looks like one); ``point`` shapes named after keypoints are grouped by group_id.
 - yolo-pose: per-image txt lines ``class cx cy w h x1 y1 v1 ...`` normalised to the image size.
 """
@@ -22,7 +24,7 @@ import numpy as np
 
 from spinekey.datasets.keypoint_names import CORNERS_4, POINTS_6, keypoint_names_for
 from spinekey.evaluation.mask_corner_baseline import name_quad_corners
-from spinekey.io.coco_builder import CocoBuilder
+from spinekey.converters.coco_builder import CocoBuilder
 from spinekey.measurement.geometry import LEVELS
 from spinekey.utils.errors import SpineKeyError
 
@@ -209,23 +211,39 @@ def read_labelme(src: str, images_dir: Optional[str] = None, names: Optional[Seq
             builder.exclude(rel, f'not a labelme file ({type(err).__name__}: {err})')
             continue
         groups: Dict[object, Dict[str, tuple]] = {}
+        outlines: Dict[object, tuple] = {}  # group_id -> (polygon shape, source)
         for k, shape in enumerate(doc.get('shapes', [])):
             source = f'{rel} shape {k}'
             pts = shape.get('points') or []
-            if shape.get('shape_type') == 'polygon':
-                if len(pts) != 4:
-                    builder.exclude(source, f'polygon with {len(pts)} points; a vertebra has 4 corners')
-                    continue
-                named = name_quad_corners(np.asarray(pts, float))
-                builder.add_instance(image_id, {n: (*map(float, p), 2) for n, p in named.items()}, source,
-                                     label=_level(shape.get('label')), polygon=[c for p in pts for c in p])
+            if shape.get('shape_type') == 'polygon' and shape.get('group_id') is not None:
+                outlines[shape['group_id']] = (shape, source)  # its named points may follow
+            elif shape.get('shape_type') == 'polygon':
+                _add_quad(builder, image_id, shape, source)
             elif shape.get('shape_type') == 'point' and len(pts) == 1:
                 groups.setdefault(shape.get('group_id'), {})[shape.get('label', '')] = (*map(float, pts[0]), 2)
             else:
                 builder.exclude(source, f'shape type {shape.get("shape_type")!r} is not used (polygon or point)')
+        for group, (shape, source) in outlines.items():
+            if group not in groups:
+                _add_quad(builder, image_id, shape, source)
         for group, points in groups.items():
-            builder.add_instance(image_id, points, f'{rel} point group {group}')
+            # named points are the keypoints; a polygon of the same group gives the outline and the level
+            outline = outlines.get(group)
+            polygon = [float(c) for p in outline[0]['points'] for c in p] if outline else None
+            builder.add_instance(image_id, points, f'{rel} point group {group}',
+                                 label=_level(outline[0].get('label')) if outline else None, polygon=polygon)
     return builder
+
+
+def _add_quad(builder: CocoBuilder, image_id: int, shape: dict, source: str) -> None:
+    """A 4-point polygon alone is a vertebra: corners named by position, its label kept as the level."""
+    pts = shape.get('points') or []
+    if len(pts) != 4:
+        builder.exclude(source, f'polygon with {len(pts)} points; a vertebra has 4 corners')
+        return
+    named = name_quad_corners(np.asarray(pts, float))
+    builder.add_instance(image_id, {n: (*map(float, p), 2) for n, p in named.items()}, source,
+                         label=_level(shape.get('label')), polygon=[c for p in pts for c in p])
 
 
 def read_yolo_pose(src: str, images_dir: str, names: Optional[Sequence[str]] = None,

@@ -1,0 +1,104 @@
+"""Predictions out, for correction by hand: one labelme JSON per film, or a GT-style COCO (CVAT import).
+
+A vertebra is written as a polygon through its keypoints (label: the level, ``group_id``: its index) and one
+named point per keypoint in the same group, which is what ``convert_dataset --from labelme`` reads back
+(``spinekey.converters.formats.read_labelme``): fix the points in labelme, convert, train again. Vertebrae to
+look at are marked: labelme ``flags`` ``{"review": true}`` and the reason in ``description``.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from spinekey.datasets.keypoint_names import POINTS_6
+from spinekey.measurement.geometry import LevelOverflow
+from spinekey.measurement.spine import VertebraInput, name_levels, order_vertebrae
+
+POLYGON_ORDER = ['top_left', 'top_middle', 'top_right', 'bottom_right', 'bottom_middle', 'bottom_left']
+
+
+@dataclass
+class ExportVertebra:
+    """One detection to export: named points (x, y), its level ('' unknown) and why to review it (or '')."""
+    points: Dict[str, Tuple[float, float]]
+    level: str
+    review: str
+    score: float
+
+
+def film_vertebrae(results: Sequence[dict], names: Sequence[str], score_thr: float = 0.3,
+                   review_below: float = 0.5, bottom_level: Optional[str] = None,
+                   top_level: Optional[str] = None) -> Dict[str, List[ExportVertebra]]:
+    """Detections (score >= ``score_thr``) per film ``file_name``, in spine order, with levels from the end
+    level given; a vertebra is marked for review when its score or a keypoint score is below ``review_below``.
+    """
+    by_film = defaultdict(list)
+    for r in results:
+        if r['score'] >= score_thr and r.get('keypoints'):
+            by_film[r.get('file_name', str(r['image_id']))].append(r)
+    out = {}
+    for film, dets in by_film.items():
+        vertebrae = []
+        for r in dets:
+            kps = np.asarray(r['keypoints'], float).reshape(len(names), 3)
+            vertebrae.append(VertebraInput({n: (float(x), float(y)) for n, (x, y, _) in zip(names, kps)},
+                                           r['score'], None, r.get('bbox')))
+        order = order_vertebrae(vertebrae)
+        try:
+            levels = name_levels([vertebrae[i] for i in order], bottom_level, top_level)
+        except LevelOverflow:
+            levels = [''] * len(order)
+        rows = []
+        for i, level in zip(order, levels):
+            r = dets[i]
+            low = min(r['keypoints'][2::3])
+            reasons = [f'score {r["score"]:.2f} < {review_below}'] if r['score'] < review_below else []
+            reasons += [f'lowest keypoint score {low:.2f} < {review_below}'] if low < review_below else []
+            rows.append(ExportVertebra(vertebrae[i].points, level, '; '.join(reasons), float(r['score'])))
+        out[film] = rows
+    return out
+
+
+def to_labelme(vertebrae: Sequence[ExportVertebra], image_path: str, width: int, height: int) -> dict:
+    """A labelme document (version 5 layout) for one film."""
+    shapes = []
+    for g, v in enumerate(vertebrae):
+        outline = [list(v.points[n]) for n in POLYGON_ORDER if n in v.points]
+        common = {'group_id': g, 'flags': {'review': bool(v.review)}, 'description': v.review}
+        if len(outline) >= 3:
+            shapes.append(dict(label=v.level or 'vertebra', points=outline, shape_type='polygon', **common))
+        shapes += [dict(label=n, points=[list(p)], shape_type='point', **common) for n, p in v.points.items()]
+    return {'version': '5.4.1', 'flags': {}, 'shapes': shapes, 'imagePath': image_path, 'imageData': None,
+            'imageHeight': int(height), 'imageWidth': int(width)}
+
+
+def to_coco(films: Dict[str, List[ExportVertebra]], sizes: Dict[str, Tuple[int, int]],
+            names: Sequence[str]) -> dict:
+    """GT-style COCO of the predictions (boxes and polygons from the keypoints, ``label`` = level,
+    ``review`` reason kept in the annotation) for tools that import COCO keypoints, e.g. CVAT."""
+    images, anns = [], []
+    for image_id, (film, vertebrae) in enumerate(sorted(films.items()), start=1):
+        width, height = sizes[film]
+        images.append({'id': image_id, 'file_name': film, 'width': int(width), 'height': int(height)})
+        for v in vertebrae:
+            pts = np.asarray(list(v.points.values()), float)
+            x0, y0 = pts.min(0)
+            x1, y1 = pts.max(0)
+            poly = [round(c, 2) for n in POLYGON_ORDER if n in v.points for c in v.points[n]]
+            ann = {'id': len(anns) + 1, 'image_id': image_id, 'category_id': 1, 'iscrowd': 0,
+                   'bbox': [round(float(x0), 2), round(float(y0), 2), round(float(x1 - x0), 2),
+                            round(float(y1 - y0), 2)],
+                   'area': round(float((x1 - x0) * (y1 - y0)), 2), 'segmentation': [poly],
+                   'keypoints': [c for n in names for c in (round(v.points[n][0], 2), round(v.points[n][1], 2), 2)],
+                   'num_keypoints': len(names), 'score': round(v.score, 5)}
+            if v.level:
+                ann['label'] = v.level
+            if v.review:
+                ann['review'] = v.review
+            anns.append(ann)
+    skeleton = [[1, 2], [2, 3], [3, 4], [4, 1]] if set(names) <= set(POINTS_6) else []
+    return {'images': images, 'annotations': anns,
+            'categories': [{'id': 1, 'name': 'vertebra', 'keypoints': list(names), 'skeleton': skeleton}]}

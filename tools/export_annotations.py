@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""Export predictions for correction by hand: one labelme JSON per film (--to labelme) or a GT-style COCO
+file (--to coco, e.g. for CVAT).
+
+Each vertebra becomes a polygon through its keypoints (label: its level) and one named point per keypoint,
+grouped by group_id; vertebrae to look at (score or a keypoint score below --review-below) carry the labelme
+flag "review" and the reason in their description. Fix them in labelme, then bring them back as training
+data with `python tools/convert_dataset.py --from labelme --src OUT --out train.json`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from spinekey.io.atomic import atomic_write_json
+from spinekey.io.coco_files import load_coco_gt, load_results
+from spinekey.io.safe_paths import one_line, output_names, path_inside
+from spinekey.utils.cli import run_cli
+from spinekey.utils.errors import SpineKeyError
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--results', required=True, help='results.json from tools/infer.py or inference.sh')
+    p.add_argument('--to', required=True, choices=('labelme', 'coco'), help='labelme JSON per film, or one COCO')
+    p.add_argument('--out', required=True, help='labelme: folder of JSON files; coco: the COCO file to write')
+    p.add_argument('--images-dir', help='folder of the films (image sizes; labelme imagePath points at them)')
+    p.add_argument('--gt', help='COCO file giving image sizes and keypoint names instead of --images-dir')
+    p.add_argument('--keypoint-names', help='keypoint order of the results, comma separated (default: from --gt, '
+                   'else the 4-corner or 6-point set)')
+    p.add_argument('--score-thr', type=float, default=0.3, help='export detections with score >= T (default 0.3)')
+    p.add_argument('--review-below', type=float, default=0.5,
+                   help='mark a vertebra for review when its score or a keypoint score is below this (default 0.5)')
+    levels = p.add_mutually_exclusive_group()
+    levels.add_argument('--bottom-level', help='level of the lowest vertebra (e.g. L5): labels the vertebrae')
+    levels.add_argument('--top-level', help='level of the highest vertebra')
+    return p.parse_args()
+
+
+def film_sizes(films, args, gt):
+    """{film: (width, height, image path or None)}; one line naming the films that cannot be found."""
+    from spinekey.io.annotated_images import locate_image
+    from spinekey.io.images import header_size
+    by_name = {im['file_name']: im for im in (gt or {}).get('images', [])}
+    sizes, missing = {}, []
+    for film in films:
+        path = locate_image(args.images_dir, film) if args.images_dir else None
+        size = header_size(path) if path else None
+        if size is None and film in by_name:
+            size = (by_name[film]['width'], by_name[film]['height'])
+        if size is None:
+            missing.append(film)
+        else:
+            sizes[film] = (size[0], size[1], path)
+    if missing:
+        where = f'in {args.images_dir}' if args.images_dir else 'without --images-dir or --gt'
+        raise SpineKeyError(f'{args.results}: {len(missing)} film(s) not found {where} (moved since inference?), '
+                            f'e.g. {one_line(missing[0])}')
+    return sizes
+
+
+@run_cli
+def main() -> int:
+    args = parse_args()
+    from spinekey.converters.export import film_vertebrae, to_coco, to_labelme
+    from spinekey.datasets.keypoint_names import keypoint_names_for
+    results = load_results(args.results)
+    if not results:
+        raise SpineKeyError(f'{args.results}: no detections to export')
+    gt = load_coco_gt(args.gt) if args.gt else None
+    k = len(results[0].get('keypoints') or []) // 3
+    if args.keypoint_names:
+        names = args.keypoint_names.split(',')
+    elif gt and gt['categories'] and gt['categories'][0].get('keypoints'):
+        names = gt['categories'][0]['keypoints']
+    else:
+        try:
+            names = keypoint_names_for(k)
+        except ValueError:
+            raise SpineKeyError(f'{args.results}: results have K={k} keypoints; pass --keypoint-names') from None
+    if len(names) != k:
+        raise SpineKeyError(f'{args.results}: results have K={k} keypoints but {len(names)} names were given')
+    films = film_vertebrae(results, names, args.score_thr, args.review_below, args.bottom_level, args.top_level)
+    sizes = film_sizes(films, args, gt)
+    n_review = sum(bool(v.review) for vs in films.values() for v in vs)
+    if args.to == 'coco':
+        atomic_write_json(args.out, to_coco(films, {f: s[:2] for f, s in sizes.items()}, names), indent=1)
+        print(f'wrote {args.out}: {len(films)} films, {sum(map(len, films.values()))} vertebrae '
+              f'({n_review} marked for review)')
+        return 0
+    film_list = sorted(films)
+    for film, name in zip(film_list, output_names(film_list, '.json', flat=True)):
+        out_path = path_inside(args.out, name)
+        width, height, image = sizes[film]
+        image_path = os.path.relpath(image, os.path.dirname(out_path)) if image else film
+        atomic_write_json(out_path, to_labelme(films[film], image_path, width, height), indent=1)
+    print(f'wrote {len(film_list)} labelme files to {args.out} ({n_review} vertebrae marked for review); '
+          f'bring them back with: python tools/convert_dataset.py --from labelme --src {args.out} --out train.json')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
