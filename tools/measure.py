@@ -47,6 +47,9 @@ def parse_args():
     p.add_argument('--aasce', action='store_true', help='also compute the AASCE 2019 Cobb angles (AP films)')
     p.add_argument('--aasce-smape', action='store_true',
                    help='score the AASCE angles against the GT cobb_angles (implies --aasce); SMAPE in smape.json')
+    p.add_argument('--chain', action='store_true',
+                   help='AASCE angles from the spine chain: duplicates merged, strays and extra levels (C7, sacrum) '
+                   'dropped, missed levels filled from their neighbours (default: the 17 best-scored in a row)')
     p.add_argument('--strict', action='store_true', help='annotation warnings in GT files become errors')
     p.add_argument('--cohort', action='store_true', help='per-level cohort statistics (cohort.csv, cohort.png)')
     p.add_argument('--reference-level', help='cohort: normalise heights by this level (default: the level '
@@ -87,7 +90,7 @@ def main_loop(args, images, images_dir, measures=()):
     from spinekey.apis.measuring import MeasureOptions, measure_film
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
-                             custom=measures, overlay=args.save_vis)
+                             chain=args.chain, custom=measures, overlay=args.save_vis)
     vertebra_rows, image_rows, smape_pairs = [], [], []
     vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
     for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',

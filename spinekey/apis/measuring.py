@@ -24,6 +24,7 @@ class MeasureOptions:
     top_level: Optional[str] = None
     pixel_spacing: Optional[float] = None  # mm per pixel for every film (overrides the input)
     aasce: bool = False
+    chain: bool = False  # AASCE angles from the spine chain (one vertebra per level) instead of the best 17
     custom: Sequence = ()
     overlay: bool = False  # draw the measurements (FilmMeasurement.overlay_jpg)
 
@@ -92,7 +93,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     height = im.height or (gray.shape[0] if gray is not None else None)
     try:
         m = measure_spine(im.vertebrae, anterior, spacing, options.bottom_level, options.top_level, options.aasce,
-                          height)
+                          height, options.chain)
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
         raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
     ident = {'image_id': im.image_id, 'file_name': im.file_name}

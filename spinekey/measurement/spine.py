@@ -159,8 +159,13 @@ def lordosis_ends(levels: Sequence[str], count: int) -> Tuple[int, int, str]:
 
 
 def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=None, bottom_level=None,
-                  top_level=None, aasce: bool = False, image_height: Optional[float] = None) -> SpineMeasurement:
-    """Every measurement of one image (rows without image_id/file_name, which the caller adds)."""
+                  top_level=None, aasce: bool = False, image_height: Optional[float] = None,
+                  chain: bool = False) -> SpineMeasurement:
+    """Every measurement of one image (rows without image_id/file_name, which the caller adds).
+
+    ``chain``: the AASCE angles use the spine chain (spinekey.measurement.chain: duplicates merged, strays and
+    extra levels dropped, missed levels filled) instead of the 17 best-scored consecutive vertebrae.
+    """
     out = SpineMeasurement()
     order = order_vertebrae(vertebrae)
     out.ordered = [vertebrae[i] for i in order]
@@ -204,7 +209,7 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
         out.lordosis_ends = (full[c], full[d])
         out.lordosis_plate = plate
         if aasce:
-            _aasce_angles(out, full, image, image_height, image_notes)
+            _aasce_angles(out, full, image, image_height, image_notes, chain)
     image['note'] = '; '.join(image_notes)
     out.image = image
     return out
@@ -224,10 +229,21 @@ def aasce_window(scores: Sequence[Optional[float]], size: int = AASCE_VERTEBRAE)
     return start, start + size
 
 
-def _aasce_angles(out: SpineMeasurement, full: List[int], image: dict, image_height, notes: List[str]) -> None:
+def _aasce_angles(out: SpineMeasurement, full: List[int], image: dict, image_height, notes: List[str],
+                  use_chain: bool = False) -> None:
     from spinekey.measurement.aasce import aasce_cobb_angles
     if image_height is None:
         notes.append('AASCE angles need the image height')
+        return
+    if use_chain:
+        from spinekey.measurement.chain import build_chain
+        chain = build_chain([out.ordered[i] for i in full], AASCE_VERTEBRAE)
+        notes.extend(f'chain: {n}' for n in chain.notes)
+        if len(chain.links) < 2:
+            return
+        corners = np.array([[lk.vertebra.points[n] for n in CORNERS] for lk in chain.links], float)
+        (main, second, third), _ = aasce_cobb_angles(corners, image_height)
+        image.update(cobb_mt_deg=_round(main, 3), cobb_pt_deg=_round(second, 3), cobb_tl_deg=_round(third, 3))
         return
     start, end = aasce_window([out.ordered[i].score for i in full])
     if end - start < len(full):
