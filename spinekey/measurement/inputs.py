@@ -107,8 +107,9 @@ def images_from_results(results: List[dict], score_thr: float, names: Optional[S
         if r.get('score', 1.0) < score_thr:
             image.dropped += 1
             continue
+        scores = {n: float(kps[3 * j + 2]) for j, n in enumerate(names) if is_finite_number(kps[3 * j + 2])}
         image.vertebrae.append(VertebraInput(_points(kps, names, False, kpt_thr), r.get('score'), None,
-                                             r.get('bbox')))
+                                             r.get('bbox'), scores))
     return sorted(images.values(), key=lambda im: im.image_id)
 
 

@@ -19,10 +19,11 @@ from spinekey.measurement.geometry import (LEVELS, LevelOverflow, assign_levels,
 CORNERS = tuple(CORNERS_4)
 VERTEBRA_COLUMNS = ['image_id', 'file_name', 'level', 'order', 'height_anterior_px', 'height_middle_px',
                     'height_posterior_px', 'height_anterior_mm', 'height_middle_mm', 'height_posterior_mm',
-                    'wedge_ratio', 'crush_ratio', 'genant_grade', 'slip_percent', 'meyerding_grade', 'score', 'note']
+                    'wedge_ratio', 'crush_ratio', 'genant_grade', 'slip_percent', 'meyerding_grade', 'score', 'note',
+                    'qc_status', 'qc_reasons']
 IMAGE_COLUMNS = ['image_id', 'file_name', 'n_vertebrae', 'anterior', 'cobb_deg', 'cobb_upper_level',
                  'cobb_lower_level', 'lordosis_deg', 'lordosis_levels', 'cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg',
-                 'note']
+                 'note', 'qc_status', 'qc_reasons']
 
 
 @dataclass
@@ -32,6 +33,7 @@ class VertebraInput:
     score: Optional[float] = None
     label: Optional[str] = None
     bbox: Optional[Sequence[float]] = None  # x, y, w, h: orders a vertebra whose corners are missing
+    keypoint_scores: Optional[Dict[str, float]] = None  # predictions: the model's score per keypoint name
 
     def centre(self) -> Optional[np.ndarray]:
         corners = [self.points[n] for n in CORNERS if n in self.points]
@@ -160,7 +162,7 @@ def lordosis_ends(levels: Sequence[str], count: int) -> Tuple[int, int, str]:
 
 def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=None, bottom_level=None,
                   top_level=None, aasce: bool = False, image_height: Optional[float] = None,
-                  chain: bool = False) -> SpineMeasurement:
+                  chain: bool = False, expected_levels: Optional[int] = None) -> SpineMeasurement:
     """Every measurement of one image (rows without image_id/file_name, which the caller adds).
 
     ``chain``: the AASCE angles use the spine chain (spinekey.measurement.chain: duplicates merged, strays and
@@ -212,6 +214,8 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
             _aasce_angles(out, full, image, image_height, image_notes, chain)
     image['note'] = '; '.join(image_notes)
     out.image = image
+    from spinekey.measurement.qc import apply_qc
+    apply_qc(out, expected_levels or (AASCE_VERTEBRAE if aasce else None))
     return out
 
 

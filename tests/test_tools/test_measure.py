@@ -75,7 +75,7 @@ def test_results_input_with_threshold_spacing_and_notes(synthetic_dir, tmp_path)
 
 def test_aasce_smape_against_the_stored_angles(tmp_path):
     from spinekey.measurement.aasce import aasce_cobb_angles, smape
-    from tests.test_io.test_aasce_convert import write_sample
+    from tests.test_converters.test_aasce_convert import write_sample
     write_sample(str(tmp_path))
     gt_path = str(tmp_path / 'gt.json')
     assert run_tool('tools/convert_dataset.py', '--from', 'aasce', '--src', str(tmp_path), '--out',

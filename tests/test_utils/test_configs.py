@@ -29,7 +29,7 @@ def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
 
     from spinekey.converters.aasce import read_aasce, to_coco
     from spinekey.io.atomic import atomic_write_json
-    from tests.test_io.test_aasce_convert import write_sample
+    from tests.test_converters.test_aasce_convert import write_sample
     register_all_modules()
     write_sample(str(tmp_path / 'src'))
     atomic_write_json(tmp_path / 'fold0_train.json', to_coco(read_aasce(str(tmp_path / 'src'))))

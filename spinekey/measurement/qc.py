@@ -1,0 +1,137 @@
+"""Quality control: which vertebrae and films a person should look at before trusting the numbers.
+
+Each rule gives a machine-readable code and words (``code: words``); a vertebra or film with any reason is
+``review``, else ``ok``. Rules look only at the geometry and scores of one film, so they also run on a film
+with no ground truth. The thresholds are provisional defaults (QC_DEFAULTS), not yet chosen on training folds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from spinekey.measurement.spine import CORNERS, SpineMeasurement, VertebraInput
+
+
+@dataclass(frozen=True)
+class QCThresholds:
+    min_score: float = 0.5            # detection score below it: review
+    min_keypoint_score: float = 0.3   # any keypoint score below it: review
+    size_ratio: float = 1.5           # height against its neighbours' mean, either way
+    slope_deg: float = 10.0           # superior endplate against both neighbours' endplates
+    duplicate_iou: float = 0.5        # box overlap with a neighbour
+    gap_factor: float = 1.6           # centre spacing against the film's median spacing
+    film_min_score: float = 0.6       # mean detection score of a film the model barely recognises
+
+
+QC_DEFAULTS = QCThresholds()
+
+
+def _quad(v: VertebraInput) -> Optional[np.ndarray]:
+    return np.array([v.points[n] for n in CORNERS], float) if v.has_corners() else None
+
+
+def corners_in_order(quad: np.ndarray) -> bool:
+    """True when top_left, top_right, bottom_right, bottom_left go round a convex quadrilateral clockwise in
+    image coordinates (y down), i.e. no crossing and no swapped corners."""
+    edges = np.roll(quad, -1, axis=0) - quad
+    cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    return bool(np.all(cross > 0))
+
+
+def _height(q: np.ndarray) -> float:
+    return float((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2)
+
+
+def _slope(q: np.ndarray) -> float:
+    dx, dy = q[1] - q[0]
+    return float(np.degrees(np.arctan2(dy, dx)))
+
+
+def _box(q: np.ndarray) -> np.ndarray:
+    return np.concatenate([q.min(0), q.max(0)])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    inter = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod()
+    union = (a[2:] - a[:2]).prod() + (b[2:] - b[:2]).prod() - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[List[str]]:
+    """Reasons per vertebra of a film ordered cranial to caudal."""
+    quads = [_quad(v) for v in ordered]
+    out = []
+    for i, (v, q) in enumerate(zip(ordered, quads)):
+        reasons = []
+        missing = [n for n in CORNERS if n not in v.points]
+        if missing:
+            reasons.append(f'missing_keypoints: {", ".join(missing)} missing or not finite')
+        if v.score is not None and v.score < th.min_score:
+            reasons.append(f'low_score: detection score {v.score:.2f} < {th.min_score}')
+        if v.keypoint_scores:
+            name, low = min(v.keypoint_scores.items(), key=lambda kv: kv[1])
+            if low < th.min_keypoint_score:
+                reasons.append(f'low_keypoint_score: {name} scored {low:.2f} < {th.min_keypoint_score}')
+        neighbours = [quads[j] for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None]
+        if q is not None:
+            if not corners_in_order(q):
+                reasons.append('corner_order: corners out of order or the outline crosses itself')
+            elif neighbours and np.mean([_height(n) for n in neighbours]) > 0:  # degenerate ones: corner_order
+                ratio = _height(q) / np.mean([_height(n) for n in neighbours])
+                if ratio > th.size_ratio or ratio < 1 / th.size_ratio:
+                    reasons.append(f'size_jump: height {ratio:.2f}x its neighbours\'')
+            if len(neighbours) == 2:
+                own = _slope(q)
+                off = [abs(own - _slope(n)) for n in neighbours]
+                if min(off) > th.slope_deg:
+                    reasons.append(f'slope_outlier: superior endplate {min(off):.1f} deg off both neighbours')
+            dupes = [j for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None
+                     and _iou(_box(q), _box(quads[j])) > th.duplicate_iou]
+            if dupes:
+                reasons.append(f'duplicate: overlaps vertebra #{dupes[0] + 1} (box IoU > {th.duplicate_iou})')
+        out.append(reasons)
+    return out
+
+
+def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequence[str]],
+                 expected_levels: Optional[int] = None, th: QCThresholds = QC_DEFAULTS) -> List[str]:
+    """Reasons for the whole film (count, gaps, recognition) plus a count of flagged vertebrae."""
+    n = len(ordered)
+    if n == 0:
+        return ['no_vertebrae: no vertebra found']
+    reasons = []
+    if n == 1:
+        reasons.append('single_vertebra: one vertebra found, no angle can be measured')
+    if expected_levels and n != expected_levels:
+        code = 'count_low' if n < expected_levels else 'count_high'
+        reasons.append(f'{code}: {n} vertebrae found, {expected_levels} expected')
+    centres = [v.centre() for v in ordered]
+    if n >= 3 and all(c is not None for c in centres):
+        steps = np.linalg.norm(np.diff(np.asarray(centres, float), axis=0), axis=1)
+        median = float(np.median(steps))
+        gaps = [k for k, s in enumerate(steps) if median > 0 and s > th.gap_factor * median]
+        if gaps:
+            reasons.append(f'gap: spacing after vertebra #{gaps[0] + 1} is {steps[gaps[0]] / median:.1f}x the median'
+                           ' (a missed vertebra?)')
+    scores = [v.score for v in ordered if v.score is not None]
+    if scores and float(np.mean(scores)) < th.film_min_score:
+        reasons.append(f'low_recognition: mean detection score {np.mean(scores):.2f} < {th.film_min_score}')
+    flagged = sum(bool(r) for r in per_vertebra)
+    if flagged:
+        reasons.append(f'vertebrae_flagged: {flagged} of {n} vertebrae to review')
+    return reasons
+
+
+def qc_status(reasons: Sequence[str]) -> Tuple[str, str]:
+    return ('review' if reasons else 'ok'), '; '.join(reasons)
+
+
+def apply_qc(m: SpineMeasurement, expected_levels: Optional[int] = None, th: QCThresholds = QC_DEFAULTS) -> None:
+    """Add ``qc_status`` and ``qc_reasons`` to every vertebra row and to the image row of ``m``."""
+    per_vertebra = vertebra_reasons(m.ordered, th)
+    for row, reasons in zip(m.vertebrae, per_vertebra):
+        row['qc_status'], row['qc_reasons'] = qc_status(reasons)
+    m.image['qc_status'], m.image['qc_reasons'] = qc_status(film_reasons(m.ordered, per_vertebra,
+                                                                         expected_levels, th))

@@ -1,0 +1,76 @@
+"""QC rules on hand-built spines: each fires on its defect and stays silent on a clean spine."""
+import numpy as np
+import pytest
+
+from spinekey.measurement.qc import corners_in_order, film_reasons, vertebra_reasons
+from spinekey.measurement.spine import CORNERS, VertebraInput, measure_spine
+from tests.test_measurement.test_chain import column
+
+
+def codes(reasons):
+    return {r.split(':')[0] for r in reasons}
+
+
+def test_a_clean_spine_is_ok_everywhere():
+    spine = column(17)
+    for v in spine:
+        v.keypoint_scores = {n: 0.9 for n in CORNERS}
+    m = measure_spine(spine, 'left', expected_levels=17)
+    assert all(r['qc_status'] == 'ok' and r['qc_reasons'] == '' for r in m.vertebrae)
+    assert m.image['qc_status'] == 'ok' and m.image['qc_reasons'] == ''
+
+
+def _flip(v, a, b):
+    v.points[a], v.points[b] = v.points[b], v.points[a]
+
+
+@pytest.mark.parametrize('defect, code', [
+    (lambda s: s[8].points.pop('top_left'), 'missing_keypoints'),
+    (lambda s: setattr(s[8], 'score', 0.3), 'low_score'),
+    (lambda s: setattr(s[8], 'keypoint_scores', {'top_left': 0.1, 'top_right': 0.9}), 'low_keypoint_score'),
+    (lambda s: _flip(s[8], 'top_left', 'top_right'), 'corner_order'),
+    (lambda s: _flip(s[8], 'top_right', 'bottom_right'), 'corner_order'),
+    (lambda s: s.__setitem__(8, column(17, height=80.0, gap=-28.0)[8]), 'size_jump'),
+    (lambda s: s.__setitem__(8, column(17, tilt_deg=[25.0] * 17)[8]), 'slope_outlier'),
+])
+def test_each_vertebra_rule_fires_on_its_defect(defect, code):
+    spine = column(17)
+    defect(spine)
+    reasons = vertebra_reasons(spine)
+    assert code in codes(reasons[8])
+    assert all(not r for i, r in enumerate(reasons) if abs(i - 8) > 1)  # far neighbours stay clean
+
+
+def test_a_duplicate_is_flagged_on_both_boxes():
+    spine = column(17)
+    twin = VertebraInput({n: (x + 2, y + 2) for n, (x, y) in spine[8].points.items()}, 0.9)
+    reasons = vertebra_reasons(spine[:9] + [twin] + spine[9:])
+    assert 'duplicate' in codes(reasons[8]) and 'duplicate' in codes(reasons[9])
+
+
+@pytest.mark.parametrize('spine, expected, code', [
+    ([], None, 'no_vertebrae'),
+    (column(1), None, 'single_vertebra'),
+    (column(12), 17, 'count_low'),
+    (column(19), 17, 'count_high'),
+    (column(17)[:9] + column(17)[11:], None, 'gap'),
+    ([VertebraInput(v.points, 0.4) for v in column(17)], None, 'low_recognition'),
+])
+def test_each_film_rule_fires_on_its_defect(spine, expected, code):
+    reasons = film_reasons(spine, vertebra_reasons(spine), expected)
+    assert code in codes(reasons)
+    assert code not in codes(film_reasons(column(17), vertebra_reasons(column(17)), 17))
+
+
+def test_bad_films_are_review_never_an_exception():
+    """No detections, a single vertebra, NaN keypoints (dropped on reading: missing)."""
+    for spine in ([], column(1), [VertebraInput({}, 0.9, bbox=[10, 10, 40, 30])] + column(5)):
+        m = measure_spine(spine, 'left')
+        assert m.image['qc_status'] == 'review' and m.image['qc_reasons']
+
+
+def test_corner_order_by_hand():
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)  # TL TR BR BL, y down
+    assert corners_in_order(square)
+    assert not corners_in_order(square[[1, 0, 2, 3]])  # left and right swapped on top
+    assert not corners_in_order(square[[0, 2, 1, 3]])  # crossing (bow tie)
