@@ -156,7 +156,7 @@ else
     echo "inference.sh: no --anns_path, evaluation skipped"
 fi
 if [ "$MEASURE" = 1 ]; then
-    MEASURE_ARGS=(--input "$OUT/results.json" --images-dir "$IMAGES_DIR" --score-thr "$SCORE"
+    MEASURE_ARGS=(--input "$OUT/results.json" --films "$OUT/summary.csv" --images-dir "$IMAGES_DIR" --score-thr "$SCORE"
                   --out "$OUT/measurements" --anterior "$ANTERIOR")
     [ -n "$ANNS" ] && MEASURE_ARGS+=(--gt "$OUT/gts.json")
     [ -n "$BOTTOM_LEVEL" ] && MEASURE_ARGS+=(--bottom-level "$BOTTOM_LEVEL")

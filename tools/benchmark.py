@@ -7,6 +7,7 @@ scaling:  latency and memory at 512-2048 px long side and at 5, 17, 24 vertebrae
 eval:     10,000-image keypoint evaluation vs pycocotools (and faster-coco-eval when installed)
 measure:  measurement errors of the demo model (needs make demo)
 gpu:      fp16 inference / AMP training vs fp32 and the EPE change (needs a CUDA device)
+data:     images/s of the config's training pipeline per loader worker, and without each transform (no model)
 soak:     --soak-films films (default 2,000; 200 with --quick) through inference.sh --measure --save_vis with
           bad files mixed in: every film processed or listed, RSS at 10/50/100% of the run
 
@@ -125,6 +126,12 @@ def bench_soak(ctx: BenchContext, films: int = 2000) -> dict:
     return row
 
 
+def bench_data(ctx: BenchContext) -> dict:
+    """The training data pipeline alone (spinekey.benchmarks.data_pipeline) on the synthetic benchmark set."""
+    from spinekey.benchmarks.data_pipeline import bench_data_pipeline
+    return bench_data_pipeline(ctx.config, ctx.dataset() + '/', n=12 if ctx.quick else 60)
+
+
 def _random_checkpoint(config: str, path: str) -> str:
     """A SpineKey checkpoint with random weights (the 4-corner demo meta) for cost-only runs."""
     import torch
@@ -147,7 +154,7 @@ def _last_checkpoint(work_dir: str):
 
 
 BENCHMARKS = {'overhead': bench_overhead, 'batch': bench_batch, 'scaling': bench_scaling, 'eval': bench_eval,
-              'measure': bench_measure, 'gpu': bench_gpu, 'soak': bench_soak}
+              'measure': bench_measure, 'gpu': bench_gpu, 'data': bench_data, 'soak': bench_soak}
 
 
 def parse_args():

@@ -50,6 +50,8 @@ def parse_args():
     p.add_argument('--chain', action='store_true',
                    help='AASCE angles from the spine chain: duplicates merged, strays and extra levels (C7, sacrum) '
                    'dropped, missed levels filled from their neighbours (default: the 17 best-scored in a row)')
+    p.add_argument('--films', help='summary.csv of tools/infer.py: every film of the run gets a row, also those '
+                   'without detections (note "no vertebrae", QC review); inference.sh passes it')
     p.add_argument('--strict', action='store_true', help='annotation warnings in GT files become errors')
     p.add_argument('--cohort', action='store_true', help='per-level cohort statistics (cohort.csv, cohort.png)')
     p.add_argument('--reference-level', help='cohort: normalise heights by this level (default: the level '
@@ -107,6 +109,16 @@ def main_loop(args, images, images_dir, measures=()):
     return vertebra_rows, image_rows, smape_pairs
 
 
+def add_films_without_detections(images, summary_path):
+    """``images`` plus an empty entry for each film of summary.csv (status ok) that has no detections."""
+    from spinekey.measurement.inputs import ImageInput
+    seen = {str(im.image_id) for im in images}
+    with open(summary_path, newline='') as f:
+        extra = [ImageInput(int(row['image_id']), row['file_name']) for row in csv.DictReader(f)
+                 if row['status'] == 'ok' and row['image_id'] not in seen]
+    return sorted(images + extra, key=lambda im: im.image_id)
+
+
 def write_smape(args, pairs) -> None:
     from spinekey.measurement.aasce import smape
     if not pairs:
@@ -127,6 +139,8 @@ def main() -> int:
     args = parse_args()
     names = args.keypoint_names.split(',') if args.keypoint_names else None
     kind, images = read_measure_input(args.input, args.score_thr, names, args.gt, args.strict)
+    if args.films:
+        images = add_films_without_detections(images, args.films)
     if not images:
         raise SpineKeyError(f'{args.input}: no images to measure')
     images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.input))

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from spinekey.measurement.geometry import box_iou
 from spinekey.measurement.spine import CORNERS, VertebraInput, order_vertebrae
 
 FILLED_SCORE = 0.0  # a filled level never outscores a found vertebra when the window of levels is chosen
@@ -44,12 +45,6 @@ def _box(v: VertebraInput) -> Optional[np.ndarray]:
     return None
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    inter = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod()
-    union = (a[2:] - a[:2]).prod() + (b[2:] - b[:2]).prod() - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def _score(v: VertebraInput) -> float:
     return 1.0 if v.score is None else float(v.score)
 
@@ -62,7 +57,7 @@ def _merge_duplicates(order: List[int], vertebrae: Sequence[VertebraInput], drop
         if kept:
             j = kept[-1]
             a, b = _box(vertebrae[i]), _box(vertebrae[j])
-            if a is not None and b is not None and _iou(a, b) > iou_thr:
+            if a is not None and b is not None and box_iou(a, b) > iou_thr:
                 loser, winner = (i, j) if _score(vertebrae[i]) <= _score(vertebrae[j]) else (j, i)
                 dropped[loser] = f'duplicate of the detection #{winner + 1} on the same vertebra'
                 kept[-1] = winner

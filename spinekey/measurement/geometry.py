@@ -162,3 +162,10 @@ def assign_levels(count: int, bottom_level: str) -> list:
     if count > end:
         raise LevelOverflow(f'{count} vertebrae cannot end at {bottom_level}: only {end} levels above it')
     return list(LEVELS[end - count:end])
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two boxes given as [x1, y1, x2, y2]; 0 when both are empty."""
+    inter = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod()
+    union = (a[2:] - a[:2]).prod() + (b[2:] - b[:2]).prod() - inter
+    return float(inter / union) if union > 0 else 0.0

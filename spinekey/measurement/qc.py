@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from spinekey.measurement.geometry import box_iou
 from spinekey.measurement.spine import CORNERS, SpineMeasurement, VertebraInput
 
 
@@ -53,12 +54,6 @@ def _box(q: np.ndarray) -> np.ndarray:
     return np.concatenate([q.min(0), q.max(0)])
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    inter = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod()
-    union = (a[2:] - a[:2]).prod() + (b[2:] - b[:2]).prod() - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[List[str]]:
     """Reasons per vertebra of a film ordered cranial to caudal."""
     quads = [_quad(v) for v in ordered]
@@ -88,7 +83,7 @@ def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEF
                 if min(off) > th.slope_deg:
                     reasons.append(f'slope_outlier: superior endplate {min(off):.1f} deg off both neighbours')
             dupes = [j for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None
-                     and _iou(_box(q), _box(quads[j])) > th.duplicate_iou]
+                     and box_iou(_box(q), _box(quads[j])) > th.duplicate_iou]
             if dupes:
                 reasons.append(f'duplicate: overlaps vertebra #{dupes[0] + 1} (box IoU > {th.duplicate_iou})')
         out.append(reasons)

@@ -16,11 +16,18 @@ def test_quick_benchmark_writes_a_consistent_report(tmp_path):
     """
     out = tmp_path / 'benchmark.json'
     proc = run_tool('tools/benchmark.py', '--quick', '--random-weights', '--only', 'overhead', 'batch', 'scaling',
-                    'eval', 'gpu', '--out', str(out), check=True)
+                    'eval', 'gpu', 'data', '--out', str(out), check=True)
     report = json.loads(out.read_text())
     res = report['results']
     assert report['quick'] is True and report['machine']['cpu_count'] >= 1 and report['checkpoint'] == 'random init'
-    assert set(res) == {'overhead', 'batch', 'scaling', 'eval', 'gpu'}
+    assert set(res) == {'overhead', 'batch', 'scaling', 'eval', 'gpu', 'data'}
+
+    data = res['data']  # the demo config's training pipeline: resize and flip between loading and packing
+    assert [r['workers'] for r in data['by_workers']] == [0, 1, 2] and all(r['images_per_s'] > 0
+                                                                           for r in data['by_workers'])
+    assert [r['without'] for r in data['without_transform']] == ['KeypointResize', 'KeypointRandomFlip']
+    for r in data['without_transform']:
+        assert r['images_per_s'] > 0 and 0 <= r['share_of_time'] <= 1
 
     ov = res['overhead']
     for variant in ('spinekey', 'no_keypoints'):

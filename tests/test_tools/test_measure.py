@@ -114,3 +114,27 @@ def test_bad_input_is_one_clear_line(tmp_path, content, message):
     assert proc.returncode == 2
     assert message in proc.stderr and 'Traceback' not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / 'm' / 'measurements.csv').exists()
+
+
+def test_films_without_detections_get_a_review_row(synthetic_dir, tmp_path):
+    """--films summary.csv (what inference.sh passes): a film the model found nothing on is measured as
+    'no vertebrae' with QC review, not left out; a run with no detections at all still writes its files."""
+    gt = json.load(open(os.path.join(synthetic_dir, 'det_train.json')))
+    first = gt['images'][0]
+    results = [{'image_id': first['id'], 'file_name': first['file_name'], 'category_id': 1, 'bbox': a['bbox'],
+                'score': 0.9, 'keypoints': a['keypoints']} for a in gt['annotations'] if a['image_id'] == first['id']]
+    summary = tmp_path / 'summary.csv'
+    summary.write_text('image_id,file_name,status,num_vertebrae,boxes_xywh,keypoints\n'
+                       f'{first["id"]},{first["file_name"]},ok,{len(results)},[],[]\n'
+                       '77,empty.png,ok,0,[],[]\n78,broken.png,skipped,0,[],[]\n')
+    for name, res in (('some', results), ('none', [])):
+        (tmp_path / f'{name}.json').write_text(json.dumps(res))
+        run_tool('tools/measure.py', '--input', str(tmp_path / f'{name}.json'), '--films', str(summary),
+                 '--images-dir', synthetic_dir, '--out', str(tmp_path / name), '--anterior', 'left', check=True)
+    rows = list(csv.DictReader(open(tmp_path / 'some' / 'images.csv')))
+    assert [r['file_name'] for r in rows] == [first['file_name'], 'empty.png']  # skipped films have no row
+    assert rows[0]['qc_status'] in ('ok', 'review') and rows[1]['qc_status'] == 'review'
+    assert rows[1]['note'].startswith('no vertebrae') and 'no_vertebrae' in rows[1]['qc_reasons']
+    none = list(csv.DictReader(open(tmp_path / 'none' / 'images.csv')))
+    assert [r['file_name'] for r in none] == [first['file_name'], 'empty.png']  # by image id
+    assert all(r['qc_status'] == 'review' for r in none)
