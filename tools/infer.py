@@ -18,8 +18,8 @@ import sys
 
 from tqdm import tqdm
 
-from spinekey.io.atomic import atomic_write_json, atomic_write_text
-from spinekey.apis.batch import films_in_folder, films_of_coco, gather, shard_info, summary_csv
+from spinekey.io.atomic import atomic_write_text
+from spinekey.apis.batch import FilmSpool, films_in_folder, films_of_coco, gather, shard_info, write_results
 from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
@@ -66,7 +66,7 @@ def collect_films(args):
 
 
 def run_shard(args, paths, ids, names, vis_names):
-    """This process's share of the films through SpineKeyInferencer: (results by image id, skipped messages)."""
+    """This process's share of the films through SpineKeyInferencer: (spooled results, skipped messages)."""
     from spinekey.apis import SpineKeyInferencer
     from spinekey.datasets.keypoint_names import skeleton_for
     from spinekey.visualization import save_overlay
@@ -77,7 +77,7 @@ def run_shard(args, paths, ids, names, vis_names):
                             batch_size=args.batch_size, num_workers=args.num_workers, cfg_options=args.cfg_options)
     skeleton = skeleton_for(len(sk.keypoint_names))
     vis_name_of = dict(zip(ids, vis_names))
-    by_image, skipped = {}, {}
+    spool, skipped = FilmSpool(), {}
     for film in tqdm(sk.iter(paths, ids, names), total=len(paths), desc='inference', unit='img', file=sys.stderr):
         if not film.ok:
             if not args.skip_bad_images:
@@ -85,11 +85,11 @@ def run_shard(args, paths, ids, names, vis_names):
             print(f'skipped: {one_line(film.error)}', file=sys.stderr)
             skipped[film.image_id] = one_line(film.error)
             continue
-        by_image[film.image_id] = film.detections
+        spool.add(film.image_id, film.detections)
         if args.save_vis:
             save_overlay(film.path, film.detections, path_inside(args.save_vis, vis_name_of[film.image_id]),
                          skeleton=skeleton)
-    return by_image, skipped
+    return spool, skipped
 
 
 @run_cli
@@ -108,21 +108,21 @@ def main() -> int:
     # images are dealt round-robin to the processes; the merge restores the single-process order
     shard = slice(rank, None, world)
     vis_names = output_names(names, '.png')  # the same on every process: the full list, in order
-    by_image, skipped = run_shard(args, paths[shard], ids[shard], names[shard], vis_names[shard])
-    parts = gather((by_image, skipped), world)
-    if rank != 0:
-        return 0
-    for part_results, part_skipped in parts[1:]:
-        by_image.update(part_results)
-        skipped.update(part_skipped)
-    results = [r for image_id in ids for r in by_image.get(image_id, [])]
-    atomic_write_json(args.out, results)
-    if args.summary_csv:
-        atomic_write_text(args.summary_csv, summary_csv(results, films, set(skipped)))
+    spool, skipped = run_shard(args, paths[shard], ids[shard], names[shard], vis_names[shard])
+    texts = {}
+    if world > 1:  # the other processes' films come to rank 0 as JSON text (compact, and only at the end)
+        parts = gather((spool.texts() if rank else {}, skipped), world)
+        if rank != 0:
+            return 0
+        for part_texts, part_skipped in parts[1:]:
+            texts.update(part_texts)
+            skipped.update(part_skipped)
+    n_results = write_results(args.out, args.summary_csv, films,
+                              lambda i: spool.text(i) if i in spool.index else texts.get(i), set(skipped))
     if skipped or missing:
         messages = missing + [skipped[i] for i in ids if i in skipped]
         atomic_write_text(osp.join(osp.dirname(osp.abspath(args.out)), 'skipped.txt'), '\n'.join(messages) + '\n')
-    print(f'wrote {len(results)} detections on {len(paths) - len(skipped)} images to {args.out}'
+    print(f'wrote {n_results} detections on {len(paths) - len(skipped)} images to {args.out}'
           + (f' ({world} processes)' if world > 1 else '')
           + (f'; skipped {len(skipped)} unreadable image(s), see skipped.txt' if skipped else '')
           + (f'; {len(missing)} listed image(s) not found, see skipped.txt' if missing else ''))

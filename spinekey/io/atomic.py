@@ -27,6 +27,7 @@ def atomic_open(path: Union[str, os.PathLike], mode: str = 'w', **kwargs) -> Ite
     try:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get the mode open() would give
     except OSError as err:
         _raise_write_failure(path, err)
         raise
@@ -42,6 +43,12 @@ def atomic_open(path: Union[str, os.PathLike], mode: str = 'w', **kwargs) -> Ite
         if isinstance(err, OSError):
             _raise_write_failure(path, err)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _raise_write_failure(path: str, err: OSError) -> None:

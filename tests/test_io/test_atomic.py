@@ -28,3 +28,20 @@ def test_read_mode_is_refused(tmp_path):
     with pytest.raises(ValueError):
         with atomic_open(tmp_path / 'x', 'r'):
             pass
+
+
+def test_outputs_get_the_mode_open_would_give(tmp_path):
+    """mkstemp's 0600 would make every output private to its user; the umask decides, as for open()."""
+    import os
+    import stat
+
+    from spinekey.io.atomic import atomic_write_text
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / 'a.txt', 'x')
+        with open(tmp_path / 'b.txt', 'w') as f:
+            f.write('x')
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE(os.stat(tmp_path / 'a.txt').st_mode)
+    assert mode == stat.S_IMODE(os.stat(tmp_path / 'b.txt').st_mode) == 0o644
