@@ -76,11 +76,19 @@ def test_hostile_names_through_every_per_film_writer(hostile, untrained_checkpoi
                 'keypoints': [v + 1 if i % 3 == 0 else v for i, v in enumerate(a['keypoints'])]}
                for a in gt['annotations']]
     (out / 'shifted.json').write_text(json.dumps(shifted))
+    names = {im['id']: im['file_name'] for im in gt['images']}
+    present = [dict(r, file_name=names[r['image_id']]) for r in shifted if names[r['image_id']] != 'gone\nfilm.png']
+    (out / 'shifted_named.json').write_text(json.dumps(present))  # results of the films that exist
     run_tool('tools/evaluate_keypoints.py', '--gt_file', str(hostile['gt']), '--result_file',
              str(out / 'shifted.json'), '--output', str(out / 'eval' / 'report.txt'), '--plots',
              str(out / 'eval' / 'plots'), '--img-prefix', str(hostile['images']), check=True)
     worst = [f for f in os.listdir(out / 'eval' / 'plots') if f.startswith('worst_')]
     assert len(worst) == hostile['n_films']  # the missing film is told on stderr, the rest are drawn
+    run_tool('tools/report.py', str(out), check=True)  # thumbnails named after the films
+    assert len(os.listdir(out / 'report_files' / 'thumbs')) == hostile['n_films']
+    run_tool('tools/export_annotations.py', '--results', str(out / 'shifted_named.json'), '--to', 'labelme',
+             '--out', str(out / 'labelme'), '--images-dir', str(hostile['images']), check=True)
+    assert len(os.listdir(out / 'labelme')) == hostile['n_films']  # one labelme file per film, none shared
     _check_untouched(hostile, before, out)
 
 
