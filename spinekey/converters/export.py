@@ -13,11 +13,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from spinekey.datasets.keypoint_names import POINTS_6
+from spinekey.converters.coco_builder import POLYGON_ORDER
+from spinekey.datasets.keypoint_names import skeleton_for
 from spinekey.measurement.geometry import LevelOverflow
 from spinekey.measurement.spine import VertebraInput, name_levels, order_vertebrae
-
-POLYGON_ORDER = ['top_left', 'top_middle', 'top_right', 'bottom_right', 'bottom_middle', 'bottom_left']
 
 
 @dataclass
@@ -99,6 +98,6 @@ def to_coco(films: Dict[str, List[ExportVertebra]], sizes: Dict[str, Tuple[int, 
             if v.review:
                 ann['review'] = v.review
             anns.append(ann)
-    skeleton = [[1, 2], [2, 3], [3, 4], [4, 1]] if set(names) <= set(POINTS_6) else []
     return {'images': images, 'annotations': anns,
-            'categories': [{'id': 1, 'name': 'vertebra', 'keypoints': list(names), 'skeleton': skeleton}]}
+            'categories': [{'id': 1, 'name': 'vertebra', 'keypoints': list(names),
+                            'skeleton': skeleton_for(len(names))}]}
