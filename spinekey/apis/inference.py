@@ -56,9 +56,11 @@ class ImageListDataset(torch.utils.data.Dataset):
     """Reads and transforms one film per item (a path, DICOM included, or an ndarray); a bad film yields
     ``{'error': message}``, not a crash. Items carry ``path`` (None for arrays) and ``ori_shape``."""
 
-    def __init__(self, paths: Sequence, pipeline: Compose, image_ids: Optional[Sequence[int]] = None):
+    def __init__(self, paths: Sequence, pipeline: Compose, image_ids: Optional[Sequence[int]] = None,
+                 mirrored: bool = False):
         self.paths = list(paths)
         self.pipeline = pipeline
+        self.mirrored = mirrored  # items also carry 'mirror': the film flipped left-right, transformed
         self.image_ids = list(image_ids) if image_ids is not None else list(range(len(self.paths)))
 
     def __len__(self) -> int:
@@ -73,23 +75,43 @@ class ImageListDataset(torch.utils.data.Dataset):
             return {'error': str(err), 'path': path, 'image_id': self.image_ids[i]}
         data = self.pipeline({'img': img, 'img_id': self.image_ids[i], 'img_path': path})
         data.update(path=path, image_id=self.image_ids[i], ori_shape=img.shape[:2])
+        if self.mirrored:
+            data['mirror'] = self.pipeline({'img': np.ascontiguousarray(img[:, ::-1]), 'img_id': self.image_ids[i],
+                                            'img_path': path})
         return data
 
 
 def iter_predictions(model, paths: Sequence[str], image_ids: Optional[Sequence[int]] = None,
-                     batch_size: int = 1, num_workers: int = 0) -> Iterator[Tuple[dict, object]]:
+                     batch_size: int = 1, num_workers: int = 0,
+                     flip_perm: Optional[Sequence[int]] = None) -> Iterator[Tuple[dict, object]]:
     """Yield ``(item, data_sample)`` per image in order; ``data_sample`` is None for unreadable images.
 
     Images are read and transformed by ``num_workers`` background workers while the model runs.
+    ``flip_perm`` (keypoint order after a left-right flip) turns on flip test-time augmentation
+    (spinekey.apis.flip_test): each film also runs mirrored, at twice the cost.
     """
-    dataset = ImageListDataset(paths, build_test_pipeline(model.cfg), image_ids)
+    dataset = ImageListDataset(paths, build_test_pipeline(model.cfg), image_ids, mirrored=flip_perm is not None)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
                                          collate_fn=list, shuffle=False)
     for items in loader:
         good = [it for it in items if 'error' not in it]
-        outputs = iter(_predict(model, good)) if good else iter(())
+        outputs = _predict(model, good) if good else []
+        if good and flip_perm is not None:
+            outputs = [_merge_mirrored(out, mirrored, it['ori_shape'][1], flip_perm)
+                       for out, mirrored, it in zip(outputs, _predict(model, [it['mirror'] for it in good]), good)]
+        outputs = iter(outputs)
         for it in items:
+            it.pop('mirror', None)
             yield it, (None if 'error' in it else next(outputs))
+
+
+def _merge_mirrored(sample, mirrored_sample, width: int, flip_perm: Sequence[int]):
+    from spinekey.apis.flip_test import merge_flip, unflip_instances
+    if 'keypoints' not in sample.pred_instances:
+        return sample
+    back = unflip_instances(mirrored_sample.pred_instances, width, flip_perm)
+    sample.pred_instances = merge_flip(sample.pred_instances, back)
+    return sample
 
 
 @torch.no_grad()

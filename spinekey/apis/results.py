@@ -15,7 +15,8 @@ def _rle(mask: np.ndarray) -> dict:
 
 def instances_to_coco(pred_instances, image_id: int, file_name: str, score_thr: float = 0.0,
                       category_ids=None) -> List[dict]:
-    """COCO results for one image: bbox [x, y, w, h], score, RLE segmentation, keypoints [x, y, s]*K.
+    """COCO results for one image: bbox [x, y, w, h], score, RLE segmentation, keypoints [x, y, s]*K and, when
+    the model gives it, keypoint_unc [px]*K (each keypoint's uncertainty, DESIGN.md section 5).
 
     ``category_ids`` maps label index -> COCO category id (default label + 1).
     """
@@ -27,6 +28,7 @@ def instances_to_coco(pred_instances, image_id: int, file_name: str, score_thr: 
     masks = p.masks.numpy()[keep] if 'masks' in p else None
     kps = p.keypoints.numpy()[keep] if 'keypoints' in p else None
     kp_scores = p.keypoint_scores.numpy()[keep] if 'keypoints' in p else None
+    kp_unc = p.keypoint_unc.numpy()[keep] if 'keypoint_unc' in p else None
     out = []
     for i in range(len(boxes)):
         x1, y1, x2, y2 = (float(v) for v in boxes[i])
@@ -40,5 +42,7 @@ def instances_to_coco(pred_instances, image_id: int, file_name: str, score_thr: 
         if kps is not None:
             flat = np.concatenate([kps[i], kp_scores[i][:, None]], axis=1)
             entry['keypoints'] = [round(float(v), 3) for v in flat.reshape(-1)]
+        if kp_unc is not None:
+            entry['keypoint_unc'] = [round(float(v), 3) for v in kp_unc[i]]
         out.append(entry)
     return out

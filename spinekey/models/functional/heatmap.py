@@ -103,3 +103,29 @@ def decode_heatmaps(logits: Tensor, radius: int = 2) -> Tuple[Tensor, Tensor]:
     x = (weight.sum(-2) * xs).sum(-1) / mass
     y = (weight.sum(-1) * ys).sum(-1) / mass
     return torch.stack([x, y], dim=-1), mass.clamp(max=1.0)
+
+
+def heatmap_spread(logits: Tensor, coords: Tensor) -> Tensor:
+    """Per-axis spread (Tensor[N, K, 2], x then y, in cells) of each heatmap's distribution about ``coords``.
+
+    The root-mean-square distance of the whole softmax distribution from the decoded point: a sharp peak gives
+    about the target's sigma, a second mode far away (the model hesitating between two corners) a large value.
+    It is the keypoint's own uncertainty before any test-time augmentation.
+    """
+    n, k, h, w = logits.shape
+    if n == 0:
+        return logits.new_zeros((0, k, 2))
+    prob = F.softmax(logits.reshape(n, k, h * w).float(), dim=-1).reshape(n, k, h, w)
+    xs = torch.arange(w, device=logits.device, dtype=prob.dtype)
+    ys = torch.arange(h, device=logits.device, dtype=prob.dtype)
+    var_x = (prob.sum(-2) * (xs - coords[..., 0:1]) ** 2).sum(-1)
+    var_y = (prob.sum(-1) * (ys - coords[..., 1:2]) ** 2).sum(-1)
+    return torch.stack([var_x, var_y], dim=-1).sqrt()
+
+
+def spread_to_pixels(spread: Tensor, boxes: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Isotropic pixel uncertainty (Tensor[N, K]) from per-axis cell spreads: sqrt((sx^2 + sy^2) / 2) after
+    scaling each axis by its cell size in the box."""
+    h, w = size
+    cell = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0)[:, None, :] / spread.new_tensor([w, h])
+    return ((spread * cell) ** 2).mean(-1).sqrt()

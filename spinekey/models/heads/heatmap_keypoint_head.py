@@ -11,7 +11,8 @@ from torch import Tensor
 
 from mmdet.registry import MODELS
 from spinekey.models.functional import (decode_heatmaps, gaussian_targets, heatmap_coords_to_keypoints,
-                                        heatmap_softmax_loss, keypoints_to_heatmap_coords)
+                                        heatmap_softmax_loss, heatmap_spread, keypoints_to_heatmap_coords,
+                                        spread_to_pixels)
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -22,7 +23,8 @@ class HeatmapKeypointHead(BaseModule):
     In: RoI features (Tensor[N, C, S, S]) from a RoI extractor over the (possibly enlarged) boxes.
     Out of ``forward``: logits (Tensor[N, K, H, W]), H = W = S * 2 * ``upsample`` (14 -> 56 by default).
     ``loss`` returns ``{'loss_kpt'}``; ``predict`` returns ``InstanceData`` with ``keypoints`` (N, K, 2) in
-    the boxes' pixel frame and ``keypoint_scores`` (N, K).
+    the boxes' pixel frame, ``keypoint_scores`` (N, K) and ``keypoint_unc`` (N, K), the heatmap's spread about
+    each keypoint in pixels (its own uncertainty).
 
     Args:
         num_keypoints: K, taken from the dataset's category.
@@ -81,5 +83,6 @@ class HeatmapKeypointHead(BaseModule):
     def predict(self, logits: Tensor, boxes: Tensor) -> InstanceData:
         size: Tuple[int, int] = tuple(logits.shape[-2:])
         coords, scores = decode_heatmaps(logits, self.decode_radius)
-        return InstanceData(keypoints=heatmap_coords_to_keypoints(coords, boxes.float(), size),
-                            keypoint_scores=scores)
+        boxes = boxes.float()
+        return InstanceData(keypoints=heatmap_coords_to_keypoints(coords, boxes, size), keypoint_scores=scores,
+                            keypoint_unc=spread_to_pixels(heatmap_spread(logits, coords), boxes, size))

@@ -89,6 +89,7 @@ class KeypointCascadeRoIHead(CascadeRoIHead):
             for results, kpts in zip(results_list, keypoint_results):
                 results.keypoints = kpts.keypoints
                 results.keypoint_scores = kpts.keypoint_scores
+                results.keypoint_unc = kpts.keypoint_unc
         return results_list
 
     def predict_keypoints(self, x: Tuple[Tensor], batch_img_metas: List[dict], results_list: InstanceList,
@@ -99,12 +100,14 @@ class KeypointCascadeRoIHead(CascadeRoIHead):
                  for r, s in zip(results_list, scales)]
         k = self.keypoint_head.num_keypoints
         if sum(len(b) for b in boxes) == 0:
-            return [InstanceData(keypoints=x[0].new_zeros((0, k, 2)), keypoint_scores=x[0].new_zeros((0, k)))
-                    for _ in boxes]
+            return [InstanceData(keypoints=x[0].new_zeros((0, k, 2)), keypoint_scores=x[0].new_zeros((0, k)),
+                                 keypoint_unc=x[0].new_zeros((0, k))) for _ in boxes]
         logits, rois = self._keypoint_forward(x, boxes)
         pred = self.keypoint_head.predict(logits, rois)
         per_image = []
-        for kpts, kp_scores, s in zip(pred.keypoints.split([len(b) for b in boxes]),
-                                      pred.keypoint_scores.split([len(b) for b in boxes]), scales):
-            per_image.append(InstanceData(keypoints=kpts / s if rescale else kpts, keypoint_scores=kp_scores))
+        sizes = [len(b) for b in boxes]
+        for kpts, kp_scores, unc, s in zip(pred.keypoints.split(sizes), pred.keypoint_scores.split(sizes),
+                                           pred.keypoint_unc.split(sizes), scales):
+            per_image.append(InstanceData(keypoints=kpts / s if rescale else kpts, keypoint_scores=kp_scores,
+                                          keypoint_unc=unc / s.mean() if rescale else unc))
         return per_image
