@@ -22,6 +22,7 @@ from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_wri
 from spinekey.measurement.inputs import read_measure_input
 from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
+from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
@@ -61,6 +62,14 @@ def parse_args():
                    'width=distance:top_left,top_right or tilt=angle:top_left,top_right;bottom_left,bottom_right')
     p.add_argument('--define-file', help='config file (.py/.json/.yaml) with custom_measures = [\'...\', ...] '
                    'in the --define syntax')
+    p.add_argument('--qc-config', help='config (.py) whose qc = dict(...) holds the QC thresholds, e.g. the model '
+                   'config (default: configs/_base_/default_runtime.py\'s values)')
+    p.add_argument('--unc-samples', type=int, default=DEFAULT_SAMPLES,
+                   help='Monte Carlo copies per film for the *_unc columns when the results carry keypoint_unc '
+                   f'(default {DEFAULT_SAMPLES}; 0: no uncertainty)')
+    p.add_argument('--plots', help='with --aasce-smape: check that the angles\' uncertainty finds the large errors '
+                   '(AUROC, retention, calibration in OUT/uncertainty.json; retention.png and '
+                   'error_vs_uncertainty.png in this folder)')
     p.add_argument('--save_vis', '--save-vis', dest='save_vis', action='store_true',
                    help='write overlays with the measurements to OUT/vis/')
     return p.parse_args()
@@ -87,12 +96,25 @@ def custom_measures(args) -> list:
         raise SpineKeyError(f'--define: {err}') from None
 
 
+def qc_thresholds(args):
+    """QCThresholds from --qc-config's ``qc = dict(...)`` (defaults without it)."""
+    from spinekey.measurement.qc import QCThresholds
+    if not args.qc_config:
+        return None
+    from spinekey.utils.cli import load_config
+    try:
+        return QCThresholds.from_config(load_config(args.qc_config).get('qc'))
+    except ValueError as err:
+        raise SpineKeyError(f'{args.qc_config}: {err}') from None
+
+
 def main_loop(args, images, images_dir, measures=()):
     """Measure every film (spinekey.apis.measuring.measure_film); overlays go to OUT/vis/ under safe names."""
     from spinekey.apis.measuring import MeasureOptions, measure_film
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
-                             chain=args.chain, custom=measures, overlay=args.save_vis)
+                             chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc_thresholds(args),
+                             unc_samples=args.unc_samples)
     vertebra_rows, image_rows, smape_pairs = [], [], []
     vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
     for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
@@ -103,7 +125,9 @@ def main_loop(args, images, images_dir, measures=()):
         image_rows.append(film.image)
         if options.aasce and im.cobb_angles and film.image.get('cobb_mt_deg') is not None:
             pred = [film.image['cobb_pt_deg'], film.image['cobb_mt_deg'], film.image['cobb_tl_deg']]
-            smape_pairs.append((im.file_name, pred, list(im.cobb_angles)))
+            unc = [film.image.get(f'cobb_{a}_deg_unc') for a in ('pt', 'mt', 'tl')]
+            smape_pairs.append((im.file_name, pred, list(im.cobb_angles),
+                                {'unc': unc if None not in unc else None, 'qc_status': film.image.get('qc_status')}))
         if film.overlay_jpg is not None:
             atomic_write_bytes(path_inside(os.path.join(args.out, 'vis'), vis_name), film.overlay_jpg)
     return vertebra_rows, image_rows, smape_pairs
@@ -124,14 +148,39 @@ def write_smape(args, pairs) -> None:
     if not pairs:
         raise SpineKeyError(f'{args.gt or args.input}: --aasce-smape needs images with cobb_angles (a GT file '
                             'from tools/convert_dataset.py --from aasce) and measurable predictions')
-    value = smape([p for _, p, _ in pairs], [t for _, _, t in pairs])
-    per_angle = [sum(abs(p[i] - t[i]) for _, p, t in pairs) / len(pairs) for i in range(3)]
+    value = smape([p for _, p, _, _ in pairs], [t for _, _, t, _ in pairs])
+    per_angle = [sum(abs(p[i] - t[i]) for _, p, t, _ in pairs) / len(pairs) for i in range(3)]
     atomic_write_json(os.path.join(args.out, 'smape.json'), {
         'smape': value, 'n_images': len(pairs), 'angle_order': ['pt', 'mt', 'tl'],
         'mean_abs_error_deg': dict(zip(['pt', 'mt', 'tl'], per_angle)),
-        'images': [{'file_name': f, 'pred': p, 'true': t} for f, p, t in pairs]}, indent=1)
+        'images': [dict({'file_name': f, 'pred': p, 'true': t}, **extra) for f, p, t, extra in pairs]}, indent=1)
     print(f'AASCE SMAPE {value:.2f}% over {len(pairs)} images; mean |error| pt {per_angle[0]:.2f}, '
           f'mt {per_angle[1]:.2f}, tl {per_angle[2]:.2f} deg')
+    if args.plots:
+        write_uncertainty_check(args, pairs)
+
+
+def write_uncertainty_check(args, pairs) -> None:
+    """uncertainty.json and its plots: does the angles' uncertainty (and QC) point at the large errors?"""
+    from spinekey.evaluation.uncertainty_validation import validate
+    from spinekey.visualization.plots import plot_uncertainty_validation
+    scored = [(p, t, extra) for _, p, t, extra in pairs if extra['unc'] is not None]
+    if not scored:
+        print('no uncertainty check: the results carry no keypoint_unc (a model from before it, or '
+              '--unc-samples 0)', file=sys.stderr)
+        return
+    result = validate([p for p, _, _ in scored], [t for _, t, _ in scored], [e['unc'] for _, _, e in scored],
+                      [e['qc_status'] for _, _, e in scored])
+    os.makedirs(args.plots, exist_ok=True)
+    atomic_write_json(os.path.join(args.out, 'uncertainty.json'), result, indent=1)
+    plot_uncertainty_validation(result, os.path.join(args.plots, ''))
+    kept90 = next(r['smape'] for r in result['retention'] if r['kept'] == 0.9)
+    qc = result['qc']
+    print(f'uncertainty: AUROC {result["auroc"] if result["auroc"] is None else round(result["auroc"], 3)} for an '
+          f'angle off > {result["bad_deg"]:g} deg ({result["n_bad"]} of {result["n_films"]} films); the 90% most '
+          f'certain films SMAPE {kept90:.2f}% (all {result["smape"]:.2f}%); true angle within +-1 sd '
+          f'{100 * result["coverage_1sd"]:.0f}%; QC review {qc["n_review"]} films -> uncertainty.json, '
+          f'{args.plots}/retention.png, error_vs_uncertainty.png')
 
 
 @run_cli
@@ -155,7 +204,8 @@ def main() -> int:
     vertebra_rows, image_rows, smape_pairs = main_loop(args, images, images_dir, measures)
     os.makedirs(args.out, exist_ok=True)
     extra = [c for m in measures for c in ((m.column, f'{m.name}_mm') if m.kind == 'distance' else (m.column,))]
-    columns = VERTEBRA_COLUMNS[:-1] + extra + VERTEBRA_COLUMNS[-1:]
+    at = VERTEBRA_COLUMNS.index('note')  # custom columns after the built-in numbers, before note and QC
+    columns = VERTEBRA_COLUMNS[:at] + extra + VERTEBRA_COLUMNS[at:]
     atomic_write_text(os.path.join(args.out, 'measurements.csv'), to_csv(vertebra_rows, columns))
     atomic_write_text(os.path.join(args.out, 'images.csv'), to_csv(image_rows, IMAGE_COLUMNS))
     atomic_write_json(os.path.join(args.out, 'measurements.json'),

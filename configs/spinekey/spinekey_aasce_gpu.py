@@ -24,3 +24,6 @@ param_scheduler = [
 optim_wrapper = dict(clip_grad=dict(max_norm=35.0))
 auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(checkpoint=dict(interval=4, max_keep_ckpts=3))
+
+# QC shape thresholds from AASCE anatomy (tools/fit_qc.py on fold 0's training part; see spinekey_aasce_cpu.py)
+qc = dict(size_ratio=1.788, slope_deg=19.15, gap_factor=1.639)

@@ -12,16 +12,19 @@ record per film. ``tools/infer.py`` runs its films through the same object.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
+from spinekey.apis.flip_test import flip_perm_for
 from spinekey.apis.inference import init_model, iter_predictions
 from spinekey.apis.measuring import MeasureOptions, measure_film
 from spinekey.apis.results import instances_to_coco
 from spinekey.datasets.keypoint_names import keypoint_names_for
 from spinekey.measurement.inputs import ImageInput, images_from_results
+from spinekey.measurement.qc import detection_qc
+from spinekey.utils.errors import SpineKeyError
 
 FilmInput = Union[str, os.PathLike, np.ndarray]
 
@@ -66,11 +69,14 @@ class SpineKeyInferencer:
         device: 'cpu' or 'cuda:N'. score_thr: detections below it are dropped.
         measure: measure each film (True, or MeasureOptions; False for detection and keypoints only).
         batch_size / num_workers: films per forward pass / background readers.
+        flip_test: also run each film mirrored and average the keypoints (spinekey.apis.flip_test; twice the
+            cost, a better corner and an uncertainty from the two passes' disagreement). None: the config's
+            ``flip_test`` (False when it has none).
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = 0.3,
                  measure: Union[bool, MeasureOptions] = True, batch_size: int = 1, num_workers: int = 0,
-                 cfg_options=None) -> None:
+                 cfg_options=None, flip_test: Optional[bool] = None) -> None:
         self.model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
         self.score_thr = score_thr
         self.measure = MeasureOptions() if measure is True else (measure or None)
@@ -80,6 +86,15 @@ class SpineKeyInferencer:
             head = getattr(self.model.roi_head, 'keypoint_head', None)
             names = keypoint_names_for(head.num_keypoints) if head is not None else []
         self.keypoint_names = list(names)
+        from spinekey.measurement.qc import QCThresholds
+        try:
+            self.qc = QCThresholds.from_config(self.model.cfg.get('qc'))
+        except ValueError as err:
+            raise SpineKeyError(f'{config}: {err}') from None
+        if self.measure is not None and self.measure.qc is None:
+            self.measure = replace(self.measure, qc=self.qc)
+        self.flip_test = bool(self.model.cfg.get('flip_test', False) if flip_test is None else flip_test)
+        self._flip_perm = flip_perm_for(self.keypoint_names) if self.flip_test and names else None
 
     def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]]) -> Union[Film, List[Film]]:
         """A Film for one input, a list of Films for a list (a bad film gives a Film with ``error``)."""
@@ -95,7 +110,7 @@ class SpineKeyInferencer:
         names = list(names) if names is not None else [_name_of(x, i) for i, x in enumerate(inputs)]
         name_of = dict(zip(image_ids, names))
         stream = iter_predictions(self.model, inputs, image_ids, batch_size=self.batch_size,
-                                  num_workers=self.num_workers)
+                                  num_workers=self.num_workers, flip_perm=self._flip_perm)
         for i, (item, sample) in enumerate(stream):
             film = Film(item['image_id'], name_of[item['image_id']], item.get('path'), self.keypoint_names)
             if sample is None:
@@ -105,9 +120,19 @@ class SpineKeyInferencer:
             film.height, film.width = (int(v) for v in item['ori_shape'])
             film.detections = instances_to_coco(sample.pred_instances, film.image_id, film.file_name,
                                                 self.score_thr)
+            if self.keypoint_names:
+                self._detection_qc(film)
             if self.measure is not None and self.keypoint_names:
                 self._measure(film, inputs[i])
             yield film
+
+    def _detection_qc(self, film: Film) -> None:
+        """``qc_status`` / ``qc_reasons`` on each detection (spinekey.measurement.qc.detection_qc)."""
+        if not film.detections:
+            return
+        found = images_from_results(film.detections, 0.0, self.keypoint_names, source=film.file_name)[0]
+        for det, (status, reasons) in zip(film.detections, detection_qc(found.vertebrae, self.qc)):
+            det['qc_status'], det['qc_reasons'] = status, reasons
 
     def _measure(self, film: Film, source: FilmInput) -> None:
         found = images_from_results(film.detections, self.score_thr, self.keypoint_names,

@@ -13,6 +13,7 @@ import numpy as np
 
 from spinekey.measurement.inputs import ImageInput
 from spinekey.measurement.spine import SpineMeasurement, measure_spine
+from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -27,6 +28,8 @@ class MeasureOptions:
     chain: bool = False  # AASCE angles from the spine chain (one vertebra per level) instead of the best 17
     custom: Sequence = ()
     overlay: bool = False  # draw the measurements (FilmMeasurement.overlay_jpg)
+    qc: Optional[object] = None  # spinekey.measurement.qc.QCThresholds (None: the defaults)
+    unc_samples: int = DEFAULT_SAMPLES  # Monte Carlo copies for the *_unc columns (0: none)
 
 
 @dataclass
@@ -93,7 +96,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     height = im.height or (gray.shape[0] if gray is not None else None)
     try:
         m = measure_spine(im.vertebrae, anterior, spacing, options.bottom_level, options.top_level, options.aasce,
-                          height, options.chain)
+                          height, options.chain, unc_samples=options.unc_samples, qc_thresholds=options.qc)
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
         raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
     ident = {'image_id': im.image_id, 'file_name': im.file_name}

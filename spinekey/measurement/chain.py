@@ -93,7 +93,10 @@ def _drop_strays(kept: List[int], vertebrae: Sequence[VertebraInput], dropped: D
 def _interpolate(a: VertebraInput, b: VertebraInput, t: float) -> VertebraInput:
     points = {n: tuple((1 - t) * np.asarray(a.points[n], float) + t * np.asarray(b.points[n], float))
               for n in CORNERS if n in a.points and n in b.points}
-    return VertebraInput(points, FILLED_SCORE, None, None)
+    unc = None
+    if a.keypoint_unc and b.keypoint_unc:  # a guess between two vertebrae: twice the less certain one's
+        unc = {n: 2 * max(a.keypoint_unc.get(n, 0.0), b.keypoint_unc.get(n, 0.0)) for n in points}
+    return VertebraInput(points, FILLED_SCORE, None, None, keypoint_unc=unc)
 
 
 def _fill_gaps(links: List[ChainLink], gap_factor: float) -> Tuple[List[ChainLink], int]:

@@ -108,8 +108,11 @@ def images_from_results(results: List[dict], score_thr: float, names: Optional[S
             image.dropped += 1
             continue
         scores = {n: float(kps[3 * j + 2]) for j, n in enumerate(names) if is_finite_number(kps[3 * j + 2])}
+        unc = r.get('keypoint_unc')
+        unc = ({n: float(u) for n, u in zip(names, unc) if is_finite_number(u) and u >= 0}
+               if isinstance(unc, list) and len(unc) == len(names) else None)
         image.vertebrae.append(VertebraInput(_points(kps, names, False, kpt_thr), r.get('score'), None,
-                                             r.get('bbox'), scores))
+                                             r.get('bbox'), scores, unc))
     return sorted(images.values(), key=lambda im: im.image_id)
 
 

@@ -1,8 +1,9 @@
 """Quality control: which vertebrae and films a person should look at before trusting the numbers.
 
 Each rule gives a machine-readable code and words (``code: words``); a vertebra or film with any reason is
-``review``, else ``ok``. Rules look only at the geometry and scores of one film, so they also run on a film
-with no ground truth. The thresholds are provisional defaults (QC_DEFAULTS), not yet chosen on training folds.
+``review``, else ``ok``. Rules look only at the geometry, scores and uncertainties of one film, so they also
+run on a film with no ground truth. Thresholds come from the config's ``qc = dict(...)``
+(configs/_base_/default_runtime.py; docs/measurements.md says how each was chosen).
 """
 from __future__ import annotations
 
@@ -24,12 +25,23 @@ class QCThresholds:
     duplicate_iou: float = 0.5        # box overlap with a neighbour
     gap_factor: float = 1.6           # centre spacing against the film's median spacing
     film_min_score: float = 0.6       # mean detection score of a film the model barely recognises
+    max_angle_unc_deg: float = 3.0    # an angle's uncertainty (*_unc, 1 sd) above it: review
+
+    @classmethod
+    def from_config(cls, values: Optional[dict]) -> 'QCThresholds':
+        """Thresholds from a config's ``qc = dict(...)`` (defaults for keys it leaves out)."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values or {}) - known)
+        if unknown:
+            raise ValueError(f'unknown QC threshold(s) {", ".join(unknown)}; known: {", ".join(sorted(known))}')
+        return cls(**{k: float(v) for k, v in (values or {}).items()})
 
 
 QC_DEFAULTS = QCThresholds()
+ANGLE_COLUMNS = ('cobb_deg', 'lordosis_deg', 'cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg')
 
 
-def _quad(v: VertebraInput) -> Optional[np.ndarray]:
+def vertebra_quad(v: VertebraInput) -> Optional[np.ndarray]:
     return np.array([v.points[n] for n in CORNERS], float) if v.has_corners() else None
 
 
@@ -41,11 +53,11 @@ def corners_in_order(quad: np.ndarray) -> bool:
     return bool(np.all(cross > 0))
 
 
-def _height(q: np.ndarray) -> float:
+def quad_height(q: np.ndarray) -> float:
     return float((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2)
 
 
-def _slope(q: np.ndarray) -> float:
+def quad_slope(q: np.ndarray) -> float:
     dx, dy = q[1] - q[0]
     return float(np.degrees(np.arctan2(dy, dx)))
 
@@ -56,7 +68,7 @@ def _box(q: np.ndarray) -> np.ndarray:
 
 def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[List[str]]:
     """Reasons per vertebra of a film ordered cranial to caudal."""
-    quads = [_quad(v) for v in ordered]
+    quads = [vertebra_quad(v) for v in ordered]
     out = []
     for i, (v, q) in enumerate(zip(ordered, quads)):
         reasons = []
@@ -73,13 +85,13 @@ def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEF
         if q is not None:
             if not corners_in_order(q):
                 reasons.append('corner_order: corners out of order or the outline crosses itself')
-            elif neighbours and np.mean([_height(n) for n in neighbours]) > 0:  # degenerate ones: corner_order
-                ratio = _height(q) / np.mean([_height(n) for n in neighbours])
+            elif neighbours and np.mean([quad_height(n) for n in neighbours]) > 0:  # degenerate ones: corner_order
+                ratio = quad_height(q) / np.mean([quad_height(n) for n in neighbours])
                 if ratio > th.size_ratio or ratio < 1 / th.size_ratio:
                     reasons.append(f'size_jump: height {ratio:.2f}x its neighbours\'')
             if len(neighbours) == 2:
-                own = _slope(q)
-                off = [abs(own - _slope(n)) for n in neighbours]
+                own = quad_slope(q)
+                off = [abs(own - quad_slope(n)) for n in neighbours]
                 if min(off) > th.slope_deg:
                     reasons.append(f'slope_outlier: superior endplate {min(off):.1f} deg off both neighbours')
             dupes = [j for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None
@@ -91,8 +103,10 @@ def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEF
 
 
 def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequence[str]],
-                 expected_levels: Optional[int] = None, th: QCThresholds = QC_DEFAULTS) -> List[str]:
-    """Reasons for the whole film (count, gaps, recognition) plus a count of flagged vertebrae."""
+                 expected_levels: Optional[int] = None, th: QCThresholds = QC_DEFAULTS,
+                 image: Optional[dict] = None) -> List[str]:
+    """Reasons for the whole film (count, gaps, recognition, uncertain angles of the ``image`` row) plus a count
+    of flagged vertebrae."""
     n = len(ordered)
     if n == 0:
         return ['no_vertebrae: no vertebra found']
@@ -113,10 +127,26 @@ def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequen
     scores = [v.score for v in ordered if v.score is not None]
     if scores and float(np.mean(scores)) < th.film_min_score:
         reasons.append(f'low_recognition: mean detection score {np.mean(scores):.2f} < {th.film_min_score}')
+    uncertain = [(c, image[f'{c}_unc']) for c in ANGLE_COLUMNS
+                 if image and image.get(f'{c}_unc') is not None and image[f'{c}_unc'] > th.max_angle_unc_deg]
+    if uncertain:
+        name, unc = max(uncertain, key=lambda cu: cu[1])
+        reasons.append(f'uncertain_angle: {name} +-{unc:.1f} deg > {th.max_angle_unc_deg:g}')
     flagged = sum(bool(r) for r in per_vertebra)
     if flagged:
         reasons.append(f'vertebrae_flagged: {flagged} of {n} vertebrae to review')
     return reasons
+
+
+def detection_qc(vertebrae: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[Tuple[str, str]]:
+    """(qc_status, qc_reasons) of each vertebra in input order (results.json's detections), judged in spine
+    order against its neighbours; a vertebra that cannot be placed (no keypoints, no box) is ``review``."""
+    from spinekey.measurement.spine import order_vertebrae
+    order = order_vertebrae(vertebrae)
+    out = [qc_status(['unplaced: no keypoints or box to place it'])] * len(vertebrae)
+    for i, reasons in zip(order, vertebra_reasons([vertebrae[i] for i in order], th)):
+        out[i] = qc_status(reasons)
+    return out
 
 
 def qc_status(reasons: Sequence[str]) -> Tuple[str, str]:
@@ -129,4 +159,4 @@ def apply_qc(m: SpineMeasurement, expected_levels: Optional[int] = None, th: QCT
     for row, reasons in zip(m.vertebrae, per_vertebra):
         row['qc_status'], row['qc_reasons'] = qc_status(reasons)
     m.image['qc_status'], m.image['qc_reasons'] = qc_status(film_reasons(m.ordered, per_vertebra,
-                                                                         expected_levels, th))
+                                                                         expected_levels, th, m.image))

@@ -15,15 +15,23 @@ from spinekey.datasets.keypoint_names import CORNERS_4
 from spinekey.measurement.geometry import (LEVELS, LevelOverflow, assign_levels, cobb_angle, endplates,
                                            genant_grade, height_reduction, heights, line_angle_deg, meyerding_grade,
                                            slip_percent)
+from spinekey.measurement.uncertainty import DEFAULT_SAMPLES, IMAGE_UNC, VERTEBRA_UNC, add_uncertainty, unc_column
 
 CORNERS = tuple(CORNERS_4)
-VERTEBRA_COLUMNS = ['image_id', 'file_name', 'level', 'order', 'height_anterior_px', 'height_middle_px',
-                    'height_posterior_px', 'height_anterior_mm', 'height_middle_mm', 'height_posterior_mm',
-                    'wedge_ratio', 'crush_ratio', 'genant_grade', 'slip_percent', 'meyerding_grade', 'score', 'note',
-                    'qc_status', 'qc_reasons']
-IMAGE_COLUMNS = ['image_id', 'file_name', 'n_vertebrae', 'anterior', 'cobb_deg', 'cobb_upper_level',
-                 'cobb_lower_level', 'lordosis_deg', 'lordosis_levels', 'cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg',
-                 'note', 'qc_status', 'qc_reasons']
+
+
+def _with_unc(columns: Sequence[str], uncertain: Sequence[str]) -> List[str]:
+    """``columns`` with ``<c>_unc`` right after each uncertain column c."""
+    return [x for c in columns for x in ([c, unc_column(c)] if c in uncertain else [c])]
+
+
+VERTEBRA_COLUMNS = _with_unc(['image_id', 'file_name', 'level', 'order', 'height_anterior_px', 'height_middle_px',
+                              'height_posterior_px', 'height_anterior_mm', 'height_middle_mm', 'height_posterior_mm',
+                              'wedge_ratio', 'crush_ratio', 'genant_grade', 'slip_percent', 'meyerding_grade',
+                              'score', 'note', 'qc_status', 'qc_reasons'], VERTEBRA_UNC)
+IMAGE_COLUMNS = _with_unc(['image_id', 'file_name', 'n_vertebrae', 'anterior', 'cobb_deg', 'cobb_upper_level',
+                           'cobb_lower_level', 'lordosis_deg', 'lordosis_levels', 'cobb_pt_deg', 'cobb_mt_deg',
+                           'cobb_tl_deg', 'note', 'qc_status', 'qc_reasons'], IMAGE_UNC)
 
 
 @dataclass
@@ -34,6 +42,7 @@ class VertebraInput:
     label: Optional[str] = None
     bbox: Optional[Sequence[float]] = None  # x, y, w, h: orders a vertebra whose corners are missing
     keypoint_scores: Optional[Dict[str, float]] = None  # predictions: the model's score per keypoint name
+    keypoint_unc: Optional[Dict[str, float]] = None     # predictions: each keypoint's uncertainty (px, 1 sd)
 
     def centre(self) -> Optional[np.ndarray]:
         corners = [self.points[n] for n in CORNERS if n in self.points]
@@ -162,11 +171,15 @@ def lordosis_ends(levels: Sequence[str], count: int) -> Tuple[int, int, str]:
 
 def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=None, bottom_level=None,
                   top_level=None, aasce: bool = False, image_height: Optional[float] = None,
-                  chain: bool = False, expected_levels: Optional[int] = None) -> SpineMeasurement:
+                  chain: bool = False, expected_levels: Optional[int] = None,
+                  unc_samples: int = DEFAULT_SAMPLES, qc: bool = True, qc_thresholds=None) -> SpineMeasurement:
     """Every measurement of one image (rows without image_id/file_name, which the caller adds).
 
     ``chain``: the AASCE angles use the spine chain (spinekey.measurement.chain: duplicates merged, strays and
     extra levels dropped, missed levels filled) instead of the 17 best-scored consecutive vertebrae.
+    ``unc_samples``: Monte Carlo copies for the ``*_unc`` columns (spinekey.measurement.uncertainty), used
+    when the keypoints carry an uncertainty; 0 turns it off. ``qc``: add the QC columns, judged with
+    ``qc_thresholds`` (spinekey.measurement.qc.QCThresholds; None: the defaults).
     """
     out = SpineMeasurement()
     order = order_vertebrae(vertebrae)
@@ -214,8 +227,15 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
             _aasce_angles(out, full, image, image_height, image_notes, chain)
     image['note'] = '; '.join(image_notes)
     out.image = image
-    from spinekey.measurement.qc import apply_qc
-    apply_qc(out, expected_levels or (AASCE_VERTEBRAE if aasce else None))
+    if unc_samples:
+        def measure_again(copies):
+            again = measure_spine(copies, anterior, spacing, bottom_level, top_level, aasce, image_height, chain,
+                                  expected_levels, unc_samples=0, qc=False)
+            return again.vertebrae, again.image
+        add_uncertainty(out.vertebrae, out.image, out.ordered, measure_again, unc_samples)
+    if qc:
+        from spinekey.measurement.qc import QC_DEFAULTS, apply_qc
+        apply_qc(out, expected_levels or (AASCE_VERTEBRAE if aasce else None), qc_thresholds or QC_DEFAULTS)
     return out
 
 

@@ -14,6 +14,8 @@ ENDPLATE_COLOUR = (90, 220, 90)
 COBB_COLOUR = (60, 60, 255)
 LORDOSIS_COLOUR = (255, 80, 255)
 GRADE_COLOURS = {0: (200, 200, 200), 1: (0, 230, 255), 2: (0, 150, 255), 3: (40, 40, 255)}
+REVIEW_COLOUR = (0, 0, 255)        # BGR red: a vertebra or film QC sends to review
+OK_COLOUR = (80, 220, 80)
 
 
 def _pt(p) -> tuple:
@@ -48,8 +50,14 @@ def draw_measurements(image: np.ndarray, m: SpineMeasurement, anterior: Optional
         if anterior:
             cv2.line(img, _pt(p[f'top_{anterior}']), _pt(p[f'bottom_{anterior}']), ANTERIOR_COLOUR, thick + 1)
             cv2.line(img, _pt(p[f'top_{post}']), _pt(p[f'bottom_{post}']), POSTERIOR_COLOUR, thick + 1)
+        review = row.get('qc_status') == 'review'
+        if review:  # outlined in red, and the label starts with "review"
+            quad = np.array([_pt(p[n]) for n in ('top_left', 'top_right', 'bottom_right', 'bottom_left')], np.int32)
+            cv2.polylines(img, [quad], True, REVIEW_COLOUR, thick + 1, cv2.LINE_AA)
         grade = row.get('genant_grade')
         label = f'{row.get("level") or "#" + str(row["order"])} Ha/Hp {row.get("wedge_ratio", float("nan")):.2f}'
+        if review:
+            label = f'review: {label}'
         if grade:
             label += f' G{grade}'
         if row.get('meyerding_grade'):
@@ -70,5 +78,21 @@ def draw_measurements(image: np.ndarray, m: SpineMeasurement, anterior: Optional
         cv2.line(img, c, d, colour, thick, cv2.LINE_AA)
         name = 'Cobb' if key == 'cobb_deg' else 'Lordosis'
         org = (max(4, a[0]), max(int(18 * scale * 2), a[1] - 8 if key == 'cobb_deg' else c[1] + int(30 * scale)))
-        _text(img, f'{name} {m.image[key]:.1f} deg', org, colour, scale * 1.2)
+        unc = m.image.get(f'{key}_unc')
+        _text(img, f'{name} {m.image[key]:.1f}' + (f' +-{unc:.1f}' if unc is not None else '') + ' deg', org, colour,
+              scale * 1.2)
+    _film_qc(img, m.image, scale)
     return img
+
+
+def _film_qc(img: np.ndarray, image_row: dict, scale: float) -> None:
+    """The film's QC status in the top-left corner, and each reason on its own line below it."""
+    status = image_row.get('qc_status')
+    if not status:
+        return
+    colour = REVIEW_COLOUR if status == 'review' else OK_COLOUR
+    step = int(26 * scale * 1.2) + 4
+    reasons = [r for r in (image_row.get('qc_reasons') or '').split('; ') if r]
+    lines = [f'QC: {status}'] + reasons[:6] + ([f'... {len(reasons) - 6} more'] if len(reasons) > 6 else [])
+    for k, line in enumerate(lines):
+        _text(img, line, (6, step * (k + 1)), colour, scale * (1.2 if k == 0 else 0.9))

@@ -136,3 +136,40 @@ def plot_confusions(matrices: Dict[str, np.ndarray], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_uncertainty_validation(result: Dict, path_prefix: str) -> List[str]:
+    """``<prefix>retention.png`` (SMAPE of the kept films against the fraction kept, by uncertainty and by the
+    oracle) and ``<prefix>error_vs_uncertainty.png`` (each film's largest angle error against its uncertainty);
+    returns the paths written."""
+    plt = _pyplot()
+    paths = [path_prefix + 'retention.png', path_prefix + 'error_vs_uncertainty.png']
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for key, label, style in (('retention', 'most uncertain sent to review', 'o-'),
+                              ('oracle_retention', 'oracle (worst films dropped)', 's--')):
+        rows = result[key]
+        ax.plot([100 * r['kept'] for r in rows], [r['smape'] for r in rows], style, ms=4, label=label)
+    ax.invert_xaxis()
+    ax.set_xlabel('films kept (%)')
+    ax.set_ylabel('SMAPE of the kept films (%)')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(f'retention (AUROC {result["auroc"]:.2f} for an angle off > {result["bad_deg"]:g} deg)'
+                 if result.get('auroc') is not None else 'retention')
+    fig.tight_layout()
+    fig.savefig(paths[0], dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    films = result['films']
+    ax.scatter([f['film_unc'] for f in films], [f['film_error'] for f in films], s=10, alpha=0.6)
+    top = max([f['film_unc'] for f in films] + [1.0])
+    ax.plot([0, top], [0, top], 'k:', lw=1, label='error = uncertainty')
+    ax.axhline(result['bad_deg'], color='r', lw=1, ls='--', label=f'{result["bad_deg"]:g} deg')
+    ax.set_xlabel('film uncertainty: largest angle +- (deg)')
+    ax.set_ylabel('largest angle error (deg)')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(paths[1], dpi=120)
+    plt.close(fig)
+    return paths

@@ -24,7 +24,7 @@ from spinekey.utils.errors import SpineKeyError
 THUMB_SIDE = 240
 HEADLINE = ['recall', 'precision', 'EPE', 'MRE_mm', 'PCK@0.05', 'PCK@0.1', 'AUC', 'bbox_AP50', 'smape']
 FILM_COLUMNS = [('file_name', 'film'), ('status', 'status'), ('qc_status', 'QC'), ('n_vertebrae', 'vertebrae'),
-                ('cobb_deg', 'Cobb (deg)'),
+                ('cobb_deg', 'Cobb (deg)'), ('cobb_deg_unc', 'Cobb +- (deg)'),
                 ('lordosis_deg', 'lordosis (deg)'), ('worst_genant', 'worst Genant'),
                 ('worst_meyerding', 'worst Meyerding'), ('EPE', 'EPE vs GT (px)'), ('PCK@0.1', 'PCK@0.1 vs GT'),
                 ('qc_reasons', 'QC reasons'), ('note', 'notes')]
@@ -98,7 +98,8 @@ def collect_run(out_dir: str, score_thr: float = 0.3) -> dict:
     for row in _read_csv(os.path.join(out_dir, 'measurements', 'images.csv')):
         film = films.get(str(row['image_id']))
         if film is not None:
-            film.update(cobb_deg=_number(row.get('cobb_deg')), lordosis_deg=_number(row.get('lordosis_deg')),
+            film.update(cobb_deg=_number(row.get('cobb_deg')), cobb_deg_unc=_number(row.get('cobb_deg_unc')),
+                        lordosis_deg=_number(row.get('lordosis_deg')),
                         note=row.get('note') or '', qc_status=row.get('qc_status') or None,
                         qc_reasons=row.get('qc_reasons') or '')
     for key, film in films.items():

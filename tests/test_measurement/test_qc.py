@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from spinekey.measurement.qc import corners_in_order, film_reasons, vertebra_reasons
+from spinekey.measurement.qc import QCThresholds, corners_in_order, detection_qc, film_reasons, vertebra_reasons
 from spinekey.measurement.spine import CORNERS, VertebraInput, measure_spine
 from tests.test_measurement.test_chain import column
 
@@ -74,3 +74,40 @@ def test_corner_order_by_hand():
     assert corners_in_order(square)
     assert not corners_in_order(square[[1, 0, 2, 3]])  # left and right swapped on top
     assert not corners_in_order(square[[0, 2, 1, 3]])  # crossing (bow tie)
+
+
+def test_an_uncertain_angle_sends_the_film_to_review_and_a_certain_one_does_not():
+    unsure = column(17)
+    for v in unsure:
+        v.keypoint_unc = {n: 0.0 for n in CORNERS}
+    clean = measure_spine(unsure, 'left', expected_levels=17)
+    assert 'uncertain_angle' not in codes(clean.image['qc_reasons'].split('; '))
+    unsure[8].keypoint_unc = {n: 6.0 for n in CORNERS}  # corners +-6 px on a 40 px endplate: several degrees
+    m = measure_spine(unsure, 'left', expected_levels=17)
+    assert m.image['cobb_deg_unc'] > QCThresholds().max_angle_unc_deg
+    assert 'uncertain_angle' in codes(m.image['qc_reasons'].split('; ')) and m.image['qc_status'] == 'review'
+    lenient = QCThresholds(max_angle_unc_deg=m.image['cobb_deg_unc'] + 1)
+    relaxed = measure_spine(unsure, 'left', expected_levels=17, qc_thresholds=lenient)
+    assert 'uncertain_angle' not in codes(relaxed.image['qc_reasons'].split('; '))
+
+
+def test_thresholds_come_from_a_config_dict_and_unknown_keys_are_named():
+    th = QCThresholds.from_config({'size_ratio': 2, 'slope_deg': 12.5})
+    assert (th.size_ratio, th.slope_deg, th.min_score) == (2.0, 12.5, QCThresholds().min_score)
+    with pytest.raises(ValueError, match='unknown QC threshold.*slope_degrees'):
+        QCThresholds.from_config({'slope_degrees': 12})
+
+
+def test_the_runtime_config_holds_the_default_thresholds():
+    from mmengine.config import Config
+    cfg = Config.fromfile('configs/_base_/default_runtime.py')
+    assert QCThresholds.from_config(cfg.qc) == QCThresholds()
+
+
+def test_detection_qc_answers_in_input_order():
+    spine = column(17)
+    spine[3].score = 0.2
+    shuffled = spine[::-1]  # results.json order is by score, not along the spine
+    answers = detection_qc(shuffled)
+    assert [s for s, _ in answers].count('review') == 1
+    assert answers[len(spine) - 1 - 3][0] == 'review' and 'low_score' in answers[len(spine) - 1 - 3][1]

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The inference-time rows of the AASCE ablation table (docs/aasce.md) for one trained model on one held-out
+# fold: plain vs flip test, 17 best-scored vertebrae vs the spine chain; keypoint metrics, Cobb SMAPE and the
+# uncertainty check (AUROC, retention, calibration) of each. Prints one summary line per row.
+# Usage: bash scripts/aasce_ablation.sh [WORK_DIR [FOLD]]   (defaults: work_dirs/aasce_lite0_cpu 0)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+WORK=${1:-work_dirs/aasce_lite0_cpu}
+FOLD=${2:-0}
+CFG=${AASCE_CFG:-configs/spinekey/spinekey_aasce_lite0_cpu.py}
+DATA=data/aasce
+VAL=$DATA/fold${FOLD}_val.json
+[ -f "$WORK/last_checkpoint" ] || { echo "aasce_ablation.sh: no trained model in $WORK (run make aasce first)" >&2; exit 2; }
+[ -f "$VAL" ] || { echo "aasce_ablation.sh: $VAL missing (run make aasce first)" >&2; exit 2; }
+CKPT=$(cat "$WORK/last_checkpoint")
+OUT=$WORK/ablation_fold$FOLD
+for tta in plain flip; do
+    D=$OUT/$tta
+    FLAG=(); [ "$tta" = flip ] && FLAG=(--flip-test)
+    [ -f "$D/results.json" ] || "$PY" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --ann-file "$VAL" \
+        --img-prefix "$DATA/images" --out "$D/results.json" --batch-size 2 --score-thr 0.3 "${FLAG[@]}"
+    "$PY" tools/match_iou.py --gt_file "$VAL" --result_file "$D/results.json" --out "$D/iou_results.json" \
+        --iou_type bbox --iou_threshold 0.5 --score_thr 0.3 > /dev/null
+    "$PY" tools/evaluate_keypoints.py --gt_file "$VAL" --result_file "$D/results.json" \
+        --iou_results "$D/iou_results.json" --output "$D/evaluation_indicators.txt" > /dev/null
+    for pick in best17 chain; do
+        CHAIN=(); [ "$pick" = chain ] && CHAIN=(--chain)
+        "$PY" tools/measure.py --input "$D/results.json" --gt "$VAL" --images-dir "$DATA/images" \
+            --out "$D/measure_$pick" --aasce-smape --anterior left --top-level T1 --score-thr 0.3 \
+            --qc-config "$CFG" --plots "$D/measure_$pick/plots" "${CHAIN[@]}" > "$D/measure_$pick.log" 2>&1
+    done
+done
+"$PY" - "$OUT" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+print('| fold | test time | angles from | recall | precision | MRE px | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review |')
+for tta in ('plain', 'flip'):
+    m = json.load(open(os.path.join(out, tta, 'metrics.json')))
+    for pick in ('best17', 'chain'):
+        d = os.path.join(out, tta, f'measure_{pick}')
+        s = json.load(open(os.path.join(d, 'smape.json')))
+        u = json.load(open(os.path.join(d, 'uncertainty.json'))) if os.path.exists(os.path.join(d, 'uncertainty.json')) else {}
+        kept = next((r['smape'] for r in u.get('retention', []) if r['kept'] == 0.9), float('nan'))
+        print(f"| {os.path.basename(out)} | {tta} | {pick} | {m['recall']:.3f} | {m['precision']:.3f} | {m['EPE']:.1f} | "
+              f"{m['PCK@0.1']:.3f} | {s['smape']:.2f}% | {u.get('auroc', float('nan')):.3f} | {kept:.2f}% | "
+              f"{100 * u.get('coverage_1sd', float('nan')):.0f}% | {u.get('qc', {}).get('n_review', '-')} |")
+PY

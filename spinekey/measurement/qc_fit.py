@@ -1,0 +1,53 @@
+"""QC thresholds from annotated anatomy: how far real spines go, so the geometric rules fire on defects only.
+
+For each annotated film (ground truth of a training fold, never the fold a number is reported on) the
+quantities the rules of spinekey.measurement.qc test are collected: a vertebra's height against its
+neighbours' mean, its superior endplate's smallest slope difference to its two neighbours, and the centre
+spacing against the film's median. A threshold is a high quantile of what real anatomy shows, times a
+margin for the model's own noise, so a healthy spine is almost never sent to review for its shape.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from spinekey.measurement.qc import quad_height, quad_slope, vertebra_quad
+from spinekey.measurement.spine import order_vertebrae
+
+
+def anatomy_stats(films: Sequence[Sequence]) -> Dict[str, np.ndarray]:
+    """Per-vertebra size ratios, slope offsets (deg) and spacing ratios over ``films`` (lists of
+    VertebraInput with four corners)."""
+    sizes: List[float] = []
+    slopes: List[float] = []
+    gaps: List[float] = []
+    for vertebrae in films:
+        ordered = [vertebrae[i] for i in order_vertebrae(vertebrae)]
+        quads = [vertebra_quad(v) for v in ordered]
+        for i, q in enumerate(quads):
+            near = [quads[j] for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None]
+            if q is None or not near:
+                continue
+            ratio = quad_height(q) / np.mean([quad_height(n) for n in near])
+            sizes.append(max(ratio, 1 / ratio))
+            if len(near) == 2:
+                slopes.append(min(abs(quad_slope(q) - quad_slope(n)) for n in near))
+        centres = np.array([v.centre() for v in ordered if v.centre() is not None], float)
+        if len(centres) >= 3:
+            steps = np.linalg.norm(np.diff(centres, axis=0), axis=1)
+            gaps.extend(steps / np.median(steps))
+    return {'size_ratio': np.asarray(sizes), 'slope_deg': np.asarray(slopes), 'gap_factor': np.asarray(gaps)}
+
+
+def suggest_thresholds(stats: Dict[str, np.ndarray], quantile: float = 0.995, margin: float = 1.1) -> Dict:
+    """``{rule: threshold}``: the ``quantile`` of each statistic times ``margin`` (ratios: their excess over 1),
+    with the counts it was taken from."""
+    out = {}
+    for key, values in stats.items():
+        if not len(values):
+            continue
+        q = float(np.quantile(values, quantile))
+        out[key] = round(1 + (q - 1) * margin, 3) if key in ('size_ratio', 'gap_factor') else round(q * margin, 2)
+    out['n_vertebrae'] = int(len(stats['size_ratio']))
+    return out

@@ -1,0 +1,47 @@
+"""Measurement uncertainty by Monte Carlo, checked against first-order error propagation worked by hand."""
+import math
+
+import pytest
+
+from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS, VertebraInput, measure_spine
+
+NAMES = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
+
+
+def _rect(x, y, unc=None, w=40.0, h=20.0):
+    pts = {'top_left': (x, y), 'top_right': (x + w, y), 'bottom_right': (x + w, y + h), 'bottom_left': (x, y + h)}
+    return VertebraInput(pts, keypoint_unc=None if unc is None else {n: unc.get(n, 0.0) for n in NAMES})
+
+
+def test_a_height_inherits_the_uncertainty_of_its_one_uncertain_corner():
+    # anterior height = |top_left - bottom_left| = 20 px; only bottom_left moves (sd 2 px in x and in y):
+    # to first order the height moves with its y, sd 2 px; the posterior height does not move at all
+    spine = [_rect(0, 0, {'bottom_left': 2.0}), _rect(0, 30, {})]
+    row = measure_spine(spine, 'left', unc_samples=4000).vertebrae[0]
+    assert row['height_anterior_px_unc'] == pytest.approx(2.0, rel=0.06)
+    assert row['height_posterior_px_unc'] == 0.0
+
+
+def test_an_angle_inherits_the_tilt_of_its_uncertain_endplate():
+    # flat spine; top_right of the first vertebra has sd 2 px: the superior endplate's tilt has sd 2/40 rad,
+    # and the angle (an unsigned angle between lines, here |tilt|) has sd deg(2/40) * sqrt(1 - 2/pi)
+    spine = [_rect(0, 0, {'top_right': 2.0}), _rect(0, 30, {})]
+    image = measure_spine(spine, 'left', unc_samples=4000).image
+    expected = math.degrees(2 / 40) * math.sqrt(1 - 2 / math.pi)
+    assert image['lordosis_deg_unc'] == pytest.approx(expected, rel=0.08)
+    assert image['cobb_deg_unc'] == pytest.approx(expected, rel=0.08)
+
+
+def test_no_uncertainty_columns_without_keypoint_uncertainty_and_none_on_certain_corners():
+    spine = [_rect(0, 0), _rect(0, 30)]
+    m = measure_spine(spine, 'left')
+    assert not any(k.endswith('_unc') for k in m.image) and not any(k.endswith('_unc') for r in m.vertebrae for k in r)
+    certain = measure_spine([_rect(0, 0, {}), _rect(0, 30, {})], 'left')
+    assert certain.image['cobb_deg_unc'] == 0.0 and certain.vertebrae[0]['height_anterior_px_unc'] == 0.0
+
+
+def test_the_same_film_gets_the_same_uncertainty_and_columns_sit_next_to_their_numbers():
+    spine = [_rect(0, 0, {n: 1.5 for n in NAMES}), _rect(3, 30, {n: 1.5 for n in NAMES})]
+    assert measure_spine(spine, 'left').image == measure_spine(spine, 'left').image
+    assert IMAGE_COLUMNS[IMAGE_COLUMNS.index('cobb_deg') + 1] == 'cobb_deg_unc'
+    assert VERTEBRA_COLUMNS[VERTEBRA_COLUMNS.index('slip_percent') + 1] == 'slip_percent_unc'

@@ -1,0 +1,42 @@
+"""The measurement overlay marks review vertebrae in red and prints the film's QC status and reasons."""
+import numpy as np
+
+from spinekey.measurement.spine import CORNERS, measure_spine
+from spinekey.visualization.measure_overlay import OK_COLOUR, REVIEW_COLOUR, draw_measurements
+from tests.test_measurement.test_chain import column
+
+
+def _pixels_of(img, colour, box):
+    x1, y1, x2, y2 = box
+    patch = img[y1:y2, x1:x2].astype(int)
+    return int((np.abs(patch - np.array(colour)).sum(-1) < 30).sum())
+
+
+def _spine():
+    spine = column(17)
+    for v in spine:
+        v.keypoint_scores = {n: 0.9 for n in CORNERS}
+    return spine
+
+
+def _outline_box(v, pad=3):
+    pts = np.array([v.points[n] for n in CORNERS])
+    return (int(pts[:, 0].min()) - pad, int(pts[:, 1].min()) - pad, int(pts[:, 0].max()) + pad,
+            int(pts[:, 1].max()) + pad)
+
+
+def test_a_review_vertebra_is_outlined_in_red_and_the_film_says_why():
+    canvas = np.full((1400, 600), 90, np.uint8)
+    clean = measure_spine(_spine(), 'left', expected_levels=17)
+    assert clean.image['qc_status'] == 'ok'
+    ok_img = draw_measurements(canvas, clean, 'left')
+    spine = _spine()
+    spine[8].score = 0.2  # low_score on the ninth vertebra
+    flagged = measure_spine(spine, 'left', expected_levels=17)
+    assert flagged.vertebrae[8]['qc_status'] == 'review' and flagged.image['qc_status'] == 'review'
+    img = draw_measurements(canvas, flagged, 'left')
+    box = _outline_box(flagged.ordered[8])
+    assert _pixels_of(img, REVIEW_COLOUR, box) > 20 and _pixels_of(ok_img, REVIEW_COLOUR, box) == 0
+    corner = (0, 0, 190, 110)  # status and reasons in the top-left corner, left of the column
+    assert _pixels_of(img, REVIEW_COLOUR, corner) > 50 and _pixels_of(ok_img, OK_COLOUR, corner) > 20
+    assert _pixels_of(ok_img, REVIEW_COLOUR, corner) == 0
