@@ -45,3 +45,41 @@ def test_the_same_film_gets_the_same_uncertainty_and_columns_sit_next_to_their_n
     assert measure_spine(spine, 'left').image == measure_spine(spine, 'left').image
     assert IMAGE_COLUMNS[IMAGE_COLUMNS.index('cobb_deg') + 1] == 'cobb_deg_unc'
     assert VERTEBRA_COLUMNS[VERTEBRA_COLUMNS.index('slip_percent') + 1] == 'slip_percent_unc'
+
+
+def test_unusable_keypoint_uncertainties_are_dropped_on_reading_never_an_exception():
+    from spinekey.measurement.inputs import images_from_results
+    kps = [0, 0, 0.9, 40, 0, 0.9, 40, 20, 0.9, 0, 20, 0.9]
+    base = {'image_id': 1, 'file_name': 'a.png', 'bbox': [0, 0, 40, 20], 'score': 0.9, 'keypoints': kps}
+    odd = dict(base, keypoint_unc=[float('nan'), 1.5, 'x', -1])
+    short = dict(base, image_id=2, file_name='b.png', keypoint_unc=[1.0])
+    a, b = images_from_results([odd, short], 0.0)
+    assert a.vertebrae[0].keypoint_unc == {'top_right': 1.5} and b.vertebrae[0].keypoint_unc is None
+    m = measure_spine(a.vertebrae + [_rect(0, 30, {})], 'left')
+    assert m.image['qc_status'] in ('ok', 'review') and m.vertebrae[0]['height_anterior_px_unc'] == 0.0
+
+
+def test_when_the_keypoint_noise_is_known_the_angle_uncertainty_is_calibrated_and_ranks_errors():
+    """Films with exact truth: corners moved by Gaussian noise of a known, film-specific size, and that size
+    given as keypoint_unc. About 68% of true Cobb angles must fall inside +-1 sd, and the uncertainty must
+    rank the films with large errors first (the property a QC threshold relies on)."""
+    import numpy as np
+
+    from spinekey.evaluation.uncertainty_validation import auroc
+    from tests.test_measurement.test_chain import column
+    rng = np.random.default_rng(0)
+    err, unc = [], []
+    for _ in range(150):
+        tilt = rng.normal(0, 8, 10)
+        truth = measure_spine(column(10, tilt_deg=tilt), 'left', unc_samples=0).image['cobb_deg']
+        sigma = rng.choice([0.5, 1.5, 4.0])
+        noisy = column(10, tilt_deg=tilt)
+        for v in noisy:
+            v.points = {n: (x + rng.normal(0, sigma), y + rng.normal(0, sigma)) for n, (x, y) in v.points.items()}
+            v.keypoint_unc = {n: sigma for n in v.points}
+        image = measure_spine(noisy, 'left', unc_samples=64).image
+        err.append(abs(image['cobb_deg'] - truth))
+        unc.append(image['cobb_deg_unc'])
+    err, unc = np.array(err), np.array(unc)
+    assert 0.55 <= float((err <= unc).mean()) <= 0.85
+    assert auroc(unc, err > 3.0) >= 0.85
