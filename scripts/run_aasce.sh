@@ -47,7 +47,8 @@ for d in "$OUT" "$OUT/baseline"; do
         --iou_results "$d/iou_results.json" --output "$d/evaluation_indicators.txt" --plots "$d/plots" \
         --img-prefix "$DATA/images"
     "$PY" tools/measure.py --input "$d/results.json" --gt "$VAL" --images-dir "$DATA/images" --out "$d/measurements" \
-        --aasce-smape --anterior left --top-level T1 --score-thr 0.3 $([ "$d" = "$OUT" ] && echo --save_vis)
+        --aasce-smape --anterior left --top-level T1 --score-thr 0.3 --qc-config "$CFG" --plots "$d/plots" \
+        $([ "$d" = "$OUT" ] && echo --save_vis)
 done
 echo "AASCE run finished in ${SECONDS}s; head: $OUT/metrics.json + measurements/smape.json," \
      "baseline: $OUT/baseline/"

@@ -31,7 +31,8 @@ def mask_corners(segmentation: dict) -> Optional[dict]:
 
 def results_with_mask_corners(results: List[dict], names: Sequence[str]) -> List[dict]:
     """A copy of ``results`` whose keypoints are the mask corners (the 4 corner names; other keypoints of a
-    larger set get score 0); detections without a mask keep no keypoint (all scores 0)."""
+    larger set get score 0); detections without a mask keep no keypoint (all scores 0). The keypoint head's
+    ``keypoint_unc`` is dropped with its keypoints."""
     out = copy.deepcopy(results)
     for r in out:
         corners = mask_corners(r['segmentation']) if r.get('segmentation') else None
@@ -42,4 +43,5 @@ def results_with_mask_corners(results: List[dict], names: Sequence[str]) -> List
             else:
                 kps += [0.0, 0.0, 0.0]
         r['keypoints'] = kps
+        r.pop('keypoint_unc', None)  # the head's uncertainty says nothing about the mask's corners
     return out

@@ -36,9 +36,11 @@ def test_naming_by_position_and_empty_mask():
 
 def test_results_get_corner_keypoints_and_keep_the_rest():
     res = [{'image_id': 1, 'bbox': [50, 70, 100, 60], 'score': 0.9,
-            'segmentation': _rle([[50, 70], [150, 70], [150, 130], [50, 130]]), 'keypoints': [0] * 18}]
+            'segmentation': _rle([[50, 70], [150, 70], [150, 130], [50, 130]]), 'keypoints': [0] * 18,
+            'keypoint_unc': [1.0] * 6}]
     out = results_with_mask_corners(res, ['top_left', 'top_right', 'bottom_right', 'bottom_left', 'top_middle',
                                           'bottom_middle'])
     kps = np.array(out[0]['keypoints']).reshape(6, 3)
     assert kps[0, :2] == pytest.approx([50, 70], abs=1.0) and kps[2, :2] == pytest.approx([150, 130], abs=1.0)
     assert kps[4, 2] == 0 and res[0]['keypoints'] == [0] * 18  # input untouched
+    assert 'keypoint_unc' not in out[0] and 'keypoint_unc' in res[0]  # the head's uncertainty is not the mask's
