@@ -1,9 +1,13 @@
 #!/usr/bin/env python
-"""Choose the geometric QC thresholds from annotated films: the shape rules (size_jump, slope_outlier, gap)
-get the high quantile of what real spines in a training fold show, times a margin. Prints a
-``qc = dict(...)`` line for a config (the score and uncertainty thresholds are kept from the defaults).
+"""Choose QC thresholds: the shape rules (size_jump, slope_outlier, gap) from annotated films (the high
+quantile of what real spines in a training fold show, times a margin); with a model's predictions on a tuning
+fold (results.json and the images.csv tools/measure.py wrote for it), the score rules (the lowest 5% of
+detections) and uncertain_angle (the most uncertain 20% of films) too. Prints a ``qc = dict(...)`` line for a
+config; thresholds it has no data for keep the defaults.
 
     python tools/fit_qc.py --gt data/aasce/fold0_train.json
+    python tools/fit_qc.py --gt data/aasce/fold1_train.json --results fold0/results.json \
+        --images-csv fold0/measure/images.csv
 """
 from __future__ import annotations
 
@@ -20,8 +24,37 @@ def parse_args():
                    'you report numbers on)')
     p.add_argument('--quantile', type=float, default=0.995, help='quantile of real anatomy (default 0.995)')
     p.add_argument('--margin', type=float, default=1.1, help='factor on top, for the model\'s noise (default 1.1)')
+    p.add_argument('--results', help='a model\'s results.json on a tuning fold (never the fold you report)')
+    p.add_argument('--images-csv', help='images.csv of tools/measure.py on those results (angle uncertainties)')
+    p.add_argument('--score-thr', type=float, default=0.3, help='detections kept by the run (default 0.3)')
+    p.add_argument('--vertebra-share', type=float, default=0.05,
+                   help='share of detections each score rule flags (default 0.05)')
+    p.add_argument('--film-share', type=float, default=0.2,
+                   help='share of films uncertain_angle sends to review (default 0.2)')
     p.add_argument('--out', help='also write the thresholds and counts as JSON')
     return p.parse_args()
+
+
+def fit_from_predictions(args) -> dict:
+    """Score and uncertainty thresholds from --results / --images-csv (spinekey.measurement.qc_fit)."""
+    import csv
+
+    from spinekey.io.coco_files import load_results
+    from spinekey.measurement.qc_fit import prediction_thresholds
+    scores, kp_scores, film_unc = [], [], []
+    if args.results:
+        kept = [r for r in load_results(args.results) if r.get('score', 0) >= args.score_thr]
+        scores = [r['score'] for r in kept]
+        kp_scores = [min(r['keypoints'][2::3]) for r in kept if r.get('keypoints')]
+    if args.images_csv:
+        with open(args.images_csv, newline='') as f:
+            for row in csv.DictReader(f):
+                values = [float(v) for k, v in row.items() if k.endswith('_deg_unc') and v not in ('', None)]
+                if values:
+                    film_unc.append(max(values))
+        if not film_unc:
+            raise SpineKeyError(f'{args.images_csv}: no *_deg_unc values (measure results that carry keypoint_unc)')
+    return prediction_thresholds(scores, kp_scores, film_unc, args.vertebra_share, args.film_share)
 
 
 @run_cli
@@ -40,6 +73,8 @@ def main() -> int:
         raise SpineKeyError(f'{args.gt}: no film with three or more annotated vertebrae to learn from')
     fitted = suggest_thresholds(anatomy_stats(films), args.quantile, args.margin)
     counts = {'n_films': len(films), 'n_vertebrae': fitted.pop('n_vertebrae')}
+    if args.results or args.images_csv:
+        fitted.update(fit_from_predictions(args))
     qc = dict(asdict(QCThresholds()), **fitted)
     print(f'# from {counts["n_films"]} films ({counts["n_vertebrae"]} vertebrae) of {args.gt}, quantile '
           f'{args.quantile}, margin {args.margin}', file=sys.stderr)

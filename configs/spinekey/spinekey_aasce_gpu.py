@@ -25,5 +25,6 @@ optim_wrapper = dict(clip_grad=dict(max_norm=35.0))
 auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(checkpoint=dict(interval=4, max_keep_ckpts=3))
 
-# QC shape thresholds from AASCE anatomy (tools/fit_qc.py on fold 0's training part; see spinekey_aasce_cpu.py)
-qc = dict(size_ratio=1.788, slope_deg=19.15, gap_factor=1.639)
+# QC thresholds: those of spinekey_aasce_cpu.py (how they were chosen is said there)
+qc = dict(min_score=0.435, min_keypoint_score=0.246, size_ratio=1.827, slope_deg=19.38, gap_factor=1.642,
+          max_angle_unc_deg=10.25)

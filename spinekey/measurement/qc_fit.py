@@ -51,3 +51,20 @@ def suggest_thresholds(stats: Dict[str, np.ndarray], quantile: float = 0.995, ma
         out[key] = round(1 + (q - 1) * margin, 3) if key in ('size_ratio', 'gap_factor') else round(q * margin, 2)
     out['n_vertebrae'] = int(len(stats['size_ratio']))
     return out
+
+
+def prediction_thresholds(detection_scores: Sequence[float], min_keypoint_scores: Sequence[float],
+                          film_angle_unc: Sequence[float], vertebra_share: float = 0.05,
+                          film_share: float = 0.2) -> Dict:
+    """Score and uncertainty thresholds from a model's predictions on a tuning fold (held out from its training,
+    never the fold a number is reported on): each score rule flags the lowest ``vertebra_share`` of the
+    detections, and ``uncertain_angle`` the most uncertain ``film_share`` of the films (their largest angle
+    uncertainty). Empty inputs leave their threshold out."""
+    out = {}
+    if len(detection_scores):
+        out['min_score'] = round(float(np.quantile(detection_scores, vertebra_share)), 3)
+    if len(min_keypoint_scores):
+        out['min_keypoint_score'] = round(float(np.quantile(min_keypoint_scores, vertebra_share)), 3)
+    if len(film_angle_unc):
+        out['max_angle_unc_deg'] = round(float(np.quantile(film_angle_unc, 1 - film_share)), 2)
+    return out

@@ -33,3 +33,20 @@ def test_fit_qc_prints_a_config_line(synthetic_dir, tmp_path):
     assert 'slope_deg=' in proc.stdout and out.exists()
     bad = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--quantile', '1.5')
     assert bad.returncode == 2 and '--quantile' in bad.stderr and 'Traceback' not in bad.stderr
+
+
+def test_score_and_uncertainty_thresholds_from_predictions_by_hand(synthetic_dir, tmp_path):
+    import json
+    kps = lambda s: [0, 0, s, 1, 0, 0.9, 1, 1, 0.9, 0, 1, 0.9]  # noqa: E731
+    results = [{'image_id': 1, 'bbox': [0, 0, 1, 1], 'score': s, 'keypoints': kps(k)}
+               for s, k in ((0.2, 0.1), (0.6, 0.4), (0.9, 0.5), (1.0, 0.8))]  # the first is below --score-thr
+    (tmp_path / 'results.json').write_text(json.dumps(results))
+    (tmp_path / 'images.csv').write_text('image_id,cobb_deg,cobb_deg_unc,lordosis_deg_unc\n'
+                                         '1,10,1,0.5\n2,10,2,\n3,10,3,\n4,10,4,\n5,10,5,\n6,10,,\n')
+    out = tmp_path / 'qc.json'
+    run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--results', str(tmp_path / 'results.json'),
+             '--images-csv', str(tmp_path / 'images.csv'), '--vertebra-share', '0.5', '--out', str(out), check=True)
+    qc = json.loads(out.read_text())['qc']
+    # kept scores 0.6, 0.9, 1.0: median 0.9; their lowest keypoint scores 0.4, 0.5, 0.8: median 0.5;
+    # films' largest angle uncertainty 1..5 (the sixth has none): the 80th percentile, 4.2
+    assert (qc['min_score'], qc['min_keypoint_score'], qc['max_angle_unc_deg']) == (0.9, 0.5, 4.2)
