@@ -3,6 +3,7 @@
 # fold: plain vs flip test, 17 best-scored vertebrae vs the spine chain; keypoint metrics, Cobb SMAPE and the
 # uncertainty check (AUROC, retention, calibration) of each. Prints one summary line per row.
 # Usage: bash scripts/aasce_ablation.sh [WORK_DIR [FOLD]]   (defaults: work_dirs/aasce_lite0_cpu 0)
+# AASCE_TTA="plain" skips the flip-test rows (the flip pass doubles the inference time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -15,7 +16,8 @@ VAL=$DATA/fold${FOLD}_val.json
 [ -f "$VAL" ] || { echo "aasce_ablation.sh: $VAL missing (run make aasce first)" >&2; exit 2; }
 CKPT=$(cat "$WORK/last_checkpoint")
 OUT=$WORK/ablation_fold$FOLD
-for tta in plain flip; do
+TTAS=${AASCE_TTA:-plain flip}
+for tta in $TTAS; do
     D=$OUT/$tta
     FLAG=(); [ "$tta" = flip ] && FLAG=(--flip-test)
     [ -f "$D/results.json" ] || "$PY" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --ann-file "$VAL" \
@@ -31,11 +33,11 @@ for tta in plain flip; do
             --qc-config "$CFG" --plots "$D/measure_$pick/plots" "${CHAIN[@]}" > "$D/measure_$pick.log" 2>&1
     done
 done
-"$PY" - "$OUT" <<'PY'
+"$PY" - "$OUT" $TTAS <<'PY'
 import json, os, sys
-out = sys.argv[1]
+out, ttas = sys.argv[1], sys.argv[2:]
 print('| fold | test time | angles from | recall | precision | MRE px | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review |')
-for tta in ('plain', 'flip'):
+for tta in ttas:
     m = json.load(open(os.path.join(out, tta, 'metrics.json')))
     for pick in ('best17', 'chain'):
         d = os.path.join(out, tta, f'measure_{pick}')
