@@ -56,6 +56,10 @@ def main() -> int:
     print('test metrics: ' + ', '.join(f'{k}={v:.4f}' for k, v in metrics.items() if isinstance(v, float)))
     if args.out:
         print(f'wrote {args.out}')
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():  # a gloo rank that exits with its group alive may abort
+        dist.barrier()
+        dist.destroy_process_group()
     return 0
 
 
