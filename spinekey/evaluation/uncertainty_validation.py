@@ -53,7 +53,7 @@ def validate(pred: Sequence[Sequence[float]], true: Sequence[Sequence[float]], u
     film_unc, film_err = u.max(1), err.max(1)
     relative_unc = u.sum(1) / np.maximum(p.sum(1), 1e-12)
     bad = film_err > bad_deg
-    per_film = [float(x) for x in np.abs(p - t).sum(1) / np.maximum((p + t).sum(1), 1e-12)]
+    per_film = err.sum(1) / np.maximum((p + t).sum(1), 1e-12)
     result = {
         'n_films': len(p), 'bad_deg': bad_deg, 'n_bad': int(bad.sum()), 'smape': smape(p, t),
         'auroc': auroc(film_unc, bad),

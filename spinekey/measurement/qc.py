@@ -14,6 +14,7 @@ import numpy as np
 
 from spinekey.measurement.geometry import box_iou
 from spinekey.measurement.spine import CORNERS, SpineMeasurement, VertebraInput
+from spinekey.measurement.uncertainty import IMAGE_UNC
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,6 @@ class QCThresholds:
 
 
 QC_DEFAULTS = QCThresholds()
-ANGLE_COLUMNS = ('cobb_deg', 'lordosis_deg', 'cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg')
 
 
 def vertebra_quad(v: VertebraInput) -> Optional[np.ndarray]:
@@ -66,6 +66,33 @@ def _box(q: np.ndarray) -> np.ndarray:
     return np.concatenate([q.min(0), q.max(0)])
 
 
+def neighbour_quads(quads: Sequence[Optional[np.ndarray]], i: int) -> List[np.ndarray]:
+    """The quadrilaterals of vertebra i's cranial and caudal neighbours that have four corners."""
+    return [quads[j] for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None]
+
+
+def height_ratio(q: np.ndarray, neighbours: Sequence[np.ndarray]) -> Optional[float]:
+    """Height of ``q`` over its neighbours' mean height (None without a neighbour of positive height)."""
+    mean = np.mean([quad_height(n) for n in neighbours]) if neighbours else 0.0
+    return quad_height(q) / mean if mean > 0 else None
+
+
+def slope_offset(q: np.ndarray, neighbours: Sequence[np.ndarray]) -> Optional[float]:
+    """Smallest difference (deg) between the superior endplate of ``q`` and those of its two neighbours."""
+    return min(abs(quad_slope(q) - quad_slope(n)) for n in neighbours) if len(neighbours) == 2 else None
+
+
+def spacing_ratios(ordered: Sequence[VertebraInput]) -> Optional[np.ndarray]:
+    """Each centre-to-centre step along the spine over the film's median step (None below three placed
+    vertebrae or with a zero median)."""
+    centres = [v.centre() for v in ordered]
+    if len(centres) < 3 or any(c is None for c in centres):
+        return None
+    steps = np.linalg.norm(np.diff(np.asarray(centres, float), axis=0), axis=1)
+    median = float(np.median(steps))
+    return steps / median if median > 0 else None
+
+
 def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[List[str]]:
     """Reasons per vertebra of a film ordered cranial to caudal."""
     quads = [vertebra_quad(v) for v in ordered]
@@ -81,19 +108,16 @@ def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEF
             name, low = min(v.keypoint_scores.items(), key=lambda kv: kv[1])
             if low < th.min_keypoint_score:
                 reasons.append(f'low_keypoint_score: {name} scored {low:.2f} < {th.min_keypoint_score}')
-        neighbours = [quads[j] for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None]
+        neighbours = neighbour_quads(quads, i)
         if q is not None:
+            ratio = height_ratio(q, neighbours)
             if not corners_in_order(q):
                 reasons.append('corner_order: corners out of order or the outline crosses itself')
-            elif neighbours and np.mean([quad_height(n) for n in neighbours]) > 0:  # degenerate ones: corner_order
-                ratio = quad_height(q) / np.mean([quad_height(n) for n in neighbours])
-                if ratio > th.size_ratio or ratio < 1 / th.size_ratio:
-                    reasons.append(f'size_jump: height {ratio:.2f}x its neighbours\'')
-            if len(neighbours) == 2:
-                own = quad_slope(q)
-                off = [abs(own - quad_slope(n)) for n in neighbours]
-                if min(off) > th.slope_deg:
-                    reasons.append(f'slope_outlier: superior endplate {min(off):.1f} deg off both neighbours')
+            elif ratio is not None and (ratio > th.size_ratio or ratio < 1 / th.size_ratio):
+                reasons.append(f'size_jump: height {ratio:.2f}x its neighbours\'')
+            off = slope_offset(q, neighbours)
+            if off is not None and off > th.slope_deg:
+                reasons.append(f'slope_outlier: superior endplate {off:.1f} deg off both neighbours')
             dupes = [j for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None
                      and box_iou(_box(q), _box(quads[j])) > th.duplicate_iou]
             if dupes:
@@ -116,18 +140,15 @@ def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequen
     if expected_levels and n != expected_levels:
         code = 'count_low' if n < expected_levels else 'count_high'
         reasons.append(f'{code}: {n} vertebrae found, {expected_levels} expected')
-    centres = [v.centre() for v in ordered]
-    if n >= 3 and all(c is not None for c in centres):
-        steps = np.linalg.norm(np.diff(np.asarray(centres, float), axis=0), axis=1)
-        median = float(np.median(steps))
-        gaps = [k for k, s in enumerate(steps) if median > 0 and s > th.gap_factor * median]
-        if gaps:
-            reasons.append(f'gap: spacing after vertebra #{gaps[0] + 1} is {steps[gaps[0]] / median:.1f}x the median'
-                           ' (a missed vertebra?)')
+    ratios = spacing_ratios(ordered)
+    gaps = [] if ratios is None else [k for k, r in enumerate(ratios) if r > th.gap_factor]
+    if gaps:
+        reasons.append(f'gap: spacing after vertebra #{gaps[0] + 1} is {ratios[gaps[0]]:.1f}x the median'
+                       ' (a missed vertebra?)')
     scores = [v.score for v in ordered if v.score is not None]
     if scores and float(np.mean(scores)) < th.film_min_score:
         reasons.append(f'low_recognition: mean detection score {np.mean(scores):.2f} < {th.film_min_score}')
-    uncertain = [(c, image[f'{c}_unc']) for c in ANGLE_COLUMNS
+    uncertain = [(c, image[f'{c}_unc']) for c in IMAGE_UNC
                  if image and image.get(f'{c}_unc') is not None and image[f'{c}_unc'] > th.max_angle_unc_deg]
     if uncertain:
         name, unc = max(uncertain, key=lambda cu: cu[1])

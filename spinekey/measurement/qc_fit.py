@@ -12,7 +12,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from spinekey.measurement.qc import quad_height, quad_slope, vertebra_quad
+from spinekey.measurement.qc import height_ratio, neighbour_quads, slope_offset, spacing_ratios, vertebra_quad
 from spinekey.measurement.spine import order_vertebrae
 
 
@@ -26,17 +26,17 @@ def anatomy_stats(films: Sequence[Sequence]) -> Dict[str, np.ndarray]:
         ordered = [vertebrae[i] for i in order_vertebrae(vertebrae)]
         quads = [vertebra_quad(v) for v in ordered]
         for i, q in enumerate(quads):
-            near = [quads[j] for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None]
-            if q is None or not near:
+            if q is None:
                 continue
-            ratio = quad_height(q) / np.mean([quad_height(n) for n in near])
-            sizes.append(max(ratio, 1 / ratio))
-            if len(near) == 2:
-                slopes.append(min(abs(quad_slope(q) - quad_slope(n)) for n in near))
-        centres = np.array([v.centre() for v in ordered if v.centre() is not None], float)
-        if len(centres) >= 3:
-            steps = np.linalg.norm(np.diff(centres, axis=0), axis=1)
-            gaps.extend(steps / np.median(steps))
+            ratio = height_ratio(q, neighbour_quads(quads, i))
+            if ratio is not None:
+                sizes.append(max(ratio, 1 / ratio))
+            off = slope_offset(q, neighbour_quads(quads, i))
+            if off is not None:
+                slopes.append(off)
+        ratios = spacing_ratios(ordered)
+        if ratios is not None:
+            gaps.extend(ratios)
     return {'size_ratio': np.asarray(sizes), 'slope_deg': np.asarray(slopes), 'gap_factor': np.asarray(gaps)}
 
 
