@@ -2,12 +2,16 @@
 """Choose QC thresholds: the shape rules (size_jump, slope_outlier, gap) from annotated films (the high
 quantile of what real spines in a training fold show, times a margin); with a model's predictions on a tuning
 fold (results.json and the images.csv tools/measure.py wrote for it), the score rules (the lowest 5% of
-detections) and uncertain_angle (the most uncertain 20% of films) too. Prints a ``qc = dict(...)`` line for a
-config; thresholds it has no data for keep the defaults.
+detections) and uncertain_angle (the most uncertain 20% of films) too; with the measure folder of an
+``--aasce-smape`` run (its measurements.csv and smape.json), how many flagged vertebrae send a film to review
+(the count that best separates the films with an angle off by more than 5 deg). Prints a ``qc = dict(...)``
+line for a config; thresholds it has no data for keep the defaults.
 
     python tools/fit_qc.py --gt data/aasce/fold0_train.json
     python tools/fit_qc.py --gt data/aasce/fold1_train.json --results fold0/results.json \
         --images-csv fold0/measure/images.csv
+    python tools/fit_qc.py --gt data/aasce/fold1_train.json --results fold0/results.json \
+        --measure-dir fold0/measure      # images.csv, measurements.csv, smape.json of measure.py --aasce-smape
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ def parse_args():
     p.add_argument('--margin', type=float, default=1.1, help='factor on top, for the model\'s noise (default 1.1)')
     p.add_argument('--results', help='a model\'s results.json on a tuning fold (never the fold you report)')
     p.add_argument('--images-csv', help='images.csv of tools/measure.py on those results (angle uncertainties)')
+    p.add_argument('--measure-dir', help='output folder of tools/measure.py --aasce-smape on those results: '
+                   'its images.csv (unless --images-csv), and with measurements.csv + smape.json film_flagged_min')
     p.add_argument('--score-thr', type=float, default=0.3, help='detections kept by the run (default 0.3)')
     p.add_argument('--vertebra-share', type=float, default=0.05,
                    help='share of detections each score rule flags (default 0.05)')
@@ -38,6 +44,7 @@ def parse_args():
 def fit_from_predictions(args) -> dict:
     """Score and uncertainty thresholds from --results / --images-csv (spinekey.measurement.qc_fit)."""
     import csv
+    import os
 
     from spinekey.io.coco_files import load_results
     from spinekey.measurement.qc_fit import prediction_thresholds
@@ -46,15 +53,42 @@ def fit_from_predictions(args) -> dict:
         kept = [r for r in load_results(args.results) if r.get('score', 0) >= args.score_thr]
         scores = [r['score'] for r in kept]
         kp_scores = [min(r['keypoints'][2::3]) for r in kept if r.get('keypoints')]
-    if args.images_csv:
-        with open(args.images_csv, newline='') as f:
+    images_csv = args.images_csv or (os.path.join(args.measure_dir, 'images.csv') if args.measure_dir else None)
+    if images_csv:
+        with open(images_csv, newline='') as f:
             for row in csv.DictReader(f):
                 values = [float(v) for k, v in row.items() if k.endswith('_deg_unc') and v not in ('', None)]
                 if values:
                     film_unc.append(max(values))
         if not film_unc:
-            raise SpineKeyError(f'{args.images_csv}: no *_deg_unc values (measure results that carry keypoint_unc)')
-    return prediction_thresholds(scores, kp_scores, film_unc, args.vertebra_share, args.film_share)
+            raise SpineKeyError(f'{images_csv}: no *_deg_unc values (measure results that carry keypoint_unc)')
+    fitted = prediction_thresholds(scores, kp_scores, film_unc, args.vertebra_share, args.film_share)
+    if args.measure_dir:
+        fitted.update(fit_film_rule(args.measure_dir))
+    return fitted
+
+
+def fit_film_rule(measure_dir: str) -> dict:
+    """film_flagged_min from a measure folder: flagged vertebrae per film (measurements.csv) against the films
+    with an AASCE angle off by more than 5 deg (smape.json)."""
+    import csv
+    import json
+    import os
+
+    from spinekey.measurement.qc_fit import fit_film_flagged_min
+    paths = [os.path.join(measure_dir, n) for n in ('measurements.csv', 'smape.json')]
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise SpineKeyError(f'{missing[0]}: not found (run tools/measure.py --aasce-smape --out {measure_dir})')
+    flagged = {}
+    with open(paths[0], newline='') as f:
+        for row in csv.DictReader(f):
+            flagged[row['file_name']] = flagged.get(row['file_name'], 0) + (row.get('qc_status') == 'review')
+    with open(paths[1]) as f:
+        films = json.load(f)['images']
+    bad = [max(abs(p - t) for p, t in zip(im['pred'], im['true'])) > 5 for im in films]
+    k = fit_film_flagged_min([flagged.get(im['file_name'], 0) for im in films], bad)
+    return {} if k is None else {'film_flagged_min': k}
 
 
 @run_cli
@@ -73,7 +107,7 @@ def main() -> int:
         raise SpineKeyError(f'{args.gt}: no film with three or more annotated vertebrae to learn from')
     fitted = suggest_thresholds(anatomy_stats(films), args.quantile, args.margin)
     counts = {'n_films': len(films), 'n_vertebrae': fitted.pop('n_vertebrae')}
-    if args.results or args.images_csv:
+    if args.results or args.images_csv or args.measure_dir:
         fitted.update(fit_from_predictions(args))
     qc = dict(asdict(QCThresholds()), **fitted)
     print(f'# from {counts["n_films"]} films ({counts["n_vertebrae"]} vertebrae) of {args.gt}, quantile '

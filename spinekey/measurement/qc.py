@@ -27,6 +27,8 @@ class QCThresholds:
     gap_factor: float = 1.6           # centre spacing against the film's median spacing
     film_min_score: float = 0.6       # mean detection score of a film the model barely recognises
     max_angle_unc_deg: float = 3.0    # an angle's uncertainty (*_unc, 1 sd) above it: review
+    film_flagged_min: float = 1       # flagged vertebrae that send the whole film to review
+    extra_levels_ok: float = 0        # extra vertebrae that do not (C7, the sacrum: the AASCE window drops them)
 
     @classmethod
     def from_config(cls, values: Optional[dict]) -> 'QCThresholds':
@@ -137,7 +139,7 @@ def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequen
     reasons = []
     if n == 1:
         reasons.append('single_vertebra: one vertebra found, no angle can be measured')
-    if expected_levels and n != expected_levels:
+    if expected_levels and (n < expected_levels or n > expected_levels + th.extra_levels_ok):
         code = 'count_low' if n < expected_levels else 'count_high'
         reasons.append(f'{code}: {n} vertebrae found, {expected_levels} expected')
     ratios = spacing_ratios(ordered)
@@ -154,7 +156,7 @@ def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequen
         name, unc = max(uncertain, key=lambda cu: cu[1])
         reasons.append(f'uncertain_angle: {name} +-{unc:.1f} deg > {th.max_angle_unc_deg:g}')
     flagged = sum(bool(r) for r in per_vertebra)
-    if flagged:
+    if flagged and flagged >= th.film_flagged_min:
         reasons.append(f'vertebrae_flagged: {flagged} of {n} vertebrae to review')
     return reasons
 

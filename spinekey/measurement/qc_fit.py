@@ -5,10 +5,12 @@ quantities the rules of spinekey.measurement.qc test are collected: a vertebra's
 neighbours' mean, its superior endplate's smallest slope difference to its two neighbours, and the centre
 spacing against the film's median. A threshold is a high quantile of what real anatomy shows, times a
 margin for the model's own noise, so a healthy spine is almost never sent to review for its shape.
+The film rules are chosen from a model's predictions on a tuning fold: the scores' low tail, the most
+uncertain films, and how many flagged vertebrae make a film likely to carry a large angle error.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -68,3 +70,21 @@ def prediction_thresholds(detection_scores: Sequence[float], min_keypoint_scores
     if len(film_angle_unc):
         out['max_angle_unc_deg'] = round(float(np.quantile(film_angle_unc, 1 - film_share)), 2)
     return out
+
+
+def fit_film_flagged_min(flagged_per_film: Sequence[int], bad: Sequence[bool], max_count: int = 6) -> Optional[int]:
+    """The number of flagged vertebrae from which a film goes to review: the k in 1..``max_count`` that best
+    separates the films with a large angle error (``bad``) from the others, i.e. the largest difference between
+    the bad rate of films with >= k flagged vertebrae and of the rest. None when no k leaves both groups
+    non-empty. One or two flagged vertebrae out of 17 are often harmless (a faint L5 that the angles do not use);
+    how many it takes is a property of the model, hence fitted on its predictions."""
+    flagged, bad = np.asarray(flagged_per_film, int), np.asarray(bad, bool)
+    best, best_gap = None, -np.inf
+    for k in range(1, max_count + 1):
+        review = flagged >= k
+        if review.all() or not review.any():
+            continue
+        gap = bad[review].mean() - bad[~review].mean()
+        if gap > best_gap + 1e-12:
+            best, best_gap = k, gap
+    return best

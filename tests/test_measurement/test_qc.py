@@ -111,3 +111,23 @@ def test_detection_qc_answers_in_input_order():
     answers = detection_qc(shuffled)
     assert [s for s, _ in answers].count('review') == 1
     assert answers[len(spine) - 1 - 3][0] == 'review' and 'low_score' in answers[len(spine) - 1 - 3][1]
+
+
+def test_film_policy_thresholds_count_flagged_vertebrae_and_tolerate_extra_levels():
+    """Two flagged vertebrae send a film to review by default, not with film_flagged_min=3; 19 vertebrae for
+    17 levels are count_high by default, not with extra_levels_ok=2 (but 20 are)."""
+    spine = column(17)
+    for i in (4, 12):
+        spine[i].score = 0.3
+    per_vertebra = vertebra_reasons(spine)
+    assert sum(bool(r) for r in per_vertebra) == 2
+    assert 'vertebrae_flagged' in codes(film_reasons(spine, per_vertebra, 17))
+    tolerant = QCThresholds(film_flagged_min=3, extra_levels_ok=2)
+    assert film_reasons(spine, per_vertebra, 17, tolerant) == []
+    spine[8].score = 0.3
+    assert 'vertebrae_flagged' in codes(film_reasons(spine, vertebra_reasons(spine), 17, tolerant))
+    for n, fires in ((19, False), (20, True)):
+        long_spine = column(n)
+        reasons = film_reasons(long_spine, vertebra_reasons(long_spine), 17, tolerant)
+        assert ('count_high' in codes(reasons)) == fires
+        assert 'count_high' in codes(film_reasons(long_spine, vertebra_reasons(long_spine), 17))

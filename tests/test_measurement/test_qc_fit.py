@@ -50,3 +50,34 @@ def test_score_and_uncertainty_thresholds_from_predictions_by_hand(synthetic_dir
     # kept scores 0.6, 0.9, 1.0: median 0.9; their lowest keypoint scores 0.4, 0.5, 0.8: median 0.5;
     # films' largest angle uncertainty 1..5 (the sixth has none): the 80th percentile, 4.2
     assert (qc['min_score'], qc['min_keypoint_score'], qc['max_angle_unc_deg']) == (0.9, 0.5, 4.2)
+
+
+def test_film_flagged_min_separates_the_bad_films_by_hand():
+    from spinekey.measurement.qc_fit import fit_film_flagged_min
+    # bad rates: k=1 -> 3/5 vs 1/3, k=2 -> 3/3 vs 1/5 (the widest gap), k=3 -> 2/2 vs 2/6, k=5 leaves none
+    flagged = [0, 0, 0, 1, 1, 2, 3, 4]
+    bad = [False, False, True, False, False, True, True, True]
+    assert fit_film_flagged_min(flagged, bad) == 2
+    assert fit_film_flagged_min([0, 0, 0], [True, False, True]) is None
+
+
+def test_fit_qc_reads_the_film_rule_from_a_measure_folder(synthetic_dir, tmp_path):
+    import json
+    d = tmp_path / 'measure'
+    d.mkdir()
+    # film a: 0 flagged, good; b: 1 flagged, good; c: 2 flagged, bad; d: 3 flagged, bad -> k = 2
+    rows = ['image_id,file_name,qc_status'] + [f'{i},{f},{s}' for i, (f, s) in enumerate(
+        [('a', 'ok'), ('b', 'review'), ('c', 'review'), ('c', 'review'), ('d', 'review'), ('d', 'review'),
+         ('d', 'review'), ('a', 'ok')])]
+    (d / 'measurements.csv').write_text('\n'.join(rows) + '\n')
+    (d / 'images.csv').write_text('image_id,cobb_deg,cobb_deg_unc\n1,10,1\n2,10,2\n')
+    films = [{'file_name': f, 'pred': [10, 20, 5], 'true': [10 + e, 20, 5]} for f, e in
+             (('a', 1), ('b', -2), ('c', 6), ('d', -9))]
+    (d / 'smape.json').write_text(json.dumps({'images': films}))
+    out = tmp_path / 'qc.json'
+    run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--measure-dir', str(d),
+             '--out', str(out), check=True)
+    assert json.loads(out.read_text())['qc']['film_flagged_min'] == 2
+    (d / 'smape.json').unlink()
+    proc = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--measure-dir', str(d))
+    assert proc.returncode == 2 and 'smape.json: not found' in proc.stderr and 'Traceback' not in proc.stderr
