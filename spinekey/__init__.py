@@ -9,6 +9,7 @@ allow_checkpoint_globals()
 
 from spinekey import datasets, evaluation, models  # noqa: E402,F401  (registration side effects)
 from spinekey.visualization import spine_visualizer  # noqa: E402,F401  (registers SpineLocalVisualizer)
+from spinekey.utils import amp  # noqa: E402,F401  (registers SpineKeyAmpOptimWrapper)
 
 __version__ = '0.1.0'
 __all__ = ['__version__']

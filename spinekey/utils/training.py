@@ -120,7 +120,7 @@ def prepare_training_config(cfg, amp: bool = False, auto_scale_lr: bool = False,
     derive_evaluator_ann_files(cfg)
     drop_missing_pretrained(cfg)
     if amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.type = 'SpineKeyAmpOptimWrapper'  # spinekey.utils.amp: no GradScaler FutureWarning
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:

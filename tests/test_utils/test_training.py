@@ -51,7 +51,7 @@ def test_resume_and_amp_switches(tmp_path):
     cfg = _cfg()
     cfg.train_dataloader.dataset.update(data_root=str(tmp_path) + '/', ann_file='train.json')
     prepare_training_config(cfg, amp=True, auto_scale_lr=True, resume='auto')
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.auto_scale_lr.enable and cfg.resume
+    assert cfg.optim_wrapper.type == 'SpineKeyAmpOptimWrapper' and cfg.auto_scale_lr.enable and cfg.resume
     with pytest.raises(SpineKeyError, match='nope.pth: checkpoint to resume from not found'):
         prepare_training_config(cfg, resume='nope.pth')
 
