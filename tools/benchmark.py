@@ -5,7 +5,8 @@ overhead: latency, training step and peak memory with vs without the keypoint br
 batch:    images/s of the tools/infer.py loop at batch 4 vs 1 (target >= 1.3x)
 scaling:  latency and memory at 512-2048 px long side and at 5, 17, 24 vertebrae per image
 eval:     10,000-image keypoint evaluation vs pycocotools (and faster-coco-eval when installed)
-measure:  measurement errors of the demo model (needs make demo)
+measure:  measurement errors of the demo model (needs make demo), and whether its Cobb uncertainty and QC find
+          the films with the large errors (exact truth: the synthetic test split)
 gpu:      fp16 inference / AMP training vs fp32 and the EPE change (needs a CUDA device)
 data:     images/s of the config's training pipeline per loader worker, and without each transform (no model)
 soak:     --soak-films films (default 2,000; 200 with --quick) through inference.sh --measure --save_vis with
@@ -82,7 +83,7 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     from spinekey.evaluation.measurement_agreement import measurement_agreement
     from spinekey.io.coco_files import load_coco_gt, load_results
     from spinekey.measurement.inputs import images_from_gt, images_from_results
-    from spinekey.visualization.plots import plot_confusions
+    from spinekey.visualization.plots import plot_confusions, plot_uncertainty_validation
     checkpoint = ctx.checkpoint
     ann = os.path.join(data, 'det_test.json')
     if not checkpoint or not os.path.isfile(ann):
@@ -104,7 +105,21 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     plot_confusions({'Genant': row['genant_confusion'], 'Meyerding': row['meyerding_confusion']}, png)
     row['checkpoint'] = checkpoint
     row['confusion_png'] = png
+    check = row.pop('cobb_uncertainty')
+    if check:  # the headline numbers in the row, the curve and the scatter beside the table
+        kept = {r['kept']: r['smape'] for r in check['retention']}
+        row.update(cobb_unc_auroc=_round(check['auroc']), cobb_bad_films=f'{check["n_bad"]}/{check["n_films"]}',
+                   cobb_smape_all=_round(check['smape']), cobb_smape_kept90=_round(kept[0.9]),
+                   cobb_smape_kept80=_round(kept[0.8]), cobb_within_1sd=_round(check['coverage_1sd']),
+                   cobb_within_2sd=_round(check['coverage_2sd']), qc_review_films=check['qc']['n_review'],
+                   cobb_smape_qc_ok=_round(check['qc']['smape_ok']),
+                   cobb_smape_qc_review=_round(check['qc']['smape_review']))
+        row['uncertainty_png'] = plot_uncertainty_validation(check, os.path.join(ctx.work_dir, 'measure_cobb_'))
     return row
+
+
+def _round(x, digits: int = 3):
+    return None if x is None else round(float(x), digits)
 
 
 def bench_soak(ctx: BenchContext, films: int = 2000) -> dict:

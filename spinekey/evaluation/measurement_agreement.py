@@ -1,7 +1,10 @@
 """How far measurements from predicted keypoints are from those of the ground-truth keypoints.
 
 Vertebrae are paired by box IoU (Hungarian); per pair the Genant and Meyerding grades and the slip are
-compared, per image the Cobb and lordosis angles. The GT side uses the true anterior side when known; the
+compared, per image the Cobb and lordosis angles. The predicted Cobb angle's uncertainty (``cobb_deg_unc``) and the
+film's QC status are checked against the exact error too (``cobb_uncertainty``: the numbers of
+spinekey.evaluation.uncertainty_validation, here for one angle per film), when the predictions carry
+``keypoint_unc``. The GT side uses the true anterior side when known; the
 prediction side reads it from the image, as tools/measure.py does by default, and names its levels from
 ``pred_bottom_level`` (what a user passes as --bottom-level), so lordosis spans the same levels.
 """
@@ -35,6 +38,7 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
     genant = np.zeros((4, 4), int)
     meyerding = np.zeros((6, 6), int)
     slip_err, cobb_err, lordosis_err, side_ok = [], [], [], []
+    cobb_checked = []  # (predicted, true, uncertainty, qc_status) of films whose Cobb angle has an uncertainty
     matched = total = 0
     for gim in gt_images:
         truth_side = true_anterior.get(gim.file_name, 'left')
@@ -64,6 +68,9 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
         for key, errs in (('cobb_deg', cobb_err), ('lordosis_deg', lordosis_err)):
             if gm.image.get(key) is not None and pm.image.get(key) is not None:
                 errs.append(abs(gm.image[key] - pm.image[key]))
+        if gm.image.get('cobb_deg') is not None and pm.image.get('cobb_deg_unc') is not None:
+            cobb_checked.append((pm.image['cobb_deg'], gm.image['cobb_deg'], pm.image['cobb_deg_unc'],
+                                 pm.image.get('qc_status')))
 
     def mean(x):
         return round(float(np.mean(x)), 3) if len(x) else None
@@ -73,4 +80,14 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
             'genant_accuracy': round(float(np.trace(genant) / genant.sum()), 4) if genant.sum() else None,
             'meyerding_accuracy': round(float(np.trace(meyerding) / meyerding.sum()), 4) if meyerding.sum() else None,
             'anterior_side_accuracy': mean(side_ok),
-            'genant_confusion': genant.tolist(), 'meyerding_confusion': meyerding.tolist()}
+            'genant_confusion': genant.tolist(), 'meyerding_confusion': meyerding.tolist(),
+            'cobb_uncertainty': _cobb_uncertainty(cobb_checked)}
+
+
+def _cobb_uncertainty(checked) -> Optional[dict]:
+    """uncertainty_validation.validate on the single Cobb angle per film; None without uncertainties."""
+    if not checked:
+        return None
+    from spinekey.evaluation.uncertainty_validation import validate
+    pred, true, unc, status = zip(*checked)
+    return validate([[p] for p in pred], [[t] for t in true], [[u] for u in unc], list(status))

@@ -40,3 +40,29 @@ def test_a_moved_corner_changes_slip_and_grade(synthetic_dir):
     wrong = sum(row['genant_confusion'][i][j] for i in range(4) for j in range(4) if i != j)
     assert wrong == 1
     assert row['genant_accuracy'] == pytest.approx(1 - 1 / row['matched_vertebrae'], abs=1e-4)
+
+
+def test_cobb_uncertainty_is_checked_against_the_exact_error(synthetic_dir):
+    """Films whose corners are exact and certain stay good; the one film with a tilted endplate and large
+    corner uncertainties is the one bad film, ranked first (AUROC 1); without keypoint_unc there is no check."""
+    gt = load_coco_gt(os.path.join(synthetic_dir, 'det_train.json'))
+    truth = json.load(open(os.path.join(synthetic_dir, 'truth.json')))['images']
+    sides = {k: v['anterior'] for k, v in truth.items()}
+    results = _results(gt)
+    assert measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt), sides,
+                                 pred_bottom_level='L5')['cobb_uncertainty'] is None
+    bad_image = gt['images'][0]['id']
+    for r in results:
+        r['keypoint_unc'] = [0.2] * 4
+    tilted = next(r for r in results if r['image_id'] == bad_image)
+    tilted['keypoints'][1] -= 0.6 * tilted['bbox'][3]  # top_left up: the superior endplate tilts ~20 deg
+    for r in results:
+        if r['image_id'] == bad_image:
+            r['keypoint_unc'] = [15.0] * 4
+    row = measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt), sides,
+                                pred_bottom_level='L5')
+    check = row['cobb_uncertainty']
+    assert check['n_films'] == len(gt['images']) and check['n_bad'] == 1
+    assert check['auroc'] == 1.0
+    assert check['films'][0]['film_error'] > 5 and check['films'][0]['film_unc'] == max(
+        f['film_unc'] for f in check['films'])
