@@ -32,8 +32,9 @@ def _side(image: ImageInput, images_dir: Optional[str], fallback: str) -> str:
 
 def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageInput],
                           true_anterior: Dict[str, str], images_dir: Optional[str] = None,
-                          iou_thr: float = 0.5, pred_bottom_level: Optional[str] = None) -> dict:
-    """MAE of slip %, Cobb and lordosis; accuracy and confusion matrices of the Genant and Meyerding grades."""
+                          iou_thr: float = 0.5, pred_bottom_level: Optional[str] = None, qc_thresholds=None) -> dict:
+    """MAE of slip %, Cobb and lordosis; accuracy and confusion matrices of the Genant and Meyerding grades.
+    ``qc_thresholds`` (spinekey.measurement.qc.QCThresholds, None: the defaults) judge the predicted films."""
     preds = {os.path.basename(im.file_name): im for im in pred_images}
     genant = np.zeros((4, 4), int)
     meyerding = np.zeros((6, 6), int)
@@ -51,7 +52,7 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
         side_ok.append(pred_side == truth_side)
         gm = measure_spine(gim.vertebrae, truth_side)
         pm = measure_spine(pim.vertebrae, pred_side, bottom_level=pred_bottom_level
-                           if len(pim.vertebrae) <= len(gim.vertebrae) else None)
+                           if len(pim.vertebrae) <= len(gim.vertebrae) else None, qc_thresholds=qc_thresholds)
         g_row = {id(v): r for v, r in zip(gm.ordered, gm.vertebrae)}
         p_row = {id(v): r for v, r in zip(pm.ordered, pm.vertebrae)}
         iou = box_iou_xywh([v.bbox for v in gim.vertebrae], [v.bbox for v in pim.vertebrae])
