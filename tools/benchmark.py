@@ -91,7 +91,6 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     ann = os.path.join(data, 'det_test.json')
     if not checkpoint or not os.path.isfile(ann):
         return {'skipped': f'needs the demo checkpoint and {ann}: run make demo first'}
-    row_data = {'data': ann}
     with tempfile.TemporaryDirectory() as tmp:
         results_path = os.path.join(tmp, 'results.json')
         cmd = [sys.executable, 'tools/infer.py', '--config', DEMO_CONFIG,
@@ -108,7 +107,7 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     png = os.path.join(ctx.work_dir, 'measure_confusion.png')  # beside --out
     os.makedirs(ctx.work_dir, exist_ok=True)
     plot_confusions({'Genant': row['genant_confusion'], 'Meyerding': row['meyerding_confusion']}, png)
-    row = dict(row_data, **row)
+    row = dict(data=ann, **row)
     row['checkpoint'] = checkpoint
     row['confusion_png'] = png
     check = row.pop('cobb_uncertainty')

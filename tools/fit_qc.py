@@ -75,6 +75,7 @@ def fit_film_rule(measure_dir: str) -> dict:
     import json
     import os
 
+    from spinekey.evaluation.uncertainty_validation import BAD_ANGLE_DEG
     from spinekey.measurement.qc_fit import fit_film_flagged_min
     paths = [os.path.join(measure_dir, n) for n in ('measurements.csv', 'smape.json')]
     missing = [p for p in paths if not os.path.isfile(p)]
@@ -86,7 +87,7 @@ def fit_film_rule(measure_dir: str) -> dict:
             flagged[row['file_name']] = flagged.get(row['file_name'], 0) + (row.get('qc_status') == 'review')
     with open(paths[1]) as f:
         films = json.load(f)['images']
-    bad = [max(abs(p - t) for p, t in zip(im['pred'], im['true'])) > 5 for im in films]
+    bad = [max(abs(p - t) for p, t in zip(im['pred'], im['true'])) > BAD_ANGLE_DEG for im in films]
     k = fit_film_flagged_min([flagged.get(im['file_name'], 0) for im in films], bad)
     return {} if k is None else {'film_flagged_min': k}
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from spinekey.measurement.aasce import smape
 
+BAD_ANGLE_DEG = 5.0  # a film with any angle off by more than this counts as a large error
 KEEP_FRACTIONS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5)
 
 
@@ -44,7 +45,7 @@ def retention(pred: np.ndarray, true: np.ndarray, order: np.ndarray,
 
 
 def validate(pred: Sequence[Sequence[float]], true: Sequence[Sequence[float]], unc: Sequence[Sequence[float]],
-             qc_status: Optional[Sequence[str]] = None, bad_deg: float = 5.0) -> Dict:
+             qc_status: Optional[Sequence[str]] = None, bad_deg: float = BAD_ANGLE_DEG) -> Dict:
     """Every number of the module docstring, for films with predicted, true and uncertain angles alike."""
     p, t, u = (np.asarray(a, float) for a in (pred, true, unc))
     if not (p.shape == t.shape == u.shape) or p.ndim != 2 or not len(p):
