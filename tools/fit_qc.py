@@ -55,6 +55,8 @@ def fit_from_predictions(args) -> dict:
         kp_scores = [min(r['keypoints'][2::3]) for r in kept if r.get('keypoints')]
     images_csv = args.images_csv or (os.path.join(args.measure_dir, 'images.csv') if args.measure_dir else None)
     if images_csv:
+        if not os.path.isfile(images_csv):
+            raise SpineKeyError(f'{images_csv}: not found (the images.csv tools/measure.py writes)')
         with open(images_csv, newline='') as f:
             for row in csv.DictReader(f):
                 values = [float(v) for k, v in row.items() if k.endswith('_deg_unc') and v not in ('', None)]

@@ -81,3 +81,6 @@ def test_fit_qc_reads_the_film_rule_from_a_measure_folder(synthetic_dir, tmp_pat
     (d / 'smape.json').unlink()
     proc = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--measure-dir', str(d))
     assert proc.returncode == 2 and 'smape.json: not found' in proc.stderr and 'Traceback' not in proc.stderr
+    absent = tmp_path / "no such folder's"
+    proc = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--measure-dir', str(absent))
+    assert proc.returncode == 2 and 'images.csv: not found' in proc.stderr and 'Traceback' not in proc.stderr
