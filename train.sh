@@ -16,6 +16,8 @@ Usage: bash train.sh [options] [--cfg-options key=value ...]
   --work-dir DIR        logs and checkpoints (default work_dirs/<config name>)
   --resume [CKPT]       resume from CKPT, or from the latest checkpoint in the work dir
   --amp                 mixed precision (GPU)
+  --workers N           training loader workers per process (default: the config's on CPU; on GPUs the
+                        node's CPUs shared among the processes, up to 8, with pinned memory)
   --auto-scale-lr       scale lr by total batch (per-process batch x processes) / auto_scale_lr.base_batch_size
   --nnodes N --node-rank R --master-addr HOST   multi-node training (run once per node)
   --cfg-options k=v ... override config keys (must come last)
@@ -27,7 +29,7 @@ USAGE
 }
 
 CONFIG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
-GPUS=""; CPU=0; NPROC=1; PORT=29500; WORK_DIR=""; RESUME=""; AMP=0; SCALE_LR=0
+GPUS=""; CPU=0; NPROC=1; PORT=29500; WORK_DIR=""; RESUME=""; AMP=0; SCALE_LR=0; WORKERS=""
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; CFG_OPTIONS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
         --work-dir) WORK_DIR=$2; shift 2 ;;
         --resume) if [ $# -gt 1 ] && [[ "$2" != --* ]]; then RESUME=$2; shift 2; else RESUME=auto; shift; fi ;;
         --amp) AMP=1; shift ;;
+        --workers) WORKERS=$2; shift 2 ;;
         --auto-scale-lr) SCALE_LR=1; shift ;;
         --nnodes) NNODES=$2; shift 2 ;;
         --node-rank) NODE_RANK=$2; shift 2 ;;
@@ -54,6 +57,7 @@ ARGS=("$CONFIG")
 [ -n "$WORK_DIR" ] && ARGS+=(--work-dir "$WORK_DIR")
 if [ "$RESUME" = auto ]; then ARGS+=(--resume); elif [ -n "$RESUME" ]; then ARGS+=(--resume "$RESUME"); fi
 [ "$AMP" = 1 ] && ARGS+=(--amp)
+[ -n "$WORKERS" ] && ARGS+=(--workers "$WORKERS")
 [ "$SCALE_LR" = 1 ] && ARGS+=(--auto-scale-lr)
 
 if [ "$CPU" = 1 ]; then

@@ -19,6 +19,9 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CKPT, or from the latest checkpoint in the work dir if no CKPT')
     parser.add_argument('--amp', action='store_true', help='mixed precision (GPU)')
+    parser.add_argument('--workers', type=int, default=None,
+                        help='training loader workers per process (default: the config\'s on CPU; on a GPU the '
+                        'node\'s CPUs shared among its processes, up to 8, with pinned memory)')
     parser.add_argument('--strict', action='store_true',
                         help='treat annotation warnings (zero-size boxes, keypoints outside the image) as errors')
     parser.add_argument('--skip-bad-images', action='store_true',
@@ -45,7 +48,9 @@ def main() -> int:
         if cfg.get(key) is not None and cfg[key].dataset.get('type') == 'SpineCocoDataset':
             cfg[key].dataset.skip_bad_images = args.skip_bad_images
             cfg[key].dataset.strict = args.strict
-    prepare_training_config(cfg, amp=args.amp, auto_scale_lr=args.auto_scale_lr, resume=args.resume)
+    user_workers = any(k.startswith('train_dataloader.num_workers') for k in args.cfg_options or {})
+    prepare_training_config(cfg, amp=args.amp, auto_scale_lr=args.auto_scale_lr, resume=args.resume,
+                            workers=args.workers, scale_workers=not user_workers)
     if args.launcher == 'pytorch':
         init_cpu_distributed(cfg)
     from mmengine.runner import Runner

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+from mmengine.config import Config
+
 from spinekey.io.checkpoint import load_checkpoint_file
 from tests.conftest import DEMO_CONFIG, ROOT
 
@@ -25,8 +27,9 @@ def _train_sh(*args, **kwargs):
 
 
 def test_two_cpu_ranks_share_the_data(synthetic_dir, tmp_path):
-    proc = _train_sh('--nproc', '2', '--work-dir', str(tmp_path), '--port', '29631', '--cfg-options',
-                     *_data(synthetic_dir), 'train_cfg.max_epochs=1', *SMALL)
+    # --workers 0 instead of SMALL's num_workers options: train.sh's switch reaches the loader
+    proc = _train_sh('--nproc', '2', '--work-dir', str(tmp_path), '--port', '29631', '--workers', '0',
+                     '--cfg-options', *_data(synthetic_dir), 'train_cfg.max_epochs=1', *SMALL[:2])
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
     assert '+ ' in out and 'torch.distributed.run' in out and '--nproc_per_node 2' in out  # echoed command
@@ -34,6 +37,8 @@ def test_two_cpu_ranks_share_the_data(synthetic_dir, tmp_path):
     ckpt = load_checkpoint_file(str(tmp_path / 'epoch_1.pth'))
     # 10 images, 2 per batch: one process needs 5 steps, two ranks split the epoch into 3 steps each
     assert ckpt['meta']['iter'] == 3
+    dumped = Config.fromfile(str(tmp_path / os.path.basename(DEMO_CONFIG)))  # the config mmengine trained with
+    assert dumped.train_dataloader.num_workers == 0 and dumped.train_dataloader.persistent_workers is False
 
 
 def test_sigkill_then_resume_finishes_from_the_last_checkpoint(synthetic_dir, tmp_path):

@@ -5,7 +5,8 @@ import pytest
 from mmengine.config import Config
 
 from spinekey.utils.errors import SpineKeyError
-from spinekey.utils.training import drop_missing_pretrained, prepare_training_config
+from spinekey.utils.training import (drop_missing_pretrained, gpu_loader_workers, prepare_training_config,
+                                     scale_loader_workers)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -104,3 +105,29 @@ def test_image_folder_prefix_is_not_doubled(synthetic_dir):
                              data_prefix=dict(img='images/'), pipeline=[dict(type='LoadImageFromFile')]))
     assert os.path.isfile(ds.get_data_info(0)['img_path'])
     assert type(ds.pipeline.transforms[0]).__name__ == 'LoadSpineImage'  # DICOM-aware behind mmdet's name
+
+
+@pytest.mark.parametrize('cpus, procs, expected', [(16, 1, 8), (16, 4, 3), (8, 2, 3), (2, 1, 1), (64, 1, 8)])
+def test_gpu_loader_workers_share_the_node_cpus(cpus, procs, expected):
+    # worked by hand: cpus // procs - 1 (one core left for the training process), clamped to 1..8
+    assert gpu_loader_workers(cpus, procs) == expected
+
+
+def test_loader_workers_follow_the_cores_on_a_gpu_only():
+    cfg = _cfg('spinekey_cascade-mask-rcnn_r50_fpn_24e.py')
+    configured = cfg.train_dataloader.num_workers
+    assert scale_loader_workers(cfg, cuda=False) is None  # CPU: workers would take the model's cores
+    assert cfg.train_dataloader.num_workers == configured and not cfg.train_dataloader.get('pin_memory')
+    assert scale_loader_workers(cfg, cuda=True, cpus=16, processes_per_node=1) == 8
+    loader = cfg.train_dataloader
+    assert (loader.num_workers, loader.pin_memory, loader.persistent_workers) == (8, True, True)
+    cfg = _cfg('spinekey_aasce_gpu.py')  # never fewer than the config asks for
+    assert scale_loader_workers(cfg, cuda=True, cpus=4, processes_per_node=1) == cfg.train_dataloader.num_workers == 4
+
+
+def test_workers_given_are_used_as_given_on_any_device():
+    cfg = _cfg()
+    assert scale_loader_workers(cfg, workers=0, cuda=True) == 0
+    assert cfg.train_dataloader.num_workers == 0 and cfg.train_dataloader.persistent_workers is False
+    with pytest.raises(SpineKeyError, match='--workers -1'):
+        scale_loader_workers(cfg, workers=-1)
