@@ -18,6 +18,7 @@ from spinekey.benchmarks.model_cost import VARIANTS
 from spinekey.utils.errors import SpineKeyError
 
 DEMO_CONFIG = 'configs/spinekey/spinekey_demo_cpu.py'
+REFERENCE_CONFIG = 'configs/spinekey/spinekey_cascade-mask-rcnn_r50_fpn_24e.py'  # issue 21's GPU yardstick
 OVERHEAD_TARGET = 1.15
 BATCH_TARGET = 1.3
 
@@ -137,7 +138,8 @@ def bench_scaling(ctx: BenchContext) -> dict:
 
 
 def bench_gpu(ctx: BenchContext) -> dict:
-    """Target 6: fp16 inference and AMP training vs fp32 on one GPU, with the keypoint EPE change."""
+    """Target 6: fp16 inference and AMP training vs fp32 on one GPU, with the keypoint EPE change; and the
+    reference R50 config's real training loop (random weights, batch 8): images/s, data wait, GPU busy %."""
     import torch
     if not torch.cuda.is_available():
         return {'skipped': 'no CUDA device on this machine (the path runs with --device cuda on a GPU)'}
@@ -152,6 +154,16 @@ def bench_gpu(ctx: BenchContext) -> dict:
         row.update({f'{name}_latency_s': _r(inf['latency_s'], 4), f'{name}_infer_peak_mb': _r(inf['peak_memory_mb'], 0),
                     f'{name}_EPE_px': _r(epe['EPE_px'], 3), f'{name}_train_step_s': _r(train['step_s'], 4),
                     f'{name}_train_peak_mb': _r(train['peak_memory_mb'], 0)})
+    for name, half in (('fp32', False), ('amp', True)):  # the reference config's real loop, batch 8
+        loop = gpu.worker(job='train_loop', config=REFERENCE_CONFIG, data_root=data + '/', ann_file='det_train.json',
+                          iters=10 if gpu.quick else 50, warmup=5, batch_size=8, amp=half,
+                          work_dir=os.path.join(gpu.work_dir, 'train_loop'))
+        row.update({f'reference_{name}_train_images_per_s': loop['images_per_s'],
+                    f'reference_{name}_data_wait_share': loop['data_wait_share'],
+                    f'reference_{name}_gpu_busy_percent': loop['gpu_busy_percent'],
+                    'reference_loader_workers': loop['workers']})
+    row['reference_amp_train_speedup'] = _r(row['reference_amp_train_images_per_s'] /
+                                            row['reference_fp32_train_images_per_s'], 2)
     row['fp16_infer_speedup'] = _r(row['fp32_latency_s'] / row['fp16_latency_s'], 2)
     row['amp_train_speedup'] = _r(row['fp32_train_step_s'] / row['fp16_train_step_s'], 2)
     row['EPE_change_px'] = _r(abs(row['fp16_EPE_px'] - row['fp32_EPE_px']), 3)
