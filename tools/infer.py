@@ -42,6 +42,8 @@ def parse_args():
     p.add_argument('--summary-csv', help='also write one row per image: vertebra count, boxes, keypoints')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                    help='override config keys, e.g. model.test_cfg.rcnn.score_thr=0.3')
+    p.add_argument('--fp16', action='store_true',
+                   help='backbone and neck in half precision (GPU only; boxes and corners still decoded in float32)')
     p.add_argument('--flip-test', action=argparse.BooleanOptionalAction, default=None,
                    help='also run each film mirrored and average the keypoints (twice the time; default: the '
                    "config's flip_test, off when it has none)")
@@ -78,7 +80,7 @@ def run_shard(args, paths, ids, names, vis_names):
         device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
     sk = SpineKeyInferencer(args.config, args.checkpoint, device=device, score_thr=args.score_thr, measure=False,
                             batch_size=args.batch_size, num_workers=args.num_workers, cfg_options=args.cfg_options,
-                            flip_test=args.flip_test)
+                            flip_test=args.flip_test, fp16=args.fp16)
     skeleton = skeleton_for(len(sk.keypoint_names))
     vis_name_of = dict(zip(ids, vis_names))
     spool, skipped = FilmSpool(), {}

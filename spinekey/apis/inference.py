@@ -83,22 +83,24 @@ class ImageListDataset(torch.utils.data.Dataset):
 
 def iter_predictions(model, paths: Sequence[str], image_ids: Optional[Sequence[int]] = None,
                      batch_size: int = 1, num_workers: int = 0,
-                     flip_perm: Optional[Sequence[int]] = None) -> Iterator[Tuple[dict, object]]:
+                     flip_perm: Optional[Sequence[int]] = None, fp16: bool = False) -> Iterator[Tuple[dict, object]]:
     """Yield ``(item, data_sample)`` per image in order; ``data_sample`` is None for unreadable images.
 
     Images are read and transformed by ``num_workers`` background workers while the model runs.
     ``flip_perm`` (keypoint order after a left-right flip) turns on flip test-time augmentation
-    (spinekey.apis.flip_test): each film also runs mirrored, at twice the cost.
+    (spinekey.apis.flip_test): each film also runs mirrored, at twice the cost. ``fp16``: the backbone and
+    neck in half precision, the heads in float32 (spinekey.apis.precision).
     """
     dataset = ImageListDataset(paths, build_test_pipeline(model.cfg), image_ids, mirrored=flip_perm is not None)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
                                          collate_fn=list, shuffle=False)
     for items in loader:
         good = [it for it in items if 'error' not in it]
-        outputs = _predict(model, good) if good else []
+        outputs = _predict(model, good, fp16) if good else []
         if good and flip_perm is not None:
-            outputs = [_merge_mirrored(out, mirrored, it['ori_shape'][1], flip_perm)
-                       for out, mirrored, it in zip(outputs, _predict(model, [it['mirror'] for it in good]), good)]
+            mirrored = _predict(model, [it['mirror'] for it in good], fp16)
+            outputs = [_merge_mirrored(out, m, it['ori_shape'][1], flip_perm)
+                       for out, m, it in zip(outputs, mirrored, good)]
         outputs = iter(outputs)
         for it in items:
             it.pop('mirror', None)
@@ -115,6 +117,8 @@ def _merge_mirrored(sample, mirrored_sample, width: int, flip_perm: Sequence[int
 
 
 @torch.no_grad()
-def _predict(model, items: List[dict]):
+def _predict(model, items: List[dict], fp16: bool = False):
+    from spinekey.apis.precision import half_precision_features
     batch = pseudo_collate([{'inputs': it['inputs'], 'data_samples': it['data_samples']} for it in items])
-    return model.test_step(batch)
+    with half_precision_features(model, fp16):
+        return model.test_step(batch)

@@ -72,11 +72,17 @@ class SpineKeyInferencer:
         flip_test: also run each film mirrored and average the keypoints (spinekey.apis.flip_test; twice the
             cost, a better corner and an uncertainty from the two passes' disagreement). None: the config's
             ``flip_test`` (False when it has none).
+        fp16: backbone and neck in half precision on a GPU, boxes and corners still decoded in float32
+            (spinekey.apis.precision); refused on CPU, where it is slower.
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = 0.3,
                  measure: Union[bool, MeasureOptions] = True, batch_size: int = 1, num_workers: int = 0,
-                 cfg_options=None, flip_test: Optional[bool] = None) -> None:
+                 cfg_options=None, flip_test: Optional[bool] = None, fp16: bool = False) -> None:
+        if fp16:
+            from spinekey.apis.precision import check_half_device
+            check_half_device(device)
+        self.fp16 = fp16
         self.model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
         self.score_thr = score_thr
         self.measure = MeasureOptions() if measure is True else (measure or None)
@@ -110,7 +116,7 @@ class SpineKeyInferencer:
         names = list(names) if names is not None else [_name_of(x, i) for i, x in enumerate(inputs)]
         name_of = dict(zip(image_ids, names))
         stream = iter_predictions(self.model, inputs, image_ids, batch_size=self.batch_size,
-                                  num_workers=self.num_workers, flip_perm=self._flip_perm)
+                                  num_workers=self.num_workers, flip_perm=self._flip_perm, fp16=self.fp16)
         for i, (item, sample) in enumerate(stream):
             film = Film(item['image_id'], name_of[item['image_id']], item.get('path'), self.keypoint_names)
             if sample is None:

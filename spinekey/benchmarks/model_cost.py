@@ -35,9 +35,9 @@ def _sync() -> None:
 
 
 def _autocast(model, enabled: bool):
-    """fp16 autocast on the model's device when ``enabled`` (a no-op context otherwise)."""
-    device_type = 'cuda' if next(model.parameters()).is_cuda else 'cpu'
-    return torch.autocast(device_type, dtype=torch.float16, enabled=enabled)
+    """Half precision as ``--fp16`` runs it (spinekey.apis.precision: backbone and neck only) when ``enabled``."""
+    from spinekey.apis.precision import half_precision_features
+    return half_precision_features(model, enabled)
 
 
 def peak_memory_mb(device: str) -> float:
@@ -176,8 +176,7 @@ def keypoint_epe(model, ann_file: str, img_prefix: str, autocast: bool = False, 
     images = sorted(gt['images'], key=lambda im: im['id'])
     paths = [osp.join(img_prefix, im['file_name']) for im in images]
     results = []
-    with _autocast(model, autocast):
-        for item, sample in iter_predictions(model, paths, [im['id'] for im in images]):
-            results += instances_to_coco(sample.pred_instances, item['image_id'], '', score_thr)
+    for item, sample in iter_predictions(model, paths, [im['id'] for im in images], fp16=autocast):
+        results += instances_to_coco(sample.pred_instances, item['image_id'], '', score_thr)
     metrics = evaluate(gt, results, score_thr=score_thr, coco=False)
     return {'EPE_px': metrics['EPE'], 'detections': len(results)}

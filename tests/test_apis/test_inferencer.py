@@ -67,3 +67,29 @@ def test_a_batch_keeps_order_and_names_the_bad_film(sk, film_path, tmp_path):
 def test_measuring_can_be_switched_off(trained, film_path):
     film = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], measure=False)(film_path)
     assert film.ok and film.vertebrae == [] and film.image == {}
+
+
+def test_half_precision_runs_the_backbone_only_and_restores_the_model(sk, film_path):
+    import torch
+
+    from spinekey.apis import iter_predictions
+    from spinekey.apis.precision import half_precision_features
+    model = sk.model
+    x = torch.rand(1, 3, 256, 192)
+    plain = model.extract_feat(x)
+    with half_precision_features(model):  # bfloat16 on this CPU: the same switch as fp16 on a GPU
+        half = model.extract_feat(x)
+        assert all(f.dtype == torch.float32 for f in half)  # the heads get float32 features
+        assert not all(torch.equal(a, b) for a, b in zip(plain, half))  # ... computed in half precision
+        assert all(torch.allclose(a, b, rtol=0.1, atol=0.1 * float(a.abs().max())) for a, b in zip(plain, half))
+    assert 'extract_feat' not in vars(model) and torch.equal(model.extract_feat(x)[0], plain[0])
+    (_, sample), = iter_predictions(model, [film_path], fp16=True)
+    pred = sample.pred_instances
+    assert pred.bboxes.dtype == pred.keypoints.dtype == torch.float32 and len(pred) > 0
+    assert 'extract_feat' not in vars(model)
+
+
+def test_fp16_on_cpu_is_one_line_not_a_slower_run(trained):
+    from spinekey.utils.errors import SpineKeyError
+    with pytest.raises(SpineKeyError, match=r'--fp16 needs a GPU \(--device cuda:N\); on cpu'):
+        SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], device='cpu', fp16=True)
