@@ -67,6 +67,10 @@ def parse_args():
     p.add_argument('--unc-samples', type=int, default=DEFAULT_SAMPLES,
                    help='Monte Carlo copies per film for the *_unc columns when the results carry keypoint_unc '
                    f'(default {DEFAULT_SAMPLES}; 0: no uncertainty)')
+    p.add_argument('--ensemble', nargs='+', metavar='RESULTS',
+                   help='results.json of other, independently trained models on the same films: images.csv\'s '
+                   'angles become the models\' mean and their *_unc includes how far the models disagree '
+                   '(measurements.csv and the overlays stay those of --input)')
     p.add_argument('--plots', help='with --aasce-smape: check that the angles\' uncertainty finds the large errors '
                    '(AUROC, retention, calibration in OUT/uncertainty.json; retention.png and '
                    'error_vs_uncertainty.png in this folder)')
@@ -108,9 +112,25 @@ def qc_thresholds(args):
         raise SpineKeyError(f'{args.qc_config}: {err}') from None
 
 
-def main_loop(args, images, images_dir, measures=()):
-    """Measure every film (spinekey.apis.measuring.measure_film); overlays go to OUT/vis/ under safe names."""
-    from spinekey.apis.measuring import MeasureOptions, measure_film
+def ensemble_members(args, images, names) -> dict:
+    """image_id -> the same film's ImageInput from each --ensemble file (an empty one where a model found
+    nothing on it)."""
+    from spinekey.measurement.inputs import ImageInput
+    members = {im.image_id: [] for im in images}
+    for path in args.ensemble or ():
+        kind, other = read_measure_input(path, args.score_thr, names, args.gt, args.strict)
+        if kind == 'gt':
+            raise SpineKeyError(f'{path}: --ensemble takes results.json files of other models, not ground truth')
+        by_id = {im.image_id: im for im in other}
+        for im in images:
+            members[im.image_id].append(by_id.get(im.image_id) or ImageInput(im.image_id, im.file_name))
+    return members
+
+
+def main_loop(args, images, images_dir, measures=(), ensemble=None):
+    """Measure every film (spinekey.apis.measuring.measure_film, or measure_film_ensemble with ``ensemble``:
+    image_id -> the other models' inputs); overlays go to OUT/vis/ under safe names."""
+    from spinekey.apis.measuring import MeasureOptions, measure_film, measure_film_ensemble
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc_thresholds(args),
@@ -120,7 +140,10 @@ def main_loop(args, images, images_dir, measures=()):
     for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
                              file=sys.stderr, disable=len(images) < 20):
         path = locate_image(images_dir, im.file_name) or os.path.join(images_dir, im.file_name)
-        film = measure_film(im, options, path, source=args.input)
+        if ensemble:
+            film = measure_film_ensemble([im] + ensemble[im.image_id], options, path, source=args.input)
+        else:
+            film = measure_film(im, options, path, source=args.input)
         vertebra_rows += film.vertebrae
         image_rows.append(film.image)
         if options.aasce and im.cobb_angles and film.image.get('cobb_mt_deg') is not None:
@@ -201,7 +224,10 @@ def main() -> int:
             check_names(measures, names_seen)
         except ValueError as err:
             raise SpineKeyError(f'{args.input}: {err}') from None
-    vertebra_rows, image_rows, smape_pairs = main_loop(args, images, images_dir, measures)
+    if args.ensemble and kind == 'gt':
+        raise SpineKeyError(f'{args.input}: --ensemble combines models\' results.json files; --input is ground truth')
+    ensemble = ensemble_members(args, images, names) if args.ensemble else None
+    vertebra_rows, image_rows, smape_pairs = main_loop(args, images, images_dir, measures, ensemble)
     os.makedirs(args.out, exist_ok=True)
     extra = [c for m in measures for c in ((m.column, f'{m.name}_mm') if m.kind == 'distance' else (m.column,))]
     at = VERTEBRA_COLUMNS.index('note')  # custom columns after the built-in numbers, before note and QC

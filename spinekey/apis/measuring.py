@@ -115,3 +115,26 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     return FilmMeasurement(vertebrae=[dict(ident, **row) for row in m.vertebrae],
                            image=dict(ident, **dict(m.image, note='; '.join(notes))), spine=m, anterior=anterior,
                            overlay_jpg=overlay, notes=notes)
+
+
+def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions, image_path: Optional[str] = None,
+                          source: str = 'input') -> FilmMeasurement:
+    """One film measured on the detections of several models (``members``: the same film, one ImageInput per
+    model, the first one's vertebrae give measurements.csv and the overlay): images.csv's angles are the
+    models' mean with the ensemble's uncertainty (spinekey.measurement.ensemble), and the film's QC is judged
+    again on them, so an angle the models disagree on is an ``uncertain_angle``."""
+    from dataclasses import replace
+
+    from spinekey.measurement.ensemble import combine_image_rows
+    from spinekey.measurement.qc import QC_DEFAULTS, apply_qc
+    from spinekey.measurement.spine import AASCE_VERTEBRAE
+    from spinekey.measurement.uncertainty import IMAGE_UNC, unc_column
+    first = measure_film(members[0], options, image_path, source=source)
+    quiet = replace(options, overlay=False, anterior=first.anterior)  # same side: angles signed alike
+    others = [measure_film(m, quiet, image_path, source=source) for m in members[1:]]
+    combined = combine_image_rows([first.image] + [o.image for o in others])
+    spine = first.spine
+    spine.image.update({k: combined.get(k) for a in IMAGE_UNC for k in (a, unc_column(a)) if k in combined})
+    apply_qc(spine, AASCE_VERTEBRAE if options.aasce else None, options.qc or QC_DEFAULTS)
+    combined.update(qc_status=spine.image['qc_status'], qc_reasons=spine.image['qc_reasons'])
+    return replace(first, image=combined)

@@ -99,6 +99,26 @@ def test_aasce_smape_against_the_stored_angles(tmp_path):
     images = _read(out / 'images.csv')
     assert float(images[0]['cobb_mt_deg']) == pytest.approx(expected_pred[0][1], abs=1e-3)
 
+    # --ensemble: a second model whose corners sit lower the further down the film (films taller by 10%)
+    other = [dict(r, keypoints=[v * 1.1 if i % 3 == 1 else v for i, v in enumerate(r['keypoints'])])
+             for r in results]
+    (tmp_path / 'other.json').write_text(json.dumps(other))
+    proc = run_tool('tools/measure.py', '--input', str(res_path), '--ensemble', str(tmp_path / 'other.json'),
+                    '--out', str(tmp_path / 'e'), '--gt', gt_path, '--aasce-smape', '--anterior', 'left')
+    assert proc.returncode == 0, proc.stderr
+    ens = _read(tmp_path / 'e' / 'images.csv')
+    for im, row, first in zip(gt['images'], ens, expected_pred):
+        kps = [np.array(a['keypoints']).reshape(4, 3)[:, :2] for a in other if a['image_id'] == im['id']]
+        (mt, pt, tl), _ = aasce_cobb_angles(np.array(kps), im['height'])
+        for name, a, b in zip(('pt', 'mt', 'tl'), first, (pt, mt, tl)):
+            # no keypoint_unc in these results: the uncertainty is the two models' spread, |a - b| / sqrt(2)
+            assert float(row[f'cobb_{name}_deg']) == pytest.approx((a + b) / 2, abs=2e-3)
+            assert float(row[f'cobb_{name}_deg_unc']) == pytest.approx(abs(a - b) / 2 ** 0.5, abs=2e-3)
+        assert 'angles: mean of 2 of 2 models' in row['note']
+    assert len(_read(tmp_path / 'e' / 'measurements.csv')) == len(results)  # the vertebrae are --input's
+    proc = run_tool('tools/measure.py', '--input', str(res_path), '--ensemble', gt_path, '--out', str(tmp_path / 'g'))
+    assert proc.returncode != 0 and 'not ground truth' in proc.stderr and 'Traceback' not in proc.stderr
+
 
 @pytest.mark.parametrize('content, message', [
     ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.9, "keypoints": [NaN, 1, 1]}]', 'NaN/inf'),
