@@ -3,8 +3,8 @@ how much the models disagree.
 
 Why at the angle level and not by averaging corners: two models disagree most where the film is hard for the
 whole pipeline (which vertebrae form the 17 levels, which end vertebrae bound a curve), and that shows in the
-angles, not in matched corners. On AASCE (docs/aasce.md) the models' disagreement ranked the films with a
-large angle error far better than one model's heatmap spread; averaging matched corners did not.
+angles, not in matched corners. On AASCE (docs/aasce.md) adding the models' disagreement ranked the films
+with a large angle error better than one model's heatmap spread; averaging matched corners did not.
 
 The uncertainty is the ensemble's total variance: the members' own variance (mean of ``unc^2``) plus the
 variance of their values (unbiased, ddof=1: with two or three models the plain variance would understate
