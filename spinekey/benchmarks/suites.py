@@ -111,7 +111,7 @@ def growth_flag(cost_ratio: float, size_ratio: float, tolerance: float = 1.25) -
 
 def bench_scaling(ctx: BenchContext) -> dict:
     """Target 3: latency and peak memory by input size (long side) and by vertebrae per image."""
-    sizes = [512, 1024] if ctx.quick else [512, 1024, 1333, 2048]
+    sizes = [384, 768] if ctx.quick else [512, 1024, 1333, 2048]
     counts = [5, 24] if ctx.quick else [5, 17, 24]
     n, repeats = (2, 1) if ctx.quick else (6, 2)
     by_size, by_count = [], []

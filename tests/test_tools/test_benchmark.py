@@ -45,7 +45,7 @@ def test_quick_benchmark_writes_a_consistent_report(tmp_path):
     assert b['target_met'] == (b['speedup'] >= 1.3)
 
     sizes = res['scaling']['by_size']
-    assert [r['long_side'] for r in sizes] == [512, 1024] and [r['pixel_ratio'] for r in sizes] == [1.0, 4.0]
+    assert [r['long_side'] for r in sizes] == [384, 768] and [r['pixel_ratio'] for r in sizes] == [1.0, 4.0]
     assert all(r['growth'] in ('ok', 'WORSE than linear') for r in sizes)
     counts = res['scaling']['by_vertebrae']
     assert [r['vertebrae'] for r in counts] == [5, 24]
