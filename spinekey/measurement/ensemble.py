@@ -22,16 +22,15 @@ from spinekey.measurement.uncertainty import IMAGE_UNC, unc_column
 def combine_angle(values: Sequence[Optional[float]], uncs: Sequence[Optional[float]]):
     """(mean, total uncertainty, members used) of one angle; members without a value are left out; a member
     without an uncertainty counts as 0 for the mean variance."""
-    pairs = [(float(v), 0.0 if u is None else float(u)) for v, u in zip(values, uncs)
-             if v is not None and np.isfinite(v)]
-    if not pairs:
+    kept = [(float(v), u) for v, u in zip(values, uncs) if v is not None and np.isfinite(v)]
+    if not kept:
         return None, None, 0
-    vals = np.array([p[0] for p in pairs])
-    spread = np.array([p[1] for p in pairs])
+    vals = np.array([v for v, _ in kept])
+    if len(kept) == 1 and kept[0][1] is None:
+        return float(vals[0]), None, 1  # one model, no uncertainty: none to give
+    spread = np.array([0.0 if u is None else float(u) for _, u in kept])
     between = float(np.var(vals, ddof=1)) if len(vals) > 1 else 0.0
-    has_unc = any(u is not None for v, u in zip(values, uncs) if v is not None)
-    total = float(np.sqrt(np.mean(spread ** 2) + between)) if has_unc or len(vals) > 1 else None
-    return float(vals.mean()), total, len(vals)
+    return float(vals.mean()), float(np.sqrt(np.mean(spread ** 2) + between)), len(vals)
 
 
 def combine_image_rows(rows: Sequence[dict], angles: Sequence[str] = IMAGE_UNC) -> dict:

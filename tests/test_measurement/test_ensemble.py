@@ -18,6 +18,7 @@ def test_missing_values_and_uncertainties():
     assert combine_angle([None, 5.0, float('nan')], [1.0, 2.0, 3.0]) == (5.0, 2.0, 1)  # one model gave it
     assert combine_angle([None, None], [None, None]) == (None, None, 0)
     assert combine_angle([4.0], [None]) == (4.0, None, 1)  # one model without an uncertainty: none to give
+    assert combine_angle([4.0, float('nan')], [None, 2.0]) == (4.0, None, 1)  # a NaN angle's unc is not its own
     value, unc, _ = combine_angle([4.0, 8.0], [None, None])  # only the spread: |4 - 8| / sqrt(2)
     assert value == 6.0 and unc == pytest.approx(4 / math.sqrt(2))
 
