@@ -34,12 +34,6 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def _autocast(model, enabled: bool):
-    """Half precision as ``--fp16`` runs it (spinekey.apis.precision: backbone and neck only) when ``enabled``."""
-    from spinekey.apis.precision import half_precision_features
-    return half_precision_features(model, enabled)
-
-
 def peak_memory_mb(device: str) -> float:
     """Peak memory of this process so far: GPU allocations on CUDA, resident set size on CPU."""
     if device.startswith('cuda'):
@@ -103,12 +97,14 @@ def load_items(model, paths: Sequence[str]) -> List[dict]:
 def infer_latency(model, items: List[dict], repeats: int, autocast: bool = False) -> Dict:
     """Median per-image latency of ``model.test_step`` (batch 1) over the images, and detections per image."""
     from mmengine.dataset import pseudo_collate
+
+    from spinekey.apis.precision import half_precision_features
     batches = [pseudo_collate([{'inputs': it['inputs'], 'data_samples': it['data_samples']}]) for it in items]
     detections = []
 
     @torch.no_grad()
     def run(batch):
-        with _autocast(model, autocast):
+        with half_precision_features(model, autocast):  # what --fp16 runs: backbone and neck only
             out = model.test_step(batch)
         return len(out[0].pred_instances)
 
