@@ -8,6 +8,9 @@ eval:     10,000-image keypoint evaluation vs pycocotools (and faster-coco-eval 
 measure:  measurement errors of the demo model (needs make demo), and whether its Cobb uncertainty and QC find
           the films with the large errors (exact truth: the synthetic test split)
 gpu:      fp16 inference / AMP training vs fp32 and the EPE change (needs a CUDA device)
+profile:  where a training step's time goes, by part (loader wait, backbone, RPN, RoI stages and their targets,
+          backward, ...), with host-device syncs per part and a Chrome trace: the R50 reference config (or
+          --config), on --device
 data:     images/s of the config's training pipeline per loader worker, and without each transform (no model)
 soak:     --soak-films films (default 2,000; 200 with --quick) through inference.sh --measure --save_vis with
           bad files mixed in: every film processed or listed, RSS at 10/50/100% of the run
@@ -30,7 +33,7 @@ import time
 from spinekey.benchmarks.model_cost import timed
 from spinekey.benchmarks.report import print_report, to_markdown
 from spinekey.benchmarks.suites import (DEMO_CONFIG, BenchContext, bench_batch, bench_gpu, bench_overhead,
-                                        bench_scaling)
+                                        bench_profile, bench_scaling)
 from spinekey.io.atomic import atomic_write_json, atomic_write_text
 from spinekey.utils.cli import run_cli
 
@@ -174,7 +177,8 @@ def _last_checkpoint(work_dir: str):
 
 
 BENCHMARKS = {'overhead': bench_overhead, 'batch': bench_batch, 'scaling': bench_scaling, 'eval': bench_eval,
-              'measure': bench_measure, 'gpu': bench_gpu, 'data': bench_data, 'soak': bench_soak}
+              'measure': bench_measure, 'gpu': bench_gpu, 'data': bench_data, 'profile': bench_profile,
+              'soak': bench_soak}
 
 
 def parse_args():

@@ -1,4 +1,5 @@
-"""The model-cost benchmarks of tools/benchmark.py: keypoint-branch overhead, batching, scaling, GPU.
+"""The model-cost benchmarks of tools/benchmark.py: keypoint-branch overhead, batching, scaling, GPU,
+where a training step's time goes.
 
 Every number comes from a worker process (:mod:`spinekey.benchmarks.worker`); the ratios that have targets
 compare two workers of the same run on the same images, weights and thread count.
@@ -169,3 +170,14 @@ def bench_gpu(ctx: BenchContext) -> dict:
     row['EPE_change_px'] = _r(abs(row['fp16_EPE_px'] - row['fp32_EPE_px']), 3)
     row['target_met'] = row['EPE_change_px'] <= 0.1
     return row
+
+
+def bench_profile(ctx: BenchContext) -> dict:
+    """Where a training step's time goes (spinekey.benchmarks.step_profile): the R50 reference config, or
+    ``--config`` when one other than the demo's is given, on ``--device``; batch 8 on a GPU, 2 on a CPU."""
+    config = REFERENCE_CONFIG if ctx.config == DEMO_CONFIG else ctx.config
+    cuda = ctx.device.startswith('cuda')
+    steps = dict(warmup=1, iters=2) if ctx.quick else dict(warmup=5, iters=10) if cuda else dict(warmup=2, iters=3)
+    return ctx.worker(job='profile', config=config, data_root=ctx.dataset() + '/', ann_file='det_train.json',
+                      batch_size=8 if cuda and not ctx.quick else 2, work_dir=os.path.join(ctx.work_dir, 'profile'),
+                      **steps)

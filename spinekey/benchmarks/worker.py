@@ -23,6 +23,11 @@ def run_job(job: dict) -> dict:
         out = train_loop_throughput(job['config'], job['data_root'], job['ann_file'], job['iters'], job['warmup'],
                                     job.get('batch_size'), job.get('amp', False), job.get('workers'),
                                     job['work_dir'])
+    elif kind == 'profile':
+        from spinekey.benchmarks.step_profile import profile_training_step
+        out = profile_training_step(job['config'], job['data_root'], job['ann_file'], job['iters'], job['warmup'],
+                                    job.get('batch_size'), job.get('amp', False), job.get('workers'),
+                                    job['work_dir'])
     elif kind == 'train':
         out = model_cost.train_step_time(job['config'], job['data_root'], job['ann_file'], job['variant'],
                                          device, job['repeats'], job.get('warmup', 2),

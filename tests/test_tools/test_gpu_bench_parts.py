@@ -59,3 +59,82 @@ def test_training_loop_throughput_on_cpu(synthetic_dir, tmp_path):
     assert os.listdir(tmp_path / 'loop') and not any(f.endswith('.pth') for f in os.listdir(tmp_path / 'loop'))
     with pytest.raises(ValueError, match='iters >= 2'):
         train_loop_throughput(DEMO_CONFIG, synthetic_dir + '/', 'det_train.json', iters=1)
+
+
+class _Toy:
+    def double(self, x):
+        return 2 * x
+
+
+def test_label_method_runs_the_method_inside_a_profiler_label():
+    import torch
+    from spinekey.benchmarks.step_profile import label_method
+    toy = _Toy()
+    assert label_method(toy, 'double', 'toy: double')
+    assert not label_method(toy, 'double', 'again')  # labelled once only
+    assert not label_method(toy, 'no_such_method', 'x')
+    with torch.profiler.profile() as prof:
+        assert toy.double(21) == 42
+        toy.double(1)
+    counts = {e.key: e.count for e in prof.key_averages()}
+    assert counts['toy: double'] == 2 and 'again' not in counts
+    assert _Toy().double(3) == 6 and not hasattr(_Toy.double, '_spinekey_label')  # the class is untouched
+
+
+def test_summarise_splits_time_and_syncs_by_innermost_part():
+    """Hand-built: part b (50 ms, 1 scalar read) runs inside part a (20 ms more, 3 reads, 2 nonzero); one
+    read outside both."""
+    import time
+
+    import torch
+    from torch.autograd.profiler import record_function
+
+    from spinekey.benchmarks.step_profile import summarise
+    t = torch.ones(3)
+    with torch.profiler.profile() as prof:
+        start = time.perf_counter()
+        with record_function('a'):
+            for _ in range(3):
+                t[0].item()
+            torch.nonzero(t), torch.nonzero(t)
+            time.sleep(0.02)
+            with record_function('b'):
+                t[1].item()
+                time.sleep(0.05)
+        t[2].item()
+        seconds = time.perf_counter() - start
+    out = summarise(prof.events(), [('a', None), ('b', 'a')], steps=1, seconds=seconds)
+    rows = {r['part']: r for r in out['parts']}
+    assert (rows['a']['scalar_reads'], rows['b']['scalar_reads'], rows['other']['scalar_reads']) == (3, 1, 1)
+    assert (rows['a']['nonzero_calls'], rows['b']['nonzero_calls']) == (2, 0)
+    assert (out['scalar_reads'], out['nonzero_calls']) == (5, 2)
+    assert 0.05 <= rows['b']['s_per_step'] < rows['a']['s_per_step'] and rows['a']['s_per_step'] >= 0.07
+    assert rows['a']['s_per_step'] + rows['other']['s_per_step'] == pytest.approx(out['step_s'], abs=1e-4)
+    assert rows['b']['within'] == 'a' and rows['a']['share'] == pytest.approx(rows['a']['s_per_step'] / seconds,
+                                                                               abs=2e-3)
+    assert out['device_kernel_s_per_step'] == 0  # no GPU work
+
+
+def test_training_step_profile_on_cpu(synthetic_dir, tmp_path):
+    import json
+
+    from spinekey.benchmarks.step_profile import MODEL_PARTS, OPTIM_PARTS, profile_training_step
+    out = profile_training_step(DEMO_CONFIG, synthetic_dir + '/', 'det_train.json', iters=2, warmup=1,
+                                batch_size=2, workers=0, work_dir=str(tmp_path / 'prof'))
+    rows = {r['part']: r for r in out['parts']}
+    # the demo model has every part (cascade, masks, keypoints): each was labelled and ran in the profile
+    expected = {'loader wait', 'other'} | {p[0] for p in MODEL_PARTS} | {p[0] for p in OPTIM_PARTS}
+    assert set(rows) == expected
+    assert all(rows[p]['s_per_step'] > 0 for p in expected - {'other'})
+    for label, parent, _, _ in MODEL_PARTS:
+        if parent:
+            assert rows[label]['within'] == parent and rows[label]['s_per_step'] <= rows[parent]['s_per_step']
+    top_level = sum(r['s_per_step'] for r in out['parts'] if r['within'] is None and r['part'] != 'other')
+    assert top_level <= out['step_s'] * 1.02  # parts do not overlap: nested ones are not counted twice
+    assert out['scalar_reads'] == pytest.approx(sum(r['scalar_reads'] for r in out['parts']), abs=0.11)
+    assert (out['steps'], out['batch_size'], out['device']) == (2, 2, 'cpu')
+    trace = json.load(open(out['trace']))
+    names = {e.get('name') for e in trace['traceEvents']}
+    assert {'backbone', 'roi: keypoints', 'backward'} <= names
+    with pytest.raises(ValueError, match='iters >= 1'):
+        profile_training_step(DEMO_CONFIG, synthetic_dir + '/', 'det_train.json', iters=0)
