@@ -51,3 +51,24 @@ def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
         # every visible corner lies inside (or on the edge of) its own vertebra's box
         assert np.all(kps[..., 0][visible] >= np.repeat(boxes[:, None, 0], 4, 1)[visible] - 1.5)
         assert np.all(kps[..., 0][visible] <= np.repeat(boxes[:, None, 2], 4, 1)[visible] + 1.5)
+
+
+def test_gpu_recipe_trains_a_few_iterations_on_cpu(tmp_path):
+    """Issue 18: the GPU recipe's config runs on a CPU too (its own model, pipeline, optimizer and hooks; the
+    films shrunk to 512 px and batch 1 so that two iterations take seconds)."""
+    from spinekey.benchmarks.train_loop import train_loop_throughput
+    from spinekey.converters.aasce import read_aasce, to_coco
+    from spinekey.io.atomic import atomic_write_json
+    from tests.test_converters.test_aasce_convert import write_sample
+    write_sample(str(tmp_path / 'src'))
+    atomic_write_json(tmp_path / 'fold0_train.json', to_coco(read_aasce(str(tmp_path / 'src'))))
+    child = tmp_path / 'gpu_small.py'
+    child.write_text(
+        f"_base_ = [{os.path.join(ROOT, 'configs', 'spinekey', 'spinekey_aasce_gpu.py')!r}]\n"
+        "train_pipeline = [dict(t, scale=(512, 256)) if t['type'] == 'RandomResize' else t\n"
+        "                  for t in _base_.train_pipeline]\n"
+        "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n"
+        "model = dict(backbone=dict(init_cfg=None))\n")
+    out = train_loop_throughput(str(child), str(tmp_path / 'src') + '/', str(tmp_path / 'fold0_train.json'),
+                                iters=2, warmup=1, batch_size=1, workers=0, work_dir=str(tmp_path / 'work'))
+    assert (out['steps'], out['batch_size'], out['device']) == (2, 1, 'cpu') and out['images_per_s'] > 0
