@@ -2,14 +2,14 @@
 # The inference-time rows of the AASCE ablation table (docs/aasce.md) for one trained model on one held-out
 # fold: plain vs flip test, 17 best-scored vertebrae vs the spine chain; keypoint metrics, Cobb SMAPE and the
 # uncertainty check (AUROC, retention, calibration) of each. Prints one summary line per row.
-# Usage: bash scripts/aasce_ablation.sh [WORK_DIR [FOLD]]   (defaults: work_dirs/aasce_lite0_cpu 0)
+# Usage: bash scripts/aasce_ablation.sh [WORK_DIR [FOLD]]   (defaults: make aasce's work_dirs/aasce_lite0_14e_cpu 0)
 # AASCE_TTA="plain" skips the flip-test rows (the flip pass doubles the inference time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-WORK=${1:-work_dirs/aasce_lite0_cpu}
+WORK=${1:-work_dirs/aasce_lite0_14e_cpu}
 FOLD=${2:-0}
-CFG=${AASCE_CFG:-configs/spinekey/spinekey_aasce_lite0_cpu.py}
+CFG=${AASCE_CFG:-configs/spinekey/spinekey_aasce_lite0_14e_cpu.py}
 DATA=data/aasce
 VAL=$DATA/fold${FOLD}_val.json
 [ -f "$WORK/last_checkpoint" ] || { echo "aasce_ablation.sh: no trained model in $WORK (run make aasce first)" >&2; exit 2; }
