@@ -21,6 +21,8 @@ from typing import Dict, List, Optional, Tuple
 
 from mmengine.hooks import Hook
 
+from spinekey.benchmarks.model_cost import _sync
+
 LOADER_LABEL = 'enumerate(DataLoader)'  # torch's own label on every DataLoader __next__
 
 # (label, parent label or None, attribute path from the detector, method): the parts of a training step.
@@ -113,12 +115,6 @@ class StepProfiler(Hook):
             self.profiler.__exit__(None, None, None)
 
 
-def _sync() -> None:
-    import torch
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def _enclosing_part(event, labels) -> str:
     """The innermost labelled part an op ran in ('other' when none)."""
     parent = event.cpu_parent
@@ -175,15 +171,12 @@ def profile_training_step(config: str, data_root: str, ann_file: str, iters: int
     """Profile ``iters`` steady steps of training ``config`` (see the module docstring); the Chrome trace
     goes to ``work_dir/step_profile_trace.json``."""
     import torch
-    from mmengine.runner import Runner
 
-    from spinekey.benchmarks.train_loop import loop_config
-    from spinekey.utils.training import prepare_training_config
+    from spinekey.benchmarks.train_loop import loop_runner
     if iters < 1 or warmup < 1:
         raise ValueError('profile_training_step needs iters >= 1 and warmup >= 1')
-    cfg = loop_config(config, data_root, ann_file, warmup + iters, batch_size, work_dir)
-    prepare_training_config(cfg, amp=amp, workers=workers)
-    runner = Runner.from_cfg(cfg)
+    runner = loop_runner(config, data_root, ann_file, warmup + iters, batch_size, amp, workers, work_dir)
+    cfg = runner.cfg
     activities = [torch.profiler.ProfilerActivity.CPU]
     if torch.cuda.is_available():
         activities.append(torch.profiler.ProfilerActivity.CUDA)

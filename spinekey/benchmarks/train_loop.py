@@ -45,21 +45,30 @@ def loop_config(config: str, data_root: str, ann_file: str, iters: int, batch_si
     return cfg
 
 
+def loop_runner(config: str, data_root: str, ann_file: str, iters: int, batch_size: Optional[int] = None,
+                amp: bool = False, workers: Optional[int] = None, work_dir: str = 'work_dirs/benchmark/train_loop'):
+    """mmengine's Runner for ``iters`` iterations of ``config`` (``loop_config``), prepared as tools/train.py
+    prepares a training (AMP, loader workers)."""
+    from mmengine.runner import Runner
+
+    from spinekey.utils.training import prepare_training_config
+    cfg = loop_config(config, data_root, ann_file, iters, batch_size, work_dir)
+    prepare_training_config(cfg, amp=amp, workers=workers)
+    return Runner.from_cfg(cfg)
+
+
 def train_loop_throughput(config: str, data_root: str, ann_file: str, iters: int = 20, warmup: int = 5,
                           batch_size: Optional[int] = None, amp: bool = False, workers: Optional[int] = None,
                           work_dir: str = 'work_dirs/benchmark/train_loop') -> Dict:
     """Steady-state numbers of ``iters`` iterations after ``warmup`` (start-up, cudnn autotuning, first
     batches of the workers) of training ``config`` on ``data_root``/``ann_file``."""
     import torch
-    from mmengine.runner import Runner
 
     from spinekey.benchmarks.gpu_busy import GpuBusySampler
-    from spinekey.utils.training import prepare_training_config
     if iters < 2 or warmup < 1:
         raise ValueError('train_loop_throughput needs iters >= 2 and warmup >= 1')
-    cfg = loop_config(config, data_root, ann_file, warmup + iters, batch_size, work_dir)
-    prepare_training_config(cfg, amp=amp, workers=workers)
-    runner = Runner.from_cfg(cfg)
+    runner = loop_runner(config, data_root, ann_file, warmup + iters, batch_size, amp, workers, work_dir)
+    cfg = runner.cfg
     clock = StepClock()
     runner.register_hook(clock)
     cuda = torch.cuda.is_available()

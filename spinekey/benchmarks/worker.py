@@ -18,16 +18,12 @@ def run_job(job: dict) -> dict:
         torch.set_num_threads(int(job['threads']))
     device = job.get('device', 'cpu')
     kind = job['job']
-    if kind == 'train_loop':
-        from spinekey.benchmarks.train_loop import train_loop_throughput
-        out = train_loop_throughput(job['config'], job['data_root'], job['ann_file'], job['iters'], job['warmup'],
-                                    job.get('batch_size'), job.get('amp', False), job.get('workers'),
-                                    job['work_dir'])
-    elif kind == 'profile':
+    if kind in ('train_loop', 'profile'):  # the config's real training loop: its speed, or where its time goes
         from spinekey.benchmarks.step_profile import profile_training_step
-        out = profile_training_step(job['config'], job['data_root'], job['ann_file'], job['iters'], job['warmup'],
-                                    job.get('batch_size'), job.get('amp', False), job.get('workers'),
-                                    job['work_dir'])
+        from spinekey.benchmarks.train_loop import train_loop_throughput
+        loop = train_loop_throughput if kind == 'train_loop' else profile_training_step
+        out = loop(job['config'], job['data_root'], job['ann_file'], job['iters'], job['warmup'],
+                   job.get('batch_size'), job.get('amp', False), job.get('workers'), job['work_dir'])
     elif kind == 'train':
         out = model_cost.train_step_time(job['config'], job['data_root'], job['ann_file'], job['variant'],
                                          device, job['repeats'], job.get('warmup', 2),

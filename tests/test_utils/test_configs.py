@@ -56,12 +56,9 @@ def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
 def test_gpu_recipe_trains_on_cpu(tmp_path):
     """Issue 18: the GPU recipe's config runs on a CPU too (its own model, pipeline, optimizer and hooks; the
     films shrunk to 512 px and batch 1, one iteration, so that it takes seconds)."""
-    from mmengine.runner import Runner
-
-    from spinekey.benchmarks.train_loop import loop_config
+    from spinekey.benchmarks.train_loop import loop_runner
     from spinekey.converters.aasce import read_aasce, to_coco
     from spinekey.io.atomic import atomic_write_json
-    from spinekey.utils.training import prepare_training_config
     from tests.test_converters.test_aasce_convert import write_sample
     write_sample(str(tmp_path / 'src'))
     atomic_write_json(tmp_path / 'fold0_train.json', to_coco(read_aasce(str(tmp_path / 'src'))))
@@ -72,11 +69,10 @@ def test_gpu_recipe_trains_on_cpu(tmp_path):
         "                  for t in _base_.train_pipeline]\n"
         "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n"
         "model = dict(backbone=dict(init_cfg=None))\n")
-    cfg = loop_config(str(child), str(tmp_path / 'src') + '/', str(tmp_path / 'fold0_train.json'), iters=1,
-                      batch_size=1, work_dir=str(tmp_path / 'work'))
-    prepare_training_config(cfg, workers=0)
+    runner = loop_runner(str(child), str(tmp_path / 'src') + '/', str(tmp_path / 'fold0_train.json'), iters=1,
+                         batch_size=1, workers=0, work_dir=str(tmp_path / 'work'))
+    cfg = runner.cfg
     assert cfg.model.backbone.depth == 50 and cfg.optim_wrapper.optimizer.type == 'SGD'  # the GPU recipe's own
-    runner = Runner.from_cfg(cfg)
     runner.train()
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert runner.iter == 1 and np.isfinite(loss) and loss > 0
