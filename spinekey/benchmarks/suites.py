@@ -34,6 +34,7 @@ class BenchContext:
     threads: Optional[int] = None
     detections: Optional[int] = None  # fix detections per image in the overhead benchmark (random weights)
     work_dir: str = 'work_dirs/benchmark'
+    profile_config: str = REFERENCE_CONFIG  # --only profile: the R50 reference unless --config names one
 
     def dataset(self, vertebrae: Optional[int] = None) -> str:
         """Folder of a small synthetic set generated for the benchmark (fixed seed), made once."""
@@ -173,9 +174,9 @@ def bench_gpu(ctx: BenchContext) -> dict:
 
 
 def bench_profile(ctx: BenchContext) -> dict:
-    """Where a training step's time goes (spinekey.benchmarks.step_profile): the R50 reference config, or
-    ``--config`` when one other than the demo's is given, on ``--device``; batch 8 on a GPU, 2 on a CPU."""
-    config = REFERENCE_CONFIG if ctx.config == DEMO_CONFIG else ctx.config
+    """Where a training step's time goes (spinekey.benchmarks.step_profile): ``ctx.profile_config`` on
+    ``--device``; batch 8 on a GPU, 2 on a CPU."""
+    config = ctx.profile_config
     cuda = ctx.device.startswith('cuda')
     steps = dict(warmup=1, iters=2) if ctx.quick else dict(warmup=5, iters=10) if cuda else dict(warmup=2, iters=3)
     return ctx.worker(job='profile', config=config, data_root=ctx.dataset() + '/', ann_file='det_train.json',

@@ -138,3 +138,20 @@ def test_training_step_profile_on_cpu(synthetic_dir, tmp_path):
     assert {'backbone', 'roi: keypoints', 'backward'} <= names
     with pytest.raises(ValueError, match='iters >= 1'):
         profile_training_step(DEMO_CONFIG, synthetic_dir + '/', 'det_train.json', iters=0)
+
+
+def test_profile_benchmark_profiles_the_config_it_is_given():
+    from spinekey.benchmarks.suites import REFERENCE_CONFIG, BenchContext, bench_profile
+    jobs = []
+
+    def context(**kw):
+        ctx = BenchContext(**kw)
+        ctx.dataset = lambda: '/data'  # no synthetic set needed: the job is only recorded
+        ctx.worker = lambda **job: jobs.append(job) or job
+        return ctx
+
+    bench_profile(context())
+    bench_profile(context(profile_config=DEMO_CONFIG, device='cuda'))
+    assert [j['config'] for j in jobs] == [REFERENCE_CONFIG, DEMO_CONFIG]  # an explicit demo config is kept
+    assert [(j['batch_size'], j['warmup'], j['iters']) for j in jobs] == [(2, 2, 3), (8, 5, 10)]
+    assert jobs[0]['job'] == 'profile' and jobs[0]['data_root'] == '/data/'
