@@ -25,6 +25,8 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --score_thr T           keep detections with score >= T (default 0.3)
   --flip_test             also run each film mirrored and average the keypoints (twice the time; a better
                           corner and an uncertainty from the two passes' disagreement; default: the config's)
+  --rotate_test DEG       also run each film turned by +DEG and -DEG degrees and average the keypoints (three
+                          times the time; a better Cobb angle on real films; 0 turns off the config's)
   --fp16                  backbone and neck in half precision (GPU only; boxes and corners stay float32)
   --save_vis              also write overlays (boxes, masks, numbered keypoints) to OUTPUT_DIR/vis
   --measure               then run tools/measure.py: OUTPUT_DIR/measurements/{measurements,images}.csv
@@ -46,7 +48,7 @@ IMAGES_DIR=data/images
 CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
-SAVE_VIS=0; FLIP=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
+SAVE_VIS=0; TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -62,7 +64,8 @@ while [ $# -gt 0 ]; do
         --batch_size) BATCH=$2; shift 2 ;;
         --score_thr) SCORE=$2; shift 2 ;;
         --save_vis) SAVE_VIS=1; shift ;;
-        --flip_test) FLIP=(--flip-test); shift ;;
+        --flip_test) TTA+=(--flip-test); shift ;;
+        --rotate_test) TTA+=(--rotate-test "$2"); shift 2 ;;
         --fp16) FP16=(--fp16); shift ;;
         --measure) MEASURE=1; shift ;;
         --report) REPORT=1; shift ;;
@@ -99,7 +102,7 @@ if [ "$NNODES" -gt 1 ] && [ "$NODE_RANK" != 0 ]; then
     run "$PY" -m torch.distributed.run --nnodes "$NNODES" --node_rank "$NODE_RANK" --master_addr "$MASTER_ADDR" \
         --master_port "$PORT" --nproc_per_node "$NPROC" tools/infer.py --config "$CFG" --checkpoint "$CKPT" \
         "${SOURCE[@]}" --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
-        --skip-bad-images "${VIS[@]}" "${FLIP[@]}" "${FP16[@]}"
+        --skip-bad-images "${VIS[@]}" "${TTA[@]}" "${FP16[@]}"
     echo "inference.sh: node $NODE_RANK done; node 0 writes the outputs"
     exit 0
 fi
@@ -147,7 +150,7 @@ elif [ "$NPROC" -gt 1 ]; then
 fi
 run "${LAUNCH[@]}" tools/infer.py --config "$CFG" --checkpoint "$CKPT" "${SOURCE[@]}" \
     --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
-    --skip-bad-images --summary-csv "$OUT/summary.csv" "${VIS[@]}" "${FLIP[@]}" "${FP16[@]}"
+    --skip-bad-images --summary-csv "$OUT/summary.csv" "${VIS[@]}" "${TTA[@]}" "${FP16[@]}"
 if [ -n "$ANNS" ]; then
     run "$PY" tools/convert_gt.py --anns "$ANNS" --results "$OUT/results.json" --checkpoint "$CKPT" \
         --out "$OUT/gts.json"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The inference-time rows of the AASCE ablation table (docs/aasce.md) for one trained model on one held-out
-# fold: plain vs flip test, 17 best-scored vertebrae vs the spine chain; keypoint metrics, Cobb SMAPE and the
-# uncertainty check (AUROC, retention, calibration) of each. Prints one summary line per row.
+# fold: plain vs flip test vs rotation test (+-4 deg), 17 best-scored vertebrae vs the spine chain; keypoint
+# metrics, Cobb SMAPE and the uncertainty check (AUROC, retention, calibration) of each. Prints one summary line
+# per row.
 # Usage: bash scripts/aasce_ablation.sh [WORK_DIR [FOLD]]   (defaults: make aasce's work_dirs/aasce_lite0_14e_cpu 0)
-# AASCE_TTA="plain" skips the flip-test rows (the flip pass doubles the inference time).
+# AASCE_TTA="plain rotate" skips the flip-test rows (the flip pass doubles the inference time, the two turned
+# passes triple it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -16,10 +18,12 @@ VAL=$DATA/fold${FOLD}_val.json
 [ -f "$VAL" ] || { echo "aasce_ablation.sh: $VAL missing (run make aasce first)" >&2; exit 2; }
 CKPT=$(cat "$WORK/last_checkpoint")
 OUT=$WORK/ablation_fold$FOLD
-TTAS=${AASCE_TTA:-plain flip}
+TTAS=${AASCE_TTA:-plain flip rotate}
 for tta in $TTAS; do
     D=$OUT/$tta
-    FLAG=(); [ "$tta" = flip ] && FLAG=(--flip-test)
+    FLAG=(--no-flip-test --rotate-test 0)  # plain: no test-time augmentation, whatever the config says
+    [ "$tta" = flip ] && FLAG=(--flip-test --rotate-test 0)
+    [ "$tta" = rotate ] && FLAG=(--no-flip-test --rotate-test 4)
     [ -f "$D/results.json" ] || "$PY" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --ann-file "$VAL" \
         --img-prefix "$DATA/images" --out "$D/results.json" --batch-size 2 --score-thr 0.3 "${FLAG[@]}"
     "$PY" tools/match_iou.py --gt_file "$VAL" --result_file "$D/results.json" --out "$D/iou_results.json" \

@@ -47,6 +47,10 @@ def parse_args():
     p.add_argument('--flip-test', action=argparse.BooleanOptionalAction, default=None,
                    help='also run each film mirrored and average the keypoints (twice the time; default: the '
                    "config's flip_test, off when it has none)")
+    p.add_argument('--rotate-test', type=float, default=None, metavar='DEG',
+                   help='also run each film turned by +DEG and -DEG degrees and average the keypoints (three times '
+                   "the time; 4 is the AASCE recipe's; 0 turns it off; default: the config's rotate_test, off when "
+                   'it has none)')
     p.add_argument('--skip-bad-images', action='store_true',
                    help='skip unreadable images (listed in skipped.txt next to --out) instead of stopping')
     return p.parse_args()
@@ -80,7 +84,7 @@ def run_shard(args, paths, ids, names, vis_names):
         device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
     sk = SpineKeyInferencer(args.config, args.checkpoint, device=device, score_thr=args.score_thr, measure=False,
                             batch_size=args.batch_size, num_workers=args.num_workers, cfg_options=args.cfg_options,
-                            flip_test=args.flip_test, fp16=args.fp16)
+                            flip_test=args.flip_test, fp16=args.fp16, rotate_test=args.rotate_test)
     skeleton = skeleton_for(len(sk.keypoint_names))
     vis_name_of = dict(zip(ids, vis_names))
     spool, skipped = FilmSpool(), {}

@@ -27,6 +27,9 @@ resume = False
 # Test time: flip_test also runs each film mirrored and averages the keypoints (spinekey.apis.flip_test; twice
 # the inference time). inference.sh --flip_test / infer.py --flip-test turn it on for one run.
 flip_test = False
+# rotate_test = DEG also runs each film turned by +DEG and -DEG degrees and averages the keypoints
+# (spinekey.apis.rotate_test; three times the inference time). inference.sh --rotate_test / infer.py --rotate-test.
+rotate_test = 0.0
 # QC thresholds (spinekey.measurement.qc.QCThresholds): a vertebra or film that crosses one is marked `review`.
 # docs/measurements.md says how each default was chosen; tools/measure.py --qc-config CONFIG reads them.
 qc = dict(min_score=0.5, min_keypoint_score=0.3, size_ratio=1.5, slope_deg=10.0, duplicate_iou=0.5,

@@ -57,10 +57,11 @@ class ImageListDataset(torch.utils.data.Dataset):
     ``{'error': message}``, not a crash. Items carry ``path`` (None for arrays) and ``ori_shape``."""
 
     def __init__(self, paths: Sequence, pipeline: Compose, image_ids: Optional[Sequence[int]] = None,
-                 mirrored: bool = False):
+                 mirrored: bool = False, rotations: Sequence[float] = ()):
         self.paths = list(paths)
         self.pipeline = pipeline
         self.mirrored = mirrored  # items also carry 'mirror': the film flipped left-right, transformed
+        self.rotations = tuple(rotations)  # items also carry 'rotated': the film turned by each angle, transformed
         self.image_ids = list(image_ids) if image_ids is not None else list(range(len(self.paths)))
 
     def __len__(self) -> int:
@@ -78,41 +79,64 @@ class ImageListDataset(torch.utils.data.Dataset):
         if self.mirrored:
             data['mirror'] = self.pipeline({'img': np.ascontiguousarray(img[:, ::-1]), 'img_id': self.image_ids[i],
                                             'img_path': path})
+        if self.rotations:
+            from spinekey.apis.rotate_test import rotate_film
+            data['rotated'] = [self.pipeline({'img': rotate_film(img, a), 'img_id': self.image_ids[i],
+                                              'img_path': path}) for a in self.rotations]
         return data
 
 
 def iter_predictions(model, paths: Sequence[str], image_ids: Optional[Sequence[int]] = None,
                      batch_size: int = 1, num_workers: int = 0,
-                     flip_perm: Optional[Sequence[int]] = None, fp16: bool = False) -> Iterator[Tuple[dict, object]]:
+                     flip_perm: Optional[Sequence[int]] = None, fp16: bool = False,
+                     rotations: Sequence[float] = ()) -> Iterator[Tuple[dict, object]]:
     """Yield ``(item, data_sample)`` per image in order; ``data_sample`` is None for unreadable images.
 
     Images are read and transformed by ``num_workers`` background workers while the model runs.
     ``flip_perm`` (keypoint order after a left-right flip) turns on flip test-time augmentation
-    (spinekey.apis.flip_test): each film also runs mirrored, at twice the cost. ``fp16``: the backbone and
-    neck in half precision, the heads in float32 (spinekey.apis.precision).
+    (spinekey.apis.flip_test): each film also runs mirrored, at twice the cost. ``rotations`` (degrees): each
+    film also runs turned by each angle (spinekey.apis.rotate_test), one more pass per angle; all passes'
+    keypoints are averaged (spinekey.apis.twins). ``fp16``: the backbone and neck in half precision, the heads
+    in float32 (spinekey.apis.precision).
     """
-    dataset = ImageListDataset(paths, build_test_pipeline(model.cfg), image_ids, mirrored=flip_perm is not None)
+    dataset = ImageListDataset(paths, build_test_pipeline(model.cfg), image_ids, mirrored=flip_perm is not None,
+                               rotations=rotations)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
                                          collate_fn=list, shuffle=False)
     for items in loader:
         good = [it for it in items if 'error' not in it]
         outputs = _predict(model, good, fp16) if good else []
-        if good and flip_perm is not None:
-            mirrored = _predict(model, [it['mirror'] for it in good], fp16)
-            outputs = [_merge_mirrored(out, m, it['ori_shape'][1], flip_perm)
-                       for out, m, it in zip(outputs, mirrored, good)]
+        if good and (flip_perm is not None or rotations):
+            others = _other_views(model, good, fp16, flip_perm, rotations)
+            outputs = [_merge_views(out, views) for out, views in zip(outputs, others)]
         outputs = iter(outputs)
         for it in items:
             it.pop('mirror', None)
+            it.pop('rotated', None)
             yield it, (None if 'error' in it else next(outputs))
 
 
-def _merge_mirrored(sample, mirrored_sample, width: int, flip_perm: Sequence[int]):
-    from spinekey.apis.flip_test import merge_flip, unflip_instances
-    if 'keypoints' not in sample.pred_instances:
-        return sample
-    back = unflip_instances(mirrored_sample.pred_instances, width, flip_perm)
-    sample.pred_instances = merge_flip(sample.pred_instances, back)
+def _other_views(model, good: List[dict], fp16: bool, flip_perm, rotations: Sequence[float]) -> List[list]:
+    """Per film, the mirrored and turned passes' instances brought back into the film's frame."""
+    from spinekey.apis.flip_test import unflip_instances
+    from spinekey.apis.rotate_test import unrotate_instances
+    views = [[] for _ in good]
+    if flip_perm is not None:
+        for film, it, m in zip(views, good, _predict(model, [it['mirror'] for it in good], fp16)):
+            if 'keypoints' in m.pred_instances:
+                film.append(unflip_instances(m.pred_instances, it['ori_shape'][1], flip_perm))
+    for k, angle in enumerate(rotations):
+        for film, it, r in zip(views, good, _predict(model, [it['rotated'][k] for it in good], fp16)):
+            if 'keypoints' in r.pred_instances:
+                height, width = it['ori_shape']
+                film.append(unrotate_instances(r.pred_instances, angle, width, height))
+    return views
+
+
+def _merge_views(sample, views: list):
+    from spinekey.apis.twins import merge_twins
+    if 'keypoints' in sample.pred_instances and views:
+        sample.pred_instances = merge_twins(sample.pred_instances, views)
     return sample
 
 

@@ -18,6 +18,7 @@ from typing import Iterator, List, Optional, Sequence, Union
 import numpy as np
 
 from spinekey.apis.flip_test import flip_perm_for
+from spinekey.apis.rotate_test import rotation_test_angles
 from spinekey.apis.inference import init_model, iter_predictions
 from spinekey.apis.measuring import MeasureOptions, measure_film
 from spinekey.apis.results import instances_to_coco
@@ -72,13 +73,17 @@ class SpineKeyInferencer:
         flip_test: also run each film mirrored and average the keypoints (spinekey.apis.flip_test; twice the
             cost, a better corner and an uncertainty from the two passes' disagreement). None: the config's
             ``flip_test`` (False when it has none).
+        rotate_test: degrees; also run each film turned by + and - this much and average the keypoints
+            (spinekey.apis.rotate_test; three times the cost, a better Cobb angle on real films). None: the
+            config's ``rotate_test`` (0, off, when it has none).
         fp16: backbone and neck in half precision on a GPU, boxes and corners still decoded in float32
             (spinekey.apis.precision); refused on CPU, where it is slower.
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = 0.3,
                  measure: Union[bool, MeasureOptions] = True, batch_size: int = 1, num_workers: int = 0,
-                 cfg_options=None, flip_test: Optional[bool] = None, fp16: bool = False) -> None:
+                 cfg_options=None, flip_test: Optional[bool] = None, fp16: bool = False,
+                 rotate_test: Optional[float] = None) -> None:
         if fp16:
             from spinekey.apis.precision import check_half_device
             check_half_device(device)
@@ -101,6 +106,11 @@ class SpineKeyInferencer:
             self.measure = replace(self.measure, qc=self.qc)
         self.flip_test = bool(self.model.cfg.get('flip_test', False) if flip_test is None else flip_test)
         self._flip_perm = flip_perm_for(self.keypoint_names) if self.flip_test and names else None
+        self.rotate_test = float(self.model.cfg.get('rotate_test', 0.0) if rotate_test is None else rotate_test)
+        try:
+            self._rotations = rotation_test_angles(self.rotate_test) if names else ()
+        except ValueError as err:
+            raise SpineKeyError(f'{config}: {err}' if rotate_test is None else str(err)) from None
 
     def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]]) -> Union[Film, List[Film]]:
         """A Film for one input, a list of Films for a list (a bad film gives a Film with ``error``)."""
@@ -116,7 +126,8 @@ class SpineKeyInferencer:
         names = list(names) if names is not None else [_name_of(x, i) for i, x in enumerate(inputs)]
         name_of = dict(zip(image_ids, names))
         stream = iter_predictions(self.model, inputs, image_ids, batch_size=self.batch_size,
-                                  num_workers=self.num_workers, flip_perm=self._flip_perm, fp16=self.fp16)
+                                  num_workers=self.num_workers, flip_perm=self._flip_perm, fp16=self.fp16,
+                                  rotations=self._rotations)
         for i, (item, sample) in enumerate(stream):
             film = Film(item['image_id'], name_of[item['image_id']], item.get('path'), self.keypoint_names)
             if sample is None:

@@ -130,7 +130,7 @@ def test_inference_sh_runs_the_whole_chain(trained, tmp_path):
                            '--cfg_det_path', DEMO_CONFIG, '--anns_path',
                            os.path.join(trained['data'], 'det_train.json'), '--output_dir', str(out),
                            '--device', 'cpu', '--score_thr', '0.0', '--measure', '--anterior', 'left',
-                           '--flip_test'],
+                           '--flip_test', '--rotate_test', '3'],
                           cwd=os.path.dirname(DEMO_CONFIG) + '/../..', capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((out / 'results.json').read_text())
@@ -138,7 +138,7 @@ def test_inference_sh_runs_the_whole_chain(trained, tmp_path):
     assert len(rows) == 1 + len(results) and rows[0].startswith('image_id,file_name,level,order,')
     measured = list(csv.DictReader(open(out / 'measurements' / 'measurements.csv')))
     assert any(r['height_anterior_mm'] for r in measured)  # spacing came from gts.json
-    # flip test on: every detection has its keypoints' uncertainty and its QC; measurements their *_unc
+    # flip and rotation test on: every detection has its keypoints' uncertainty and its QC; measurements their *_unc
     assert all(len(r['keypoint_unc']) == 4 and r['qc_status'] in ('ok', 'review') for r in results)
     assert all(r['height_anterior_px_unc'] != '' for r in measured if r['height_anterior_px'])
     assert any(float(r['height_anterior_px_unc']) > 0 for r in measured if r['height_anterior_px_unc'])
