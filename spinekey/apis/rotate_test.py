@@ -4,7 +4,8 @@ those passes' keypoints back into the film's frame and average them with the upr
 
 Why: a Cobb angle is a difference of vertebra tilts, so it does not change when the whole film turns, but the
 model's corner errors do: averaging three views cancels part of them (AASCE held-out Cobb SMAPE 9.19% -> 8.79%
-on fold 0, 9.62% -> 8.72% on fold 1 at +-4 deg; docs/aasce.md), and how far the views disagree joins each keypoint's uncertainty.
+on fold 0, 9.62% -> 8.72% on fold 1 at +-4 deg; docs/aasce.md), and how far the views disagree joins each
+keypoint's uncertainty.
 
 Coordinates are continuous pixels (a pixel i spans [i, i + 1]), the convention of the model's keypoints; the
 image itself is turned about the same point in OpenCV's pixel-centre convention.

@@ -49,15 +49,19 @@ class BenchContext:
         return sorted(glob.glob(os.path.join(self.dataset(vertebrae), 'images', '*.png')))[:n]
 
     def worker(self, **job) -> dict:
-        """Run one measurement in a fresh process and return its JSON line."""
-        job = dict(dict(config=self.config, checkpoint=self.checkpoint, device=self.device,
-                        threads=self.threads), **job)
-        proc = subprocess.run([sys.executable, '-m', 'spinekey.benchmarks.worker', json.dumps(job)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ['(no output)'])[-1]
-            raise SpineKeyError(f'benchmark worker {job["job"]} failed: {tail}')
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        """Run one measurement in a fresh process (its own peak memory) and return its numbers."""
+        return run_worker(dict(dict(config=self.config, checkpoint=self.checkpoint, device=self.device,
+                                    threads=self.threads), **job))
+
+
+def run_worker(job: dict) -> dict:
+    """``spinekey.benchmarks.worker.run_job(job)`` in a fresh process: its JSON line, or one line on failure."""
+    proc = subprocess.run([sys.executable, '-m', 'spinekey.benchmarks.worker', json.dumps(job)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ['(no output)'])[-1]
+        raise SpineKeyError(f'benchmark worker {job["job"]} failed: {tail}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _r(value, digits=3):
