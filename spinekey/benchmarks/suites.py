@@ -55,9 +55,13 @@ class BenchContext:
 
 
 def run_worker(job: dict) -> dict:
-    """``spinekey.benchmarks.worker.run_job(job)`` in a fresh process: its JSON line, or one line on failure."""
+    """``spinekey.benchmarks.worker.run_job(job)`` in a fresh process: its JSON line, or one line on failure.
+
+    A job for the CPU runs with no GPU visible: the training-loop jobs go through mmengine's Runner, which
+    takes a GPU whenever it sees one (``--only profile --device cpu`` on a GPU machine trained on the GPU)."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='') if job.get('device', 'cpu') == 'cpu' else None
     proc = subprocess.run([sys.executable, '-m', 'spinekey.benchmarks.worker', json.dumps(job)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ['(no output)'])[-1]
         raise SpineKeyError(f'benchmark worker {job["job"]} failed: {tail}')

@@ -72,6 +72,23 @@ def test_overhead_and_scaling_suites_are_consistent(tmp_path, monkeypatch):
     assert [r['detections_per_image'] for r in counts] == [5.0, 24.0]
 
 
+def test_a_cpu_job_sees_no_gpu_and_a_cuda_job_does(monkeypatch):
+    import subprocess
+    from types import SimpleNamespace
+
+    from spinekey.benchmarks import suites
+    seen = []
+
+    def fake_run(cmd, env=None, **kwargs):
+        seen.append(env)
+        return SimpleNamespace(returncode=0, stdout='{"ok": 1}\n', stderr='')
+    monkeypatch.setattr(subprocess, 'run', fake_run)
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '0')
+    assert suites.run_worker({'job': 'profile', 'device': 'cpu'}) == {'ok': 1}
+    assert suites.run_worker({'job': 'profile', 'device': 'cuda'}) == {'ok': 1}
+    assert seen[0]['CUDA_VISIBLE_DEVICES'] == '' and seen[1] is None  # None: the parent's environment, GPU 0
+
+
 def test_plain_cascade_has_no_keypoint_branch_and_same_other_weights():
     import torch
 
