@@ -47,6 +47,7 @@ def test_trains_and_evaluates_a_few_iterations(synthetic_dir, tmp_path):
     work = tmp_path / 'work'
     proc = run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', str(work), '--cfg-options',
                     'train_cfg.max_epochs=1', 'train_cfg.val_interval=100', 'train_dataloader.batch_size=2',
+                    'train_dataloader.dataset.indices=4',  # 2 steps: enough to save a detection-only checkpoint
                     'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
                     f'train_dataloader.dataset.data_root={synthetic_dir}/',
                     'train_dataloader.dataset.ann_file=lesions_train.json',
