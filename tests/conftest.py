@@ -41,3 +41,16 @@ def trained(synthetic_dir, tmp_path_factory):
              f'val_dataloader.dataset.data_root={synthetic_dir}/', *FEW_ITERS, check=True)
     ckpt = (work / 'last_checkpoint').read_text().strip()
     return {'ckpt': ckpt, 'work': work, 'data': synthetic_dir}
+
+
+def hand_built_instances(boxes, kps, unc=None):
+    """mmengine InstanceData of hand-written boxes [x1, y1, x2, y2] and keypoints [N, K, 2] (scores 1), with
+    ``keypoint_unc`` when given: predictions for the test-time augmentation tests."""
+    import torch
+    from mmengine.structures import InstanceData
+    inst = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32),
+                        keypoints=torch.tensor(kps, dtype=torch.float32),
+                        keypoint_scores=torch.ones(len(kps), len(kps[0])))
+    if unc is not None:
+        inst.keypoint_unc = torch.tensor(unc, dtype=torch.float32)
+    return inst

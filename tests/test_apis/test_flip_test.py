@@ -4,27 +4,17 @@ import os
 
 import numpy as np
 import pytest
-import torch
-from mmengine.structures import InstanceData
 
 from spinekey.apis.flip_test import flip_perm_for, merge_flip, unflip_instances
 from spinekey.datasets.keypoint_names import CORNERS_4, flip_permutation
+from tests.conftest import hand_built_instances
 
 PERM = flip_permutation(CORNERS_4)  # top_left <-> top_right, bottom_right <-> bottom_left
 
 
-def _instances(boxes, kps, unc=None):
-    inst = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32),
-                        keypoints=torch.tensor(kps, dtype=torch.float32),
-                        keypoint_scores=torch.ones(len(kps), len(kps[0])))
-    if unc is not None:
-        inst.keypoint_unc = torch.tensor(unc, dtype=torch.float32)
-    return inst
-
-
 def test_unflip_mirrors_x_and_swaps_left_and_right_by_name():
     # a vertebra at x 10..30 on a 100 px film, seen mirrored at x 70..90
-    mirrored = _instances([[70, 5, 90, 25]], [[[70, 5], [90, 6], [90, 25], [70, 24]]])
+    mirrored = hand_built_instances([[70, 5, 90, 25]], [[[70, 5], [90, 6], [90, 25], [70, 24]]])
     back = unflip_instances(mirrored, 100, PERM)
     assert back.bboxes.tolist() == [[10, 5, 30, 25]]
     # mirrored top_left (70, 5) is the film's top_right (30, 5); mirrored top_right (90, 6) its top_left (10, 6)
@@ -32,10 +22,10 @@ def test_unflip_mirrors_x_and_swaps_left_and_right_by_name():
 
 
 def test_merge_averages_twins_and_turns_their_disagreement_into_uncertainty():
-    orig = _instances([[10, 5, 30, 25], [10, 40, 30, 60]], [[[10, 5], [30, 5], [30, 25], [10, 25]],
-                                                          [[10, 40], [30, 40], [30, 60], [10, 60]]],
-                      unc=[[1.0] * 4, [1.0] * 4])
-    back = _instances([[11, 5, 31, 25]], [[[16, 13], [30, 5], [30, 25], [10, 25]]], unc=[[1.0] * 4])
+    orig = hand_built_instances([[10, 5, 30, 25], [10, 40, 30, 60]],
+                                [[[10, 5], [30, 5], [30, 25], [10, 25]], [[10, 40], [30, 40], [30, 60], [10, 60]]],
+                                unc=[[1.0] * 4, [1.0] * 4])
+    back = hand_built_instances([[11, 5, 31, 25]], [[[16, 13], [30, 5], [30, 25], [10, 25]]], unc=[[1.0] * 4])
     merged = merge_flip(orig, back)
     assert merged.keypoints[0, 0].tolist() == [13, 9]       # (10, 5) and (16, 13) average
     assert merged.keypoints[0, 1].tolist() == [30, 5]

@@ -7,19 +7,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.structures import InstanceData
 
 from spinekey.apis.rotate_test import rotate_film, rotation_matrix, rotation_test_angles, unrotate_instances
 from spinekey.apis.twins import merge_twins
-
-
-def _instances(boxes, kps, unc=None):
-    inst = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32),
-                        keypoints=torch.tensor(kps, dtype=torch.float32),
-                        keypoint_scores=torch.ones(len(kps), len(kps[0])))
-    if unc is not None:
-        inst.keypoint_unc = torch.tensor(unc, dtype=torch.float32)
-    return inst
+from tests.conftest import hand_built_instances
 
 
 def test_the_matrix_is_opencvs_about_the_films_centre():
@@ -42,7 +33,7 @@ def test_a_pixel_and_its_keypoint_land_in_the_same_place():
 
 def test_unrotate_brings_keypoints_and_boxes_back():
     # a prediction made on the 90-degree-turned 10 x 10 film at (2.5, 2.5) is the film's (7.5, 2.5)
-    seen = _instances([[2, 2, 3, 4]], [[[2.5, 2.5], [3.0, 4.0]]], unc=[[1.5, 2.0]])
+    seen = hand_built_instances([[2, 2, 3, 4]], [[[2.5, 2.5], [3.0, 4.0]]], unc=[[1.5, 2.0]])
     back = unrotate_instances(seen, 90.0, 10, 10)
     assert np.allclose(back.keypoints[0].tolist(), [[7.5, 2.5], [6.0, 3.0]], atol=1e-5)
     # box corners (2,2),(3,2),(3,4),(2,4) turn back to (8,2),(8,3),(6,3),(6,2): bounding box 6..8 x 2..3
@@ -51,15 +42,15 @@ def test_unrotate_brings_keypoints_and_boxes_back():
     # any angle: turning forward then back is the identity
     pts = torch.tensor([[[100.0, 40.0], [260.0, 900.0]]])
     forward = torch.tensor(rotation_matrix(-4.0, 505, 1485), dtype=torch.float32)
-    moved = _instances([[0, 0, 505, 1485]], (pts @ forward[:, :2].T + forward[:, 2]).tolist())
+    moved = hand_built_instances([[0, 0, 505, 1485]], (pts @ forward[:, :2].T + forward[:, 2]).tolist())
     assert np.allclose(unrotate_instances(moved, -4.0, 505, 1485).keypoints.numpy(), pts.numpy(), atol=1e-3)
 
 
 def test_three_passes_average_and_their_spread_becomes_uncertainty():
-    orig = _instances([[0, 0, 10, 10], [0, 50, 10, 60]], [[[0, 0], [10, 0]], [[0, 50], [10, 50]]],
-                      unc=[[1.0, 1.0], [1.0, 1.0]])
-    turned_a = _instances([[0, 0, 10, 11]], [[[3, 0], [10, 0]]], unc=[[1.0, 1.0]])
-    turned_b = _instances([[0, 1, 10, 10], [30, 80, 40, 90]], [[[0, 3], [10, 0]], [[30, 80], [40, 80]]])
+    orig = hand_built_instances([[0, 0, 10, 10], [0, 50, 10, 60]], [[[0, 0], [10, 0]], [[0, 50], [10, 50]]],
+                                unc=[[1.0, 1.0], [1.0, 1.0]])
+    turned_a = hand_built_instances([[0, 0, 10, 11]], [[[3, 0], [10, 0]]], unc=[[1.0, 1.0]])
+    turned_b = hand_built_instances([[0, 1, 10, 10], [30, 80, 40, 90]], [[[0, 3], [10, 0]], [[30, 80], [40, 80]]])
     merged = merge_twins(orig, [turned_a, turned_b])
     # (0,0), (3,0), (0,3): mean (1,1); squared distances 2, 5, 5 -> mean 4, d = 2; spread: the two passes
     # that carry one, both 1 -> unc sqrt(1 + 4)
