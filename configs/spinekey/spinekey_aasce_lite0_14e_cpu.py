@@ -15,8 +15,8 @@ param_scheduler = [
 # Test time: each film also runs turned by +4 and -4 degrees and the three passes' corners are averaged
 # (spinekey.apis.rotate_test; three times the inference time, about 1.6 s per film on 2 cores). A Cobb angle
 # does not change when the film turns, the model's corner errors do: held-out SMAPE 9.19% -> 8.79% on fold 0 and
-# 9.62% -> 8.72% on fold 1 (docs/aasce.md; +-2 and +-8 deg were no better on both folds). infer.py
-# --rotate-test 0 turns it off.
+# 9.62% -> 8.72% on fold 1 (docs/aasce.md; +-2 and +-8 deg were no better on both folds; on the 7-epoch models
+# the gain was mixed, so it is on here only). infer.py --rotate-test 0 turns it off.
 rotate_test = 4.0
 # QC refitted on what this recipe ships (14 epochs + rotate_test) on fold 0, 2026-11-25: the score rules and the
 # angle uncertainty from its fold-0 predictions, then the flagged-vertebrae count from the same films measured
