@@ -26,6 +26,8 @@ from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
+AASCE_ANGLES = ('pt', 'mt', 'tl')  # the order of smape.json's pred/true/unc and of angles.csv
+
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -148,7 +150,7 @@ def main_loop(args, images, images_dir, measures=(), ensemble=None):
         image_rows.append(film.image)
         if options.aasce and im.cobb_angles and film.image.get('cobb_mt_deg') is not None:
             pred = [film.image['cobb_pt_deg'], film.image['cobb_mt_deg'], film.image['cobb_tl_deg']]
-            unc = [film.image.get(f'cobb_{a}_deg_unc') for a in ('pt', 'mt', 'tl')]
+            unc = [film.image.get(f'cobb_{a}_deg_unc') for a in AASCE_ANGLES]
             smape_pairs.append((im.file_name, pred, list(im.cobb_angles),
                                 {'unc': unc if None not in unc else None, 'qc_status': film.image.get('qc_status')}))
         if film.overlay_jpg is not None:
@@ -174,8 +176,8 @@ def write_smape(args, pairs) -> None:
     value = smape([p for _, p, _, _ in pairs], [t for _, _, t, _ in pairs])
     per_angle = [sum(abs(p[i] - t[i]) for _, p, t, _ in pairs) / len(pairs) for i in range(3)]
     atomic_write_json(os.path.join(args.out, 'smape.json'), {
-        'smape': value, 'n_images': len(pairs), 'angle_order': ['pt', 'mt', 'tl'],
-        'mean_abs_error_deg': dict(zip(['pt', 'mt', 'tl'], per_angle)),
+        'smape': value, 'n_images': len(pairs), 'angle_order': list(AASCE_ANGLES),
+        'mean_abs_error_deg': dict(zip(AASCE_ANGLES, per_angle)),
         'images': [dict({'file_name': f, 'pred': p, 'true': t}, **extra) for f, p, t, extra in pairs]}, indent=1)
     print(f'AASCE SMAPE {value:.2f}% over {len(pairs)} images; mean |error| pt {per_angle[0]:.2f}, '
           f'mt {per_angle[1]:.2f}, tl {per_angle[2]:.2f} deg')
@@ -199,8 +201,11 @@ def write_uncertainty_check(args, pairs) -> None:
     plot_uncertainty_validation(result, os.path.join(args.plots, ''))
     kept90 = next(r['smape'] for r in result['retention'] if r['kept'] == 0.9)
     qc = result['qc']
+    by_angle = ', '.join(f'{name} ' + ('-' if a is None else f'{a:.3f}')
+                         for name, a in zip(AASCE_ANGLES, result['auroc_by_angle']))
     print(f'uncertainty: AUROC {result["auroc"] if result["auroc"] is None else round(result["auroc"], 3)} for an '
-          f'angle off > {result["bad_deg"]:g} deg ({result["n_bad"]} of {result["n_films"]} films); the 90% most '
+          f'angle off > {result["bad_deg"]:g} deg ({result["n_bad"]} of {result["n_films"]} films; each angle by its '
+          f'own uncertainty: {by_angle}); the 90% most '
           f'certain films SMAPE {kept90:.2f}% (all {result["smape"]:.2f}%); true angle within +-1 sd '
           f'{100 * result["coverage_1sd"]:.0f}%; QC review {qc["n_review"]} films -> uncertainty.json, '
           f'{args.plots}/retention.png, error_vs_uncertainty.png')

@@ -2,7 +2,9 @@
 
 For films with predicted angles, their ``*_unc`` and true angles (AASCE's three, or any set):
 - **AUROC**: how well the film's uncertainty (the largest of its angles' uncertainties) ranks the films with
-  any angle off by more than ``bad_deg`` above the others (0.5 is chance, 1 a perfect ranking);
+  any angle off by more than ``bad_deg`` above the others (0.5 is chance, 1 a perfect ranking); and per angle
+  (``auroc_by_angle``): how well each angle's own uncertainty ranks that angle's errors above ``bad_deg`` (a
+  clinician reading the main curve asks about that angle, not about the film's worst one);
 - **retention**: SMAPE of the films kept when the most uncertain fraction is sent to review (the curve a
   study reads to decide how many films a person checks), next to the oracle that drops the worst films.
   SMAPE is relative (a film's error over its angles' sum), so films are ranked here by the same ratio of
@@ -58,6 +60,8 @@ def validate(pred: Sequence[Sequence[float]], true: Sequence[Sequence[float]], u
     result = {
         'n_films': len(p), 'bad_deg': bad_deg, 'n_bad': int(bad.sum()), 'smape': smape(p, t),
         'auroc': auroc(film_unc, bad),
+        'auroc_by_angle': [auroc(u[:, k], err[:, k] > bad_deg) for k in range(p.shape[1])],
+        'n_bad_by_angle': [int((err[:, k] > bad_deg).sum()) for k in range(p.shape[1])],
         'retention': retention(p, t, np.argsort(relative_unc, kind='stable')),
         'oracle_retention': retention(p, t, np.argsort(per_film, kind='stable')),
         'coverage_1sd': float((err <= u).mean()), 'coverage_2sd': float((err <= 2 * u).mean()),
