@@ -50,34 +50,37 @@ CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
 SAVE_VIS=0; TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
+need_value() {  # a flag that takes a value must have one (not a bash "unbound variable")
+    [ $# -ge 2 ] || { echo "inference.sh: $1 needs a value (see --help)" >&2; exit 2; }
+}
 while [ $# -gt 0 ]; do
     case "$1" in
-        --images_dir) IMAGES_DIR=$2; shift 2 ;;
-        --cfg_det_path) CFG=$2; shift 2 ;;
-        --ckpt_det_path|--ckpt) CKPT=$2; shift 2 ;;
-        --anns_path) ANNS=$2; shift 2 ;;
-        --output_dir) OUT=$2; shift 2 ;;
-        --cuda_id) DEVICE=cuda:$2; shift 2 ;;
-        --device) DEVICE=$2; shift 2 ;;
-        --iou_threshold) IOU=$2; shift 2 ;;
-        --iou_type) IOU_TYPE=$2; shift 2 ;;
-        --batch_size) BATCH=$2; shift 2 ;;
-        --score_thr) SCORE=$2; shift 2 ;;
+        --images_dir) need_value "$@"; IMAGES_DIR=$2; shift 2 ;;
+        --cfg_det_path) need_value "$@"; CFG=$2; shift 2 ;;
+        --ckpt_det_path|--ckpt) need_value "$@"; CKPT=$2; shift 2 ;;
+        --anns_path) need_value "$@"; ANNS=$2; shift 2 ;;
+        --output_dir) need_value "$@"; OUT=$2; shift 2 ;;
+        --cuda_id) need_value "$@"; DEVICE=cuda:$2; shift 2 ;;
+        --device) need_value "$@"; DEVICE=$2; shift 2 ;;
+        --iou_threshold) need_value "$@"; IOU=$2; shift 2 ;;
+        --iou_type) need_value "$@"; IOU_TYPE=$2; shift 2 ;;
+        --batch_size) need_value "$@"; BATCH=$2; shift 2 ;;
+        --score_thr) need_value "$@"; SCORE=$2; shift 2 ;;
         --save_vis) SAVE_VIS=1; shift ;;
         --flip_test) TTA+=(--flip-test); shift ;;
-        --rotate_test) TTA+=(--rotate-test "$2"); shift 2 ;;
+        --rotate_test) need_value "$@"; TTA+=(--rotate-test "$2"); shift 2 ;;
         --fp16) FP16=(--fp16); shift ;;
         --measure) MEASURE=1; shift ;;
         --report) REPORT=1; shift ;;
-        --anterior) ANTERIOR=$2; shift 2 ;;
-        --bottom_level) BOTTOM_LEVEL=$2; shift 2 ;;
-        --gpus) GPUS=$2; shift 2 ;;
+        --anterior) need_value "$@"; ANTERIOR=$2; shift 2 ;;
+        --bottom_level) need_value "$@"; BOTTOM_LEVEL=$2; shift 2 ;;
+        --gpus) need_value "$@"; GPUS=$2; shift 2 ;;
         --cpu) DEVICE=cpu; shift ;;
-        --nproc) NPROC=$2; shift 2 ;;
-        --nnodes) NNODES=$2; shift 2 ;;
-        --node-rank|--node_rank) NODE_RANK=$2; shift 2 ;;
-        --master-addr|--master_addr) MASTER_ADDR=$2; shift 2 ;;
-        --port) PORT=$2; shift 2 ;;
+        --nproc) need_value "$@"; NPROC=$2; shift 2 ;;
+        --nnodes) need_value "$@"; NNODES=$2; shift 2 ;;
+        --node-rank|--node_rank) need_value "$@"; NODE_RANK=$2; shift 2 ;;
+        --master-addr|--master_addr) need_value "$@"; MASTER_ADDR=$2; shift 2 ;;
+        --port) need_value "$@"; PORT=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "inference.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac

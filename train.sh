@@ -31,21 +31,24 @@ USAGE
 CONFIG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 GPUS=""; CPU=0; NPROC=1; PORT=29500; WORK_DIR=""; RESUME=""; AMP=0; SCALE_LR=0; WORKERS=""
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; CFG_OPTIONS=()
+need_value() {  # a flag that takes a value must have one (not a bash "unbound variable")
+    [ $# -ge 2 ] || { echo "train.sh: $1 needs a value (see --help)" >&2; exit 2; }
+}
 while [ $# -gt 0 ]; do
     case "$1" in
-        --config) CONFIG=$2; shift 2 ;;
-        --gpus) GPUS=$2; shift 2 ;;
+        --config) need_value "$@"; CONFIG=$2; shift 2 ;;
+        --gpus) need_value "$@"; GPUS=$2; shift 2 ;;
         --cpu) CPU=1; shift ;;
-        --nproc) NPROC=$2; shift 2 ;;
-        --port) PORT=$2; shift 2 ;;
-        --work-dir) WORK_DIR=$2; shift 2 ;;
+        --nproc) need_value "$@"; NPROC=$2; shift 2 ;;
+        --port) need_value "$@"; PORT=$2; shift 2 ;;
+        --work-dir) need_value "$@"; WORK_DIR=$2; shift 2 ;;
         --resume) if [ $# -gt 1 ] && [[ "$2" != --* ]]; then RESUME=$2; shift 2; else RESUME=auto; shift; fi ;;
         --amp) AMP=1; shift ;;
-        --workers) WORKERS=$2; shift 2 ;;
+        --workers) need_value "$@"; WORKERS=$2; shift 2 ;;
         --auto-scale-lr) SCALE_LR=1; shift ;;
-        --nnodes) NNODES=$2; shift 2 ;;
-        --node-rank) NODE_RANK=$2; shift 2 ;;
-        --master-addr) MASTER_ADDR=$2; shift 2 ;;
+        --nnodes) need_value "$@"; NNODES=$2; shift 2 ;;
+        --node-rank) need_value "$@"; NODE_RANK=$2; shift 2 ;;
+        --master-addr) need_value "$@"; MASTER_ADDR=$2; shift 2 ;;
         --cfg-options) shift; CFG_OPTIONS=("$@"); break ;;
         -h|--help) usage; exit 0 ;;
         *) echo "train.sh: unknown option $1 (see --help)" >&2; exit 2 ;;

@@ -31,6 +31,13 @@ def test_launchers_name_the_flag_to_set():
     assert proc.returncode == 2 and 'use --cpu' in proc.stderr
 
 
+@pytest.mark.parametrize('script, flag', [('inference.sh', '--rotate_test'), ('inference.sh', '--ckpt'),
+                                          ('train.sh', '--config'), ('train.sh', '--workers')])
+def test_a_flag_without_its_value_is_one_line(script, flag):
+    proc = subprocess.run(['bash', script, flag], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr == f'{script}: {flag} needs a value (see --help)\n'
+
+
 def test_visualize_pipeline_draws_augmented_samples(synthetic_dir, tmp_path):
     import cv2
 
