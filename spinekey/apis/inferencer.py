@@ -18,10 +18,10 @@ from typing import Iterator, List, Optional, Sequence, Union
 import numpy as np
 
 from spinekey.apis.flip_test import flip_perm_for
-from spinekey.apis.rotate_test import rotation_test_angles
 from spinekey.apis.inference import init_model, iter_predictions
 from spinekey.apis.measuring import MeasureOptions, measure_film
 from spinekey.apis.results import instances_to_coco
+from spinekey.apis.rotate_test import rotation_test_angles
 from spinekey.datasets.keypoint_names import keypoint_names_for
 from spinekey.measurement.inputs import ImageInput, images_from_results
 from spinekey.measurement.qc import detection_qc
@@ -106,11 +106,12 @@ class SpineKeyInferencer:
             self.measure = replace(self.measure, qc=self.qc)
         self.flip_test = bool(self.model.cfg.get('flip_test', False) if flip_test is None else flip_test)
         self._flip_perm = flip_perm_for(self.keypoint_names) if self.flip_test and names else None
-        self.rotate_test = float(self.model.cfg.get('rotate_test', 0.0) if rotate_test is None else rotate_test)
+        degrees = self.model.cfg.get('rotate_test', 0.0) if rotate_test is None else rotate_test
         try:
-            self._rotations = rotation_test_angles(self.rotate_test) if names else ()
+            self._rotations = rotation_test_angles(degrees) if names else ()
         except ValueError as err:
             raise SpineKeyError(f'{config}: {err}' if rotate_test is None else str(err)) from None
+        self.rotate_test = float(degrees or 0.0)
 
     def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]]) -> Union[Film, List[Film]]:
         """A Film for one input, a list of Films for a list (a bad film gives a Film with ``error``)."""

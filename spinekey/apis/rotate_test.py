@@ -20,9 +20,13 @@ from mmengine.structures import InstanceData
 
 def rotation_test_angles(degrees: float) -> Tuple[float, ...]:
     """The extra passes for ``rotate_test = degrees``: (+degrees, -degrees), none for 0."""
-    degrees = float(degrees or 0.0)
-    if not np.isfinite(degrees) or not 0 <= abs(degrees) <= 45:
-        raise ValueError(f'rotate_test must be between 0 and 45 degrees, got {degrees}')
+    try:
+        value = float(degrees or 0.0)
+    except (TypeError, ValueError):
+        value = float('nan')
+    if not np.isfinite(value) or abs(value) > 45:
+        raise ValueError(f'rotate_test must be between 0 and 45 degrees, got {degrees!r}')
+    degrees = value
     return () if degrees == 0 else (abs(degrees), -abs(degrees))
 
 

@@ -64,8 +64,8 @@ def test_three_passes_average_and_their_spread_becomes_uncertainty():
 def test_rotate_test_angles():
     assert rotation_test_angles(4) == (4.0, -4.0) and rotation_test_angles(-3) == (3.0, -3.0)
     assert rotation_test_angles(0) == () and rotation_test_angles(None) == ()
-    for bad in (60, float('nan')):
-        with pytest.raises(ValueError, match='rotate_test must be between 0 and 45 degrees'):
+    for bad in (60, float('nan'), 'four', [4]):
+        with pytest.raises(ValueError, match='rotate_test must be between 0 and 45 degrees, got '):
             rotation_test_angles(bad)
 
 
@@ -90,5 +90,5 @@ def test_a_bad_rotate_test_is_one_line(trained):
     from spinekey.apis import SpineKeyInferencer
     from spinekey.utils.errors import SpineKeyError
     from tests.conftest import DEMO_CONFIG
-    with pytest.raises(SpineKeyError, match=r'^rotate_test must be between 0 and 45 degrees, got 90.0$'):
+    with pytest.raises(SpineKeyError, match=r'^rotate_test must be between 0 and 45 degrees, got 90$'):
         SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], measure=False, rotate_test=90)
