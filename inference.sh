@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/resolve_python.sh  # PY: $PYTHON (path or command name), else .venv/bin/python, else python3
+source scripts/need_value.sh  # need_value "$@": a flag given without its value is one line
 
 usage() {
     cat <<'USAGE'
@@ -50,9 +51,6 @@ CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
 SAVE_VIS=0; TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
-need_value() {  # a flag that takes a value must have one (not a bash "unbound variable")
-    [ $# -ge 2 ] || { echo "inference.sh: $1 needs a value (see --help)" >&2; exit 2; }
-}
 while [ $# -gt 0 ]; do
     case "$1" in
         --images_dir) need_value "$@"; IMAGES_DIR=$2; shift 2 ;;

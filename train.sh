@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/resolve_python.sh  # PY: $PYTHON (path or command name), else .venv/bin/python, else python3
+source scripts/need_value.sh  # need_value "$@": a flag given without its value is one line
 
 usage() {
     cat <<'USAGE'
@@ -31,9 +32,6 @@ USAGE
 CONFIG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 GPUS=""; CPU=0; NPROC=1; PORT=29500; WORK_DIR=""; RESUME=""; AMP=0; SCALE_LR=0; WORKERS=""
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; CFG_OPTIONS=()
-need_value() {  # a flag that takes a value must have one (not a bash "unbound variable")
-    [ $# -ge 2 ] || { echo "train.sh: $1 needs a value (see --help)" >&2; exit 2; }
-}
 while [ $# -gt 0 ]; do
     case "$1" in
         --config) need_value "$@"; CONFIG=$2; shift 2 ;;

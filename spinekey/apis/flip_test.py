@@ -40,9 +40,3 @@ def unflip_instances(inst: InstanceData, width: float, perm: Sequence[int]) -> I
         out.keypoint_unc = inst.keypoint_unc[:, list(perm)]
     return out
 
-
-def merge_flip(orig: InstanceData, back: InstanceData, iou_thr: float = 0.5) -> InstanceData:
-    """``orig`` with keypoints averaged with their twins in ``back`` (see :func:`unflip_instances` and
-    spinekey.apis.twins.merge_twins)."""
-    from spinekey.apis.twins import merge_twins
-    return merge_twins(orig, [back], iou_thr)

@@ -21,13 +21,12 @@ from mmengine.structures import InstanceData
 def rotation_test_angles(degrees: float) -> Tuple[float, ...]:
     """The extra passes for ``rotate_test = degrees``: (+degrees, -degrees), none for 0."""
     try:
-        value = float(degrees or 0.0)
+        value = abs(float(degrees or 0.0))
     except (TypeError, ValueError):
         value = float('nan')
-    if not np.isfinite(value) or abs(value) > 45:
+    if not value <= 45:  # NaN fails too
         raise ValueError(f'rotate_test must be between 0 and 45 degrees, got {degrees!r}')
-    degrees = value
-    return () if degrees == 0 else (abs(degrees), -abs(degrees))
+    return () if value == 0 else (value, -value)
 
 
 def rotation_matrix(degrees: float, width: int, height: int) -> np.ndarray:
@@ -41,27 +40,22 @@ def rotation_matrix(degrees: float, width: int, height: int) -> np.ndarray:
 
 
 def rotate_film(img: np.ndarray, degrees: float) -> np.ndarray:
-    """The film turned by ``degrees`` about its centre, same size, borders filled by the edge pixels."""
+    """The film turned by ``degrees`` about its centre, same size, borders filled by the edge pixels.
+
+    The same turn as :func:`rotation_matrix`: OpenCV addresses pixel centres at integers, so the centre that
+    is (w/2, h/2) in continuous pixels is ((w-1)/2, (h-1)/2) here."""
     import cv2
     h, w = img.shape[:2]
-    matrix = rotation_matrix(degrees, w, h)
-    # OpenCV addresses pixel centres at integers: shift by half a pixel on both sides of the map
-    shift = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
-    unshift = np.array([[1, 0, -0.5], [0, 1, -0.5]])
-    pixel_matrix = unshift @ np.vstack([matrix, [0, 0, 1]]) @ shift
-    return cv2.warpAffine(img, pixel_matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def _inverse(matrix: np.ndarray) -> np.ndarray:
-    full = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))
-    return full[:2]
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees, 1.0)
+    return cv2.warpAffine(img, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def unrotate_instances(inst: InstanceData, degrees: float, width: int, height: int) -> InstanceData:
     """Predictions on the film turned by ``degrees``, in the upright film's frame: keypoints turned back, each
     box the bounding box of its turned-back corners (for pairing with the upright pass only)."""
     import torch
-    back = torch.as_tensor(_inverse(rotation_matrix(degrees, width, height)), dtype=inst.keypoints.dtype,
+    # turning back is turning by -degrees about the same centre
+    back = torch.as_tensor(rotation_matrix(-degrees, width, height), dtype=inst.keypoints.dtype,
                            device=inst.keypoints.device)
     out = InstanceData()
     kps = inst.keypoints

@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from spinekey.apis.flip_test import flip_perm_for, merge_flip, unflip_instances
+from spinekey.apis.flip_test import flip_perm_for, unflip_instances
+from spinekey.apis.twins import merge_twins
 from spinekey.datasets.keypoint_names import CORNERS_4, flip_permutation
 from tests.conftest import hand_built_instances
 
@@ -26,7 +27,7 @@ def test_merge_averages_twins_and_turns_their_disagreement_into_uncertainty():
                                 [[[10, 5], [30, 5], [30, 25], [10, 25]], [[10, 40], [30, 40], [30, 60], [10, 60]]],
                                 unc=[[1.0] * 4, [1.0] * 4])
     back = hand_built_instances([[11, 5, 31, 25]], [[[16, 13], [30, 5], [30, 25], [10, 25]]], unc=[[1.0] * 4])
-    merged = merge_flip(orig, back)
+    merged = merge_twins(orig, [back])  # what the flip test does with its two passes
     assert merged.keypoints[0, 0].tolist() == [13, 9]       # (10, 5) and (16, 13) average
     assert merged.keypoints[0, 1].tolist() == [30, 5]
     assert abs(merged.keypoint_unc[0, 0] - np.sqrt(1 + 5 ** 2)) < 1e-5  # d = 10: sqrt(1^2 + (10/2)^2)
