@@ -104,8 +104,12 @@ def test_aasce_smape_against_the_stored_angles(tmp_path):
              for r in results]
     (tmp_path / 'other.json').write_text(json.dumps(other))
     proc = run_tool('tools/measure.py', '--input', str(res_path), '--ensemble', str(tmp_path / 'other.json'),
-                    '--out', str(tmp_path / 'e'), '--gt', gt_path, '--aasce-smape', '--anterior', 'left')
+                    '--out', str(tmp_path / 'e'), '--gt', gt_path, '--aasce-smape', '--anterior', 'left',
+                    '--plots', str(tmp_path / 'e_plots'))
     assert proc.returncode == 0, proc.stderr
+    check = json.load(open(tmp_path / 'e' / 'uncertainty.json'))
+    oracle90 = next(r['smape'] for r in check['oracle_retention'] if r['kept'] == 0.9)
+    assert f'the best any ranking could keep {oracle90:.2f}%' in proc.stdout  # the bound the 90% row is read against
     ens = _read(tmp_path / 'e' / 'images.csv')
     for im, row, first in zip(gt['images'], ens, expected_pred):
         kps = [np.array(a['keypoints']).reshape(4, 3)[:, :2] for a in other if a['image_id'] == im['id']]
