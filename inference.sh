@@ -10,8 +10,11 @@ usage() {
     cat <<'USAGE'
 Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
 
-  --images_dir DIR        radiographs (png/jpg/bmp/tif; other files are skipped)   (default data/images);
-                          with --anns_path, the folder the annotated images are found in (by file name)
+  --images_dir DIR        radiographs (png/jpg/bmp/tif, DICOM with or without .dcm; other files are skipped)
+                          (default data/images); with --anns_path, the folder the annotated images are
+                          found in (by file name)
+  --recursive             also run the films in the sub-folders of --images_dir (a PACS or CD export);
+                          each film is named by its path inside the folder (PAT1/IM0001)
   --cfg_det_path CFG      model config (default configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py)
   --ckpt_det_path, --ckpt CKPT   trained weights (default checkpoints/spinekey_x101.pth)
   --anns_path COCO.json   ground truth: run on exactly the images it lists (folder images it does not list
@@ -49,7 +52,7 @@ IMAGES_DIR=data/images
 CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
-SAVE_VIS=0; TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
+SAVE_VIS=0; RECURSIVE=(); TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -65,6 +68,7 @@ while [ $# -gt 0 ]; do
         --batch_size) need_value "$@"; BATCH=$2; shift 2 ;;
         --score_thr) need_value "$@"; SCORE=$2; shift 2 ;;
         --save_vis) SAVE_VIS=1; shift ;;
+        --recursive) RECURSIVE=(--recursive); shift ;;
         --flip_test) TTA+=(--flip-test); shift ;;
         --rotate_test) need_value "$@"; TTA+=(--rotate-test "$2"); shift 2 ;;
         --fp16) FP16=(--fp16); shift ;;
@@ -93,7 +97,7 @@ fi
 mkdir -p "$OUT"
 VIS=()
 [ "$SAVE_VIS" = 1 ] && VIS=(--save-vis "$OUT/vis")
-SOURCE=(--images-dir "$IMAGES_DIR")
+SOURCE=(--images-dir "$IMAGES_DIR" "${RECURSIVE[@]}")
 [ -n "$ANNS" ] && SOURCE+=(--ann-file "$ANNS")
 run() { echo "+ $*"; "$@"; }
 if [ "$NNODES" -gt 1 ] && [ "$NODE_RANK" != 0 ]; then

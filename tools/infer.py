@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from spinekey.io.atomic import atomic_write_text
 from spinekey.apis.batch import FilmSpool, films_in_folder, films_of_coco, gather, shard_info, write_results
+from spinekey.io.images import list_images
 from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
@@ -29,8 +30,11 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--config', required=True, help='model config (.py)')
     p.add_argument('--checkpoint', required=True, help='trained weights (.pth)')
-    p.add_argument('--images-dir', help='folder of images (png/jpg/bmp/tif; other files are skipped); with '
-                   '--ann-file, the folder its images are found in')
+    p.add_argument('--images-dir', help='folder of images (png/jpg/bmp/tif, DICOM with or without .dcm; other files '
+                   'are skipped); with --ann-file, the folder its images are found in')
+    p.add_argument('--recursive', action='store_true',
+                   help='also run the images in the sub-folders of --images-dir (a PACS or CD export: patient/'
+                   'study/series); results name each film by its path inside the folder (PAT1/IM0001)')
     p.add_argument('--ann-file', help='COCO file: run on exactly the images it lists (its image ids are kept)')
     p.add_argument('--img-prefix', default='', help='with --ann-file: same as --images-dir')
     p.add_argument('--out', required=True, help='results.json to write (atomically)')
@@ -59,11 +63,20 @@ def parse_args():
 def collect_films(args):
     """The films to run (spinekey.apis.batch), with what was left out said on stderr."""
     if not args.ann_file:
-        films = films_in_folder(args.images_dir)
+        outputs = [osp.dirname(osp.abspath(args.out))] + ([args.save_vis] if args.save_vis else [])
+        films = films_in_folder(args.images_dir, args.recursive, skip_dirs=outputs)
         if films.non_images:
             print(f'skipping {films.non_images} non-image file(s) in {args.images_dir}', file=sys.stderr)
+        if not films.paths and not args.recursive:
+            nested = len(list_images(args.images_dir, recursive=True, skip_dirs=outputs)[0])
+            if nested:
+                raise SpineKeyError(f'{args.images_dir}: no images in the folder itself, {nested} in its sub-folders '
+                                    '(pass --recursive to run them; inference.sh: --recursive)')
         return films
     folder = args.images_dir or args.img_prefix or '.'
+    if args.recursive:
+        print(f'note: --recursive has no effect with --ann-file (its file_names say where each film is in {folder})',
+              file=sys.stderr)
     films = films_of_coco(args.ann_file, folder)
     if films.missing:
         print(f'warning: {len(films.missing)} image(s) listed in {args.ann_file} are not in {folder} (listed in '

@@ -29,10 +29,13 @@ class FilmSet:
     non_images: int = 0  # other files of the folder
 
 
-def films_in_folder(folder: str) -> FilmSet:
-    """Every image file of ``folder`` in sorted order; ids are their indices."""
-    paths, others = list_images(folder)
-    return FilmSet(paths, list(range(len(paths))), [osp.basename(p) for p in paths], non_images=len(others))
+def films_in_folder(folder: str, recursive: bool = False, skip_dirs=()) -> FilmSet:
+    """Every image file of ``folder`` (``recursive``: and of its sub-folders, spinekey.io.images.list_images) in
+    sorted order; ids are their indices, names their paths relative to ``folder`` (``PAT1/IM0001``: two
+    patients' ``IM0001`` stay apart in results and outputs)."""
+    paths, others = list_images(folder, recursive, skip_dirs)
+    names = [osp.relpath(p, folder).replace(os.sep, '/') for p in paths]
+    return FilmSet(paths, list(range(len(paths))), names, non_images=len(others))
 
 
 def films_of_coco(ann_file: str, folder: str) -> FilmSet:

@@ -1,8 +1,8 @@
 """``SpineKeyInferencer``: one object that runs films through detection, keypoints and measurements.
 
 The Python face of what ``inference.sh`` does, after mmdet's ``DetInferencer`` and detectron2's
-``DefaultPredictor``: give it a path (PNG/JPEG/DICOM), an array or a list of them, get back one ``Film``
-record per film. ``tools/infer.py`` runs its films through the same object.
+``DefaultPredictor``: give it a path (PNG/JPEG/DICOM), an array, a list of them or a folder, get back one
+``Film`` record per film. ``tools/infer.py`` runs its films through the same object.
 
     from spinekey.apis import SpineKeyInferencer
     sk = SpineKeyInferencer('configs/spinekey/spinekey_demo_cpu.py', 'work_dirs/demo/epoch_8.pth')
@@ -17,6 +17,7 @@ from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
+from spinekey.apis.batch import films_in_folder
 from spinekey.apis.flip_test import flip_perm_for
 from spinekey.apis.inference import init_model, iter_predictions
 from spinekey.apis.measuring import MeasureOptions, measure_film
@@ -113,8 +114,14 @@ class SpineKeyInferencer:
             raise SpineKeyError(f'{config}: {err}' if rotate_test is None else str(err)) from None
         self.rotate_test = float(degrees or 0.0)
 
-    def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]]) -> Union[Film, List[Film]]:
-        """A Film for one input, a list of Films for a list (a bad film gives a Film with ``error``)."""
+    def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]],
+                 recursive: bool = False) -> Union[Film, List[Film]]:
+        """A Film for one input, a list of Films for a list or a folder (its films in name order, named by
+        their paths inside it; ``recursive``: its sub-folders too, spinekey.apis.batch.films_in_folder). A bad
+        film gives a Film with ``error``."""
+        if isinstance(inputs, (str, os.PathLike)) and os.path.isdir(inputs):
+            films = films_in_folder(os.fspath(inputs), recursive)
+            return list(self.iter(films.paths, films.image_ids, films.names))
         if isinstance(inputs, (str, os.PathLike, np.ndarray)):
             return next(self.iter([inputs]))
         return list(self.iter(inputs))

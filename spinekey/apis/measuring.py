@@ -85,7 +85,8 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     """
     read_note, file_spacing = '', None
     need_image = options.anterior == 'auto' or options.overlay
-    dicom_spacing = (not im.pixel_spacing and image_path and image_path.lower().endswith(('.dcm', '.dicom')))
+    from spinekey.io.dicom import is_dicom
+    dicom_spacing = not im.pixel_spacing and image_path and is_dicom(image_path)  # IM0001 of a PACS export too
     if gray is None and image_path and (need_image or dicom_spacing):
         try:
             gray, file_spacing = load_gray(image_path)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -13,6 +13,7 @@ from spinekey.utils.errors import SpineKeyError
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.dcm', '.dicom')
 MAX_PIXELS = 20000 * 20000 // 4  # refuse anything above 100 MPix before decoding it
 MIN_SIDE = 16  # nothing smaller can show a vertebra
+OUTPUT_MARKERS = ('results.json', 'run.json')  # a folder holding one is a SpineKey run's output, not films
 
 
 def header_size(path: str):
@@ -32,17 +33,37 @@ def header_size(path: str):
         Image.MAX_IMAGE_PIXELS = limit
 
 
-def list_images(folder: str) -> Tuple[List[str], List[str]]:
-    """Image files of ``folder`` in sorted order, and the other files that were skipped."""
+def list_images(folder: str, recursive: bool = False, skip_dirs: Sequence[str] = ()) -> Tuple[List[str], List[str]]:
+    """Image files of ``folder`` in sorted order, and the other files that were skipped.
+
+    A file without an image extension counts when it is DICOM by its magic number: PACS and CD exports name
+    their files ``IM0001`` or by UID, without ``.dcm``. Skipped: ``DICOMDIR`` (an export's index, no pixels)
+    and hidden files (``._x.png`` is macOS metadata on a USB disk, not a film). ``recursive``: sub-folders too,
+    in name order (exports nest patient/study/series); not entered: hidden sub-folders, symbolic links to
+    folders, ``skip_dirs`` and SpineKey output folders (holding a ``results.json`` or ``run.json``: overlays of
+    an earlier run inside the films' folder are not films).
+    """
     if not os.path.isdir(folder):
         raise SpineKeyError(f'{folder}: images folder not found')
+    from spinekey.io.dicom import is_dicom
+    skip = {os.path.realpath(d) for d in skip_dirs}
     images, others = [], []
-    for name in sorted(os.listdir(folder)):
-        path = os.path.join(folder, name)
-        if not os.path.isfile(path):
-            continue
-        (images if name.lower().endswith(IMAGE_EXTENSIONS) else others).append(path)
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if recursive and not d.startswith('.') and not _is_output(root, d, skip))
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if not os.path.isfile(path):
+                continue
+            film = (not name.startswith('.') and name.upper() != 'DICOMDIR'
+                    and (name.lower().endswith(IMAGE_EXTENSIONS) or is_dicom(path)))
+            (images if film else others).append(path)
     return images, others
+
+
+def _is_output(root: str, name: str, skip: set) -> bool:
+    path = os.path.join(root, name)
+    return (os.path.realpath(path) in skip
+            or any(os.path.isfile(os.path.join(path, marker)) for marker in OUTPUT_MARKERS))
 
 
 def read_image(path: str) -> np.ndarray:

@@ -42,13 +42,19 @@ def test_an_array_gives_the_same_answer_as_its_file(sk, film_path):
     assert [r['height_anterior_px'] for r in by_array.vertebrae] == [r['height_anterior_px'] for r in by_path.vertebrae]
 
 
-def test_a_dicom_film_brings_its_pixel_spacing_into_the_measurements(sk, film_path, tmp_path):
+def test_a_dicom_export_folder_brings_its_pixel_spacing_into_the_measurements(sk, film_path, tmp_path):
+    """A PACS export as it comes: patient folders, files without .dcm, a DICOMDIR index."""
     pydicom = pytest.importorskip('pydicom')  # noqa: F841
     from tests.test_io.test_dicom import write_dicom
     pixels = cv2.imread(film_path, cv2.IMREAD_GRAYSCALE)
-    path = write_dicom(tmp_path / 'scan.dcm', pixels, spacing=(0.25, 0.25))
-    film = sk(str(path))
-    assert film.ok and film.file_name == 'scan.dcm' and len(film.detections) > 0
+    (tmp_path / 'export' / 'PAT1').mkdir(parents=True)
+    write_dicom(tmp_path / 'export' / 'PAT1' / 'IM0001', pixels, spacing=(0.25, 0.25))
+    (tmp_path / 'export' / 'DICOMDIR').write_bytes(b'\0' * 128 + b'DICM' + b'\0' * 64)
+    assert sk(str(tmp_path / 'export')) == []  # the folder itself holds no film
+    films = sk(str(tmp_path / 'export'), recursive=True)
+    assert len(films) == 1
+    film = films[0]
+    assert film.ok and film.file_name == 'PAT1/IM0001' and len(film.detections) > 0
     rows = [r for r in film.vertebrae if r['height_anterior_px'] is not None]
     assert rows and all(r['height_anterior_mm'] == pytest.approx(r['height_anterior_px'] * 0.25, abs=0.01)
                         for r in rows)

@@ -77,6 +77,26 @@ def test_images_dir_with_bad_and_non_image_files(trained, tmp_path):
     assert max(r['bbox'][0] + r['bbox'][2] for r in results if r['image_id'] == 2) <= 300 + 1
 
 
+def test_a_nested_export_runs_with_recursive_and_never_reads_its_own_outputs(trained, tmp_path):
+    """Films in patient sub-folders, with outputs (an earlier run's and this run's) inside the same folder."""
+    films = tmp_path / 'films'
+    source = os.path.join(trained['data'], 'images', 'synth_000000.png')
+    for rel in ('PAT1/IM0001.png', 'PAT 2 (\u00fc)/IM0001.png', 'old run/vis/IM0001.png', 'new/vis/stray.png'):
+        (films / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, films / rel)
+    (films / 'old run' / 'results.json').write_text('[]')  # an earlier run's output folder
+    args = ['tools/infer.py', '--config', DEMO_CONFIG, '--checkpoint', trained['ckpt'], '--images-dir', str(films),
+            '--out', str(films / 'new' / 'results.json'), '--save-vis', str(films / 'new' / 'vis')]
+    proc = run_tool(*args)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert 'no images in the folder itself, 2 in its sub-folders (pass --recursive' in proc.stderr
+    run_tool(*args, '--recursive', check=True)
+    results = json.loads((films / 'new' / 'results.json').read_text())
+    assert sorted({(r['image_id'], r['file_name']) for r in results}) == [(0, 'PAT 2 (\u00fc)/IM0001.png'),
+                                                                            (1, 'PAT1/IM0001.png')]
+    assert sorted(os.listdir(films / 'new' / 'vis')) == ['PAT 2 (\u00fc)', 'PAT1', 'stray.png']
+
+
 @pytest.mark.parametrize('tool, args, message', [
     ('tools/train.py', ['configs/nope.py'], 'configs/nope.py: config file not found'),
     ('tools/infer.py', ['--config', DEMO_CONFIG, '--checkpoint', 'missing.pth', '--images-dir', 'tests',
