@@ -129,3 +129,21 @@ def spread_to_pixels(spread: Tensor, boxes: Tensor, size: Tuple[int, int]) -> Te
     h, w = size
     cell = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0)[:, None, :] / spread.new_tensor([w, h])
     return ((spread * cell) ** 2).mean(-1).sqrt()
+
+
+def line_angle_loss(points: Tensor, gt_points: Tensor, visible: Tensor, pairs, beta: float = 1.0) -> Tensor:
+    """Smooth-L1 (``beta`` degrees) of the angle between each predicted line a->b and the true one, averaged
+    over the (instance, pair) lines whose two true points are visible; 0 (with a gradient path) when none is.
+
+    points / gt_points (Tensor[N, K, 2]) in the same frame, visible (Tensor[N, K]), pairs [(a, b), ...].
+    """
+    a = torch.tensor([p[0] for p in pairs], device=points.device)
+    b = torch.tensor([p[1] for p in pairs], device=points.device)
+    pred, true = points[:, b] - points[:, a], gt_points[:, b] - gt_points[:, a]
+    cross = pred[..., 0] * true[..., 1] - pred[..., 1] * true[..., 0]
+    dot = (pred * true).sum(-1)
+    angle = torch.rad2deg(torch.atan2(cross, dot))
+    ok = (visible[:, a] > 0) & (visible[:, b] > 0) & (true.norm(dim=-1) > 1e-6)
+    if not ok.any():
+        return points.sum() * 0.0
+    return F.smooth_l1_loss(angle[ok], torch.zeros_like(angle[ok]), beta=beta)

@@ -1,7 +1,7 @@
 """RoI keypoint head: RoI features -> one heatmap per keypoint (detectron2-style, Gaussian soft targets)."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -12,7 +12,7 @@ from torch import Tensor
 from mmdet.registry import MODELS
 from spinekey.models.functional import (decode_heatmaps, gaussian_targets, heatmap_coords_to_keypoints,
                                         heatmap_softmax_loss, heatmap_spread, keypoints_to_heatmap_coords,
-                                        spread_to_pixels)
+                                        line_angle_loss, spread_to_pixels)
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -32,11 +32,18 @@ class HeatmapKeypointHead(BaseModule):
         upsample: extra bilinear factor after the stride-2 deconvolution.
         sigma: std of the Gaussian target in heatmap cells. decode_radius: window for sub-cell decoding.
         loss_weight: multiplier of ``loss_kpt``.
+        tilt_pairs / tilt_loss_weight: keypoint index pairs (a, b) whose line's direction matters (the
+            endplates of a vertebra: ``[(0, 1), (3, 2)]`` for top_left, top_right, bottom_right, bottom_left)
+            and the weight of ``loss_tilt``, the smooth-L1 of the angle (degrees) between each decoded line
+            and its true one. Why: a Cobb angle is a difference of endplate tilts, and corner errors that
+            tilt an endplate cost far more than ones that shift it (notes/aasce-error-analysis.md); the
+            heatmap loss alone weighs both alike. Off (weight 0) by default.
     """
 
     def __init__(self, num_keypoints: int, in_channels: int = 256, conv_channels: int = 256,
                  num_convs: int = 4, upsample: int = 2, sigma: float = 1.5, decode_radius: int = 2,
-                 loss_weight: float = 1.0, init_cfg=None) -> None:
+                 loss_weight: float = 1.0, tilt_pairs: Sequence[Sequence[int]] = (),
+                 tilt_loss_weight: float = 0.0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg or [
             dict(type='Kaiming', layer=['Conv2d', 'ConvTranspose2d'], mode='fan_out',
                  nonlinearity='relu', distribution='normal')])
@@ -47,6 +54,10 @@ class HeatmapKeypointHead(BaseModule):
         self.sigma = sigma
         self.decode_radius = decode_radius
         self.loss_weight = loss_weight
+        self.tilt_pairs = [tuple(int(i) for i in pair) for pair in tilt_pairs]
+        if any(len(pair) != 2 or not all(0 <= i < num_keypoints for i in pair) for pair in self.tilt_pairs):
+            raise ValueError(f'tilt_pairs must be pairs of keypoint indices below K={num_keypoints}, got {tilt_pairs}')
+        self.tilt_loss_weight = tilt_loss_weight
         layers = []
         for i in range(num_convs):
             layers += [nn.Conv2d(in_channels if i == 0 else conv_channels, conv_channels, 3, padding=1),
@@ -78,7 +89,12 @@ class HeatmapKeypointHead(BaseModule):
         size = tuple(logits.shape[-2:])
         coords = keypoints_to_heatmap_coords(gt_keypoints.to(logits.dtype), boxes, size)
         targets, valid = gaussian_targets(coords, gt_visible, size, self.sigma)
-        return {'loss_kpt': heatmap_softmax_loss(logits, targets, valid) * self.loss_weight}
+        losses = {'loss_kpt': heatmap_softmax_loss(logits, targets, valid) * self.loss_weight}
+        if self.tilt_loss_weight > 0 and self.tilt_pairs:
+            decoded = heatmap_coords_to_keypoints(decode_heatmaps(logits, self.decode_radius)[0], boxes.float(), size)
+            losses['loss_tilt'] = self.tilt_loss_weight * line_angle_loss(decoded, gt_keypoints.float(), gt_visible,
+                                                                          self.tilt_pairs)
+        return losses
 
     def predict(self, logits: Tensor, boxes: Tensor) -> InstanceData:
         size: Tuple[int, int] = tuple(logits.shape[-2:])

@@ -63,7 +63,8 @@ class KeypointCascadeRoIHead(CascadeRoIHead):
         """``loss_kpt`` on the last stage's positives; zero (graph kept) when there are none."""
         if not sampling_results or sum(len(r.pos_priors) for r in sampling_results) == 0:
             zero = sum(p.sum() for p in self.keypoint_head.parameters()) * 0
-            return {'loss_kpt': zero}
+            tilt = getattr(self.keypoint_head, 'tilt_loss_weight', 0) > 0
+            return {'loss_kpt': zero, 'loss_tilt': zero} if tilt else {'loss_kpt': zero}
         gt_kps, gt_vis = [], []
         for res, sample in zip(sampling_results, batch_data_samples):
             gts = sample.gt_instances
