@@ -2,7 +2,9 @@
 # Run a SpineKey model on a folder of radiographs; with --anns_path also convert the GT, match by IoU and
 # evaluate. Every step is a tools/ script that also runs on its own (each has --help).
 set -euo pipefail
+CALLER_PWD=$PWD
 cd "$(dirname "$0")"
+source scripts/caller_paths.sh  # caller_path P: a path given on the command line, as the caller meant it
 source scripts/resolve_python.sh  # PY: $PYTHON (path or command name), else .venv/bin/python, else python3
 source scripts/need_value.sh  # need_value "$@": a flag given without its value is one line
 
@@ -56,11 +58,11 @@ SAVE_VIS=0; RECURSIVE=(); TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
 while [ $# -gt 0 ]; do
     case "$1" in
-        --images_dir) need_value "$@"; IMAGES_DIR=$2; shift 2 ;;
-        --cfg_det_path) need_value "$@"; CFG=$2; shift 2 ;;
-        --ckpt_det_path|--ckpt) need_value "$@"; CKPT=$2; shift 2 ;;
-        --anns_path) need_value "$@"; ANNS=$2; shift 2 ;;
-        --output_dir) need_value "$@"; OUT=$2; shift 2 ;;
+        --images_dir) need_value "$@"; IMAGES_DIR=$(caller_path "$2"); shift 2 ;;
+        --cfg_det_path) need_value "$@"; CFG=$(caller_path "$2"); shift 2 ;;
+        --ckpt_det_path|--ckpt) need_value "$@"; CKPT=$(caller_path "$2"); shift 2 ;;
+        --anns_path) need_value "$@"; ANNS=$(caller_path "$2"); shift 2 ;;
+        --output_dir) need_value "$@"; OUT=$(caller_path "$2"); shift 2 ;;
         --cuda_id) need_value "$@"; DEVICE=cuda:$2; shift 2 ;;
         --device) need_value "$@"; DEVICE=$2; shift 2 ;;
         --iou_threshold) need_value "$@"; IOU=$2; shift 2 ;;
@@ -87,6 +89,7 @@ while [ $# -gt 0 ]; do
         *) echo "inference.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
+[ ! -f "$IMAGES_DIR" ] || { echo "inference.sh: --images_dir $IMAGES_DIR is a file; give the folder that holds the films (one film: a folder of its own)" >&2; exit 2; }
 [ -d "$IMAGES_DIR" ] || { echo "inference.sh: images folder not found: $IMAGES_DIR (set --images_dir)" >&2; exit 2; }
 [ -f "$CFG" ] || { echo "inference.sh: config not found: $CFG (set --cfg_det_path)" >&2; exit 2; }
 [ -f "$CKPT" ] || { echo "inference.sh: checkpoint not found: $CKPT (set --ckpt)" >&2; exit 2; }

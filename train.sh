@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Train SpineKey: one process per GPU with torchrun, or N CPU processes (gloo) with --cpu --nproc N.
 set -euo pipefail
+CALLER_PWD=$PWD
 cd "$(dirname "$0")"
+source scripts/caller_paths.sh  # caller_path P: a path given on the command line, as the caller meant it
 source scripts/resolve_python.sh  # PY: $PYTHON (path or command name), else .venv/bin/python, else python3
 source scripts/need_value.sh  # need_value "$@": a flag given without its value is one line
 
@@ -34,20 +36,20 @@ GPUS=""; CPU=0; NPROC=1; PORT=29500; WORK_DIR=""; RESUME=""; AMP=0; SCALE_LR=0; 
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; CFG_OPTIONS=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --config) need_value "$@"; CONFIG=$2; shift 2 ;;
+        --config) need_value "$@"; CONFIG=$(caller_path "$2"); shift 2 ;;
         --gpus) need_value "$@"; GPUS=$2; shift 2 ;;
         --cpu) CPU=1; shift ;;
         --nproc) need_value "$@"; NPROC=$2; shift 2 ;;
         --port) need_value "$@"; PORT=$2; shift 2 ;;
-        --work-dir) need_value "$@"; WORK_DIR=$2; shift 2 ;;
-        --resume) if [ $# -gt 1 ] && [[ "$2" != --* ]]; then RESUME=$2; shift 2; else RESUME=auto; shift; fi ;;
+        --work-dir) need_value "$@"; WORK_DIR=$(caller_path "$2"); shift 2 ;;
+        --resume) if [ $# -gt 1 ] && [[ "$2" != --* ]]; then RESUME=$(caller_path "$2"); shift 2; else RESUME=auto; shift; fi ;;
         --amp) AMP=1; shift ;;
         --workers) need_value "$@"; WORKERS=$2; shift 2 ;;
         --auto-scale-lr) SCALE_LR=1; shift ;;
         --nnodes) need_value "$@"; NNODES=$2; shift 2 ;;
         --node-rank) need_value "$@"; NODE_RANK=$2; shift 2 ;;
         --master-addr) need_value "$@"; MASTER_ADDR=$2; shift 2 ;;
-        --cfg-options) shift; CFG_OPTIONS=("$@"); break ;;
+        --cfg-options) shift; for opt in "$@"; do CFG_OPTIONS+=("$(caller_cfg_option "$opt")"); done; break ;;
         -h|--help) usage; exit 0 ;;
         *) echo "train.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac

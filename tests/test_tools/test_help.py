@@ -25,6 +25,10 @@ def test_launchers_name_the_flag_to_set():
     proc = subprocess.run(['bash', 'inference.sh', '--images_dir', 'tests', '--ckpt', 'nope.pth'], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 2 and 'checkpoint not found: nope.pth (set --ckpt)' in proc.stderr
+    proc = subprocess.run(['bash', 'inference.sh', '--images_dir', 'README.md'], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and proc.stderr == ('inference.sh: --images_dir README.md is a file; give the folder '
+                                                    'that holds the films (one film: a folder of its own)\n')
     proc = subprocess.run(['bash', 'train.sh', '--gpus', '0', '--config', 'configs/spinekey/spinekey_demo_cpu.py'],
                           cwd=ROOT, capture_output=True, text=True, env={'PATH': '/usr/bin:/bin',
                                                                           'PYTHON': 'python3'})
@@ -48,3 +52,26 @@ def test_visualize_pipeline_draws_augmented_samples(synthetic_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     sheet = cv2.imread(str(out))
     assert sheet.shape[0] > 2 * 400 and sheet.shape[1] > 3 * 300  # 2 rows of 3 augmented 512x384 draws
+
+
+def test_train_sh_from_another_folder_takes_paths_as_typed_there(tmp_path):
+    """bash ~/SpineKey/train.sh from a project folder: relative paths are that folder's (the config, which only
+    the repository holds, stays the repository's); the launcher's command is echoed, run by a stand-in Python."""
+    import os
+    fake = tmp_path / 'fakepy'
+    fake.write_text('#!/bin/bash\necho "RAN $*"\n')
+    fake.chmod(0o755)
+    (tmp_path / 'my_spine').mkdir()
+    proc = subprocess.run(['bash', os.path.join(ROOT, 'train.sh'), '--cpu', '--config',
+                           'configs/spinekey/spinekey_demo_cpu.py', '--work-dir', 'wd', '--resume', 'ck.pth',
+                           '--cfg-options', 'train_dataloader.dataset.data_root=my_spine/',
+                           'train_dataloader.dataset.ann_file=fold0_train.json', 'load_from=/abs/x.pth',
+                           'val_dataloader.dataset.data_root=None'],
+                          cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHON=str(fake)))
+    assert proc.returncode == 0, proc.stderr
+    ran = next(line for line in proc.stdout.splitlines() if line.startswith('RAN tools/train.py'))
+    assert ran.split() == ['RAN', 'tools/train.py', 'configs/spinekey/spinekey_demo_cpu.py', '--work-dir',
+                           f'{tmp_path}/wd', '--resume', f'{tmp_path}/ck.pth', '--cfg-options',
+                           f'train_dataloader.dataset.data_root={tmp_path}/my_spine/',
+                           'train_dataloader.dataset.ann_file=fold0_train.json', 'load_from=/abs/x.pth',
+                           'val_dataloader.dataset.data_root=None', 'env_cfg.dist_cfg.backend=gloo']

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import DEMO_CONFIG, FEW_ITERS, run_tool
+from tests.conftest import DEMO_CONFIG, FEW_ITERS, ROOT, run_tool
 
 
 def test_training_writes_a_loadable_checkpoint_and_tensorboard_logs(trained):
@@ -144,15 +144,18 @@ def test_inference_sh_runs_the_whole_chain(trained, tmp_path):
     gt = json.load(open(os.path.join(trained['data'], 'det_train.json')))
     for im in gt['images'][:2]:
         shutil.copy(os.path.join(trained['data'], im['file_name']), images)
-    out = tmp_path / 'out'
+    out = tmp_path / 'run out'
     env = dict(os.environ, PYTHON=sys.executable, PYTHONWARNINGS='ignore')
-    proc = subprocess.run(['bash', 'inference.sh', '--images_dir', str(images), '--ckpt', trained['ckpt'],
-                           '--cfg_det_path', DEMO_CONFIG, '--anns_path',
-                           os.path.join(trained['data'], 'det_train.json'), '--output_dir', str(out),
+    # run from the data's folder, as a user calls the launcher from their project: relative paths are theirs,
+    # the config's is the repository's (only it holds configs/...)
+    proc = subprocess.run(['bash', os.path.join(ROOT, 'inference.sh'), '--images_dir', 'images',
+                           '--ckpt', trained['ckpt'], '--cfg_det_path', os.path.relpath(DEMO_CONFIG, ROOT),
+                           '--anns_path', os.path.join(trained['data'], 'det_train.json'), '--output_dir', 'run out',
                            '--device', 'cpu', '--score_thr', '0.0', '--measure', '--anterior', 'left',
                            '--flip_test', '--rotate_test', '3'],
-                          cwd=os.path.dirname(DEMO_CONFIG) + '/../..', capture_output=True, text=True, env=env)
+                          cwd=tmp_path, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
+    assert not os.path.exists(os.path.join(ROOT, 'run out'))  # nothing written into the repository
     results = json.loads((out / 'results.json').read_text())
     rows = (out / 'measurements' / 'measurements.csv').read_text().splitlines()
     assert len(rows) == 1 + len(results) and rows[0].startswith('image_id,file_name,level,order,')
