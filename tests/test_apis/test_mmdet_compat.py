@@ -21,15 +21,22 @@ def film(trained):
     return os.path.join(trained['data'], 'images', 'synth_000000.png')
 
 
-def test_init_detector_and_inference_detector_on_a_path_and_an_array(trained, film):
+def test_init_detector_and_inference_detector_on_a_path_an_array_and_a_dicom(trained, film, tmp_path):
     from mmdet.apis import inference_detector, init_detector
     model = init_detector(DEMO_CONFIG, trained['ckpt'], device='cpu',
                           cfg_options={'model.test_cfg.rcnn.score_thr': 0.0})
     by_path = inference_detector(model, film).pred_instances
+    # a DICOM film as a PACS export names it (no .dcm), through mmdet's own loader name: the same answer
+    from tests.test_io.test_dicom import write_dicom
+    export = tmp_path / 'IM0001'
+    write_dicom(export, cv2.imread(film, cv2.IMREAD_GRAYSCALE), window=(127.5, 256))
+    by_dicom = inference_detector(model, str(export)).pred_instances
+    # an array last: mmdet's inference_detector turns the model's own pipeline to arrays for good
     by_array = inference_detector(model, cv2.imread(film)).pred_instances
     assert len(by_path) > 0 and by_path.keypoints.shape == (len(by_path), 4, 2)
     assert by_path.keypoint_scores.shape == (len(by_path), 4)
     assert torch.allclose(by_path.keypoints, by_array.keypoints, atol=1e-3)  # same film, same answer
+    assert torch.allclose(by_dicom.keypoints, by_path.keypoints, atol=1e-3)
 
 
 def test_det_inferencer_returns_keypoints_and_draws_them(trained, film, tmp_path):
@@ -40,6 +47,10 @@ def test_det_inferencer_returns_keypoints_and_draws_them(trained, film, tmp_path
     assert pred.keypoints.shape[1:] == (4, 2)
     drawn = cv2.imread(str(tmp_path / 'vis' / 'synth_000000.png'))
     assert drawn is not None and drawn.shape == cv2.imread(film).shape
+    from tests.test_io.test_dicom import write_dicom
+    dicom = write_dicom(tmp_path / 'scan.dcm', cv2.imread(film, cv2.IMREAD_GRAYSCALE), window=(127.5, 256))
+    from_dicom = inferencer(str(dicom), return_datasamples=True, pred_score_thr=0.0, no_save_vis=True)
+    assert torch.allclose(from_dicom['predictions'][0].pred_instances.keypoints, pred.keypoints, atol=1e-3)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=os.path.basename)

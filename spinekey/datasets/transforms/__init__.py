@@ -1,8 +1,9 @@
 from .formatting import PackSpineInputs
 from .geometric import (KeypointRandomAffine, KeypointRandomCrop, KeypointRandomFlip, KeypointResize, flip_keypoints,
                         warp_sample)
-from .loading import LoadSpineAnnotations, LoadSpineImage
+from .loading import LoadImageFromFileOrDicom, LoadSpineAnnotations, LoadSpineImage
 from .photometric import RadiographPhotometric
 
-__all__ = ['LoadSpineAnnotations', 'LoadSpineImage', 'KeypointResize', 'KeypointRandomFlip', 'KeypointRandomAffine',
-           'KeypointRandomCrop', 'RadiographPhotometric', 'PackSpineInputs', 'flip_keypoints', 'warp_sample']
+__all__ = ['LoadImageFromFileOrDicom', 'LoadSpineAnnotations', 'LoadSpineImage', 'KeypointResize',
+           'KeypointRandomFlip', 'KeypointRandomAffine', 'KeypointRandomCrop', 'RadiographPhotometric',
+           'PackSpineInputs', 'flip_keypoints', 'warp_sample']

@@ -49,3 +49,11 @@ class LoadSpineImage(LoadImageFromFile):
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results
+
+
+@TRANSFORMS.register_module(name='LoadImageFromFile')
+class LoadImageFromFileOrDicom(LoadSpineImage):
+    """``LoadImageFromFile`` as mmdet's own inference APIs build it (``inference_detector`` from a config's
+    test pipeline, ``DetInferencer`` inside its ``InferencerLoader``), registered under that name in mmdet's
+    registry: with SpineKey imported a DICOM film (``.dcm`` or a PACS export's ``IM0001``) reads there too,
+    where mmcv's loader stops with ``failed to load image``. Every other file goes to mmcv's loader unchanged."""
