@@ -200,6 +200,11 @@ def read_csv_vertebra(src: str, images_dir: str, pad: float = 0.0) -> CocoBuilde
 def read_labelme(src: str, images_dir: Optional[str] = None, names: Optional[Sequence[str]] = None,
                  pad: float = 0.0) -> CocoBuilder:
     files = sorted(glob.glob(os.path.join(src, '*.json'))) if os.path.isdir(src) else [src]
+    if not files:
+        nested = len(glob.glob(os.path.join(src, '**', '*.json'), recursive=True))
+        raise SpineKeyError(f'{src}: no labelme JSON files (*.json) in the folder'
+                            + (f'; {nested} in its sub-folders: convert each folder, or point --src at the one '
+                               'that holds them' if nested else ''))
     builder = CocoBuilder(names or CORNERS_4, pad)
     for path in files:
         rel = os.path.basename(path)

@@ -132,3 +132,12 @@ def test_csv_image_plain_coordinate_columns_and_an_odd_count(tmp_path):
     coco, proc = _convert('csv-image', tmp_path / 'c.csv', tmp_path / 'o.json')
     assert _kp(coco['annotations'][0], coco['categories'][0]['keypoints']) == CORNERS
     assert 'c.csv row 3: 9 coordinates: an odd number' in proc.stderr
+
+
+def test_labelme_folder_with_its_files_in_sub_folders_says_so(tmp_path):
+    (tmp_path / 'patient1').mkdir()
+    (tmp_path / 'patient1' / 'a.json').write_text('{}')
+    proc = run_tool('tools/convert_dataset.py', '--from', 'labelme', '--src', str(tmp_path), '--out',
+                    str(tmp_path / 'o.json'))
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert f'{tmp_path}: no labelme JSON files (*.json) in the folder; 1 in its sub-folders' in proc.stderr
