@@ -121,7 +121,9 @@ def _dicom_aware(pipeline):
     """The pipeline with mmcv's ``LoadImageFromFile`` read by ``LoadSpineImage`` (same arguments, plus DICOM).
 
     Why: test pipelines name ``LoadImageFromFile`` because mmdet's ``DetInferencer`` looks for that name;
-    a dataset of DICOM films must still load through it.
+    a dataset of DICOM films must still load through it. Importing spinekey already makes mmdet's registry
+    answer that name with a DICOM-reading loader (``LoadImageFromFileOrDicom``); the rewrite keeps it so
+    whichever registry scope builds the pipeline, ``mmcv.LoadImageFromFile`` included.
     """
     steps = []
     for step in pipeline:
