@@ -4,18 +4,22 @@ DEMO_DATA := data/synthetic
 DEMO_WORK := work_dirs/demo
 DEMO_CFG := configs/spinekey/spinekey_demo_cpu.py
 
-.PHONY: setup demo test aasce indicators clean-demo help browser-deps browser-test
+.PHONY: setup lock demo test aasce indicators clean-demo help browser-deps browser-test
 
 help:
 	@echo "make setup   create .venv and install SpineKey (mmcv from ../shared/wheelhouse or compiled)"
 	@echo "make demo    synthetic data -> CPU training -> inference -> metrics (about 20 min on 2 cores)"
 	@echo "make test    run the test suite"
+	@echo "make lock    write constraints.txt from .venv (the versions make setup installs; after a green make test)"
 	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train (CPU, ~1 h 45 min), evaluate on AASCE 2019"
 	@echo "make indicators OUT=dir   re-run matching and evaluation on an inference.sh output folder"
 	@echo "make browser-test   install Chromium (Debian package) when missing, then test report.html in it"
 
 setup:
 	@bash scripts/setup_env.sh
+
+lock:
+	@bash scripts/refresh_constraints.sh
 
 demo: setup
 	@bash scripts/run_demo.sh

@@ -9,7 +9,8 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 WHEELHOUSE=${WHEELHOUSE:-../shared/wheelhouse}
 STAMP="$VENV/.spinekey-installed"
-want=$(cat pyproject.toml scripts/setup_env.sh | sha256sum | cut -c1-16)
+CONSTRAINTS=${CONSTRAINTS:-constraints.txt}  # the versions CI tested (make lock refreshes it)
+want=$(cat pyproject.toml scripts/setup_env.sh "$CONSTRAINTS" 2>/dev/null | sha256sum | cut -c1-16)
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && "$VENV/bin/python" -c "import spinekey, mmcv.ops" 2>/dev/null; then
     echo "setup: $VENV is up to date"
@@ -18,6 +19,7 @@ fi
 
 [ -x "$VENV/bin/python" ] || { echo "setup: creating $VENV with $PYTHON"; "$PYTHON" -m venv "$VENV"; }
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+[ -f "$CONSTRAINTS" ] && PIP+=(-c "$CONSTRAINTS")
 find_links=()
 [ -d "$WHEELHOUSE" ] && find_links=(--find-links "$WHEELHOUSE")
 

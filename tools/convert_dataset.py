@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from spinekey.io.atomic import atomic_write_json
+from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
@@ -85,6 +85,7 @@ def convert_other(args) -> dict:
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--src': args.src})
     coco = convert_aasce(args) if args.fmt == 'aasce' else convert_other(args)
     report_excluded(coco, args.strict)
     if not coco['images']:

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from spinekey.evaluation.image_sets import FIX_HINT
-from spinekey.io.atomic import atomic_write_json
+from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.checkpoint import load_checkpoint_file
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.converters.gt_conversion import convert_gt
@@ -29,6 +29,7 @@ def parse_args():
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--anns': args.anns, '--results': args.results, '--checkpoint': args.checkpoint})
     gt = load_coco_gt(args.anns)
     results = load_results(args.results)
     if args.checkpoint:

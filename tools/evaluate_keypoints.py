@@ -18,7 +18,7 @@ from spinekey.evaluation.evaluate import collect_pairs, evaluate, format_report,
 from spinekey.evaluation.functional import keypoint_errors
 from spinekey.evaluation.image_sets import common_images
 from spinekey.evaluation.matching import match_results
-from spinekey.io.atomic import atomic_write_json, atomic_write_text
+from spinekey.io.atomic import atomic_write_json, atomic_write_text, protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results, read_json
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
@@ -80,6 +80,7 @@ def write_plots(args, gt, results, iou_results, metrics) -> None:
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--gt_file': args.gt_file, '--result_file': args.result_file, '--iou_results': args.iou_results})
     gt = load_coco_gt(args.gt_file, strict=args.strict)
     results = load_results(args.result_file)
     iou_results = read_json(args.iou_results, 'iou_results file') if args.iou_results else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from spinekey.io.atomic import atomic_write_json
+from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.utils.cli import run_cli
@@ -62,6 +62,7 @@ def film_sizes(films, args, gt):
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--results': args.results, '--gt': args.gt})
     from spinekey.converters.export import film_vertebrae, to_coco, to_labelme
     from spinekey.datasets.keypoint_names import keypoint_names_for
     results = load_results(args.results)

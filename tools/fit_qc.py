@@ -97,6 +97,8 @@ def fit_film_rule(measure_dir: str) -> dict:
 @run_cli
 def main() -> int:
     args = parse_args()
+    from spinekey.io.atomic import protect_inputs
+    protect_inputs({'--gt': args.gt, '--results': args.results, '--images-csv': args.images_csv})
     if not 0.5 <= args.quantile < 1:
         raise SpineKeyError(f'--quantile must be in [0.5, 1), got {args.quantile}')
     from dataclasses import asdict

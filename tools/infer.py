@@ -18,7 +18,7 @@ import sys
 
 from tqdm import tqdm
 
-from spinekey.io.atomic import atomic_write_text
+from spinekey.io.atomic import atomic_write_text, protect_inputs
 from spinekey.apis.batch import FilmSpool, films_in_folder, films_of_coco, gather, shard_info, write_results
 from spinekey.io.images import list_images
 from spinekey.io.safe_paths import one_line, output_names, path_inside
@@ -118,6 +118,7 @@ def run_shard(args, paths, ids, names, vis_names):
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--config': args.config, '--checkpoint': args.checkpoint, '--ann-file': args.ann_file})
     if args.batch_size < 1:
         raise SpineKeyError(f'--batch-size must be >= 1, got {args.batch_size}')
     if not args.images_dir and not args.ann_file:

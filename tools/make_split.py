@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from spinekey.io.atomic import atomic_write_json
+from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_coco_gt
 from spinekey.converters.splits import assign_groups, split_coco
 from spinekey.utils.cli import run_cli
@@ -26,7 +26,8 @@ def parse_args():
     mode.add_argument('--ratios', help='named parts instead of folds, e.g. train=0.8,val=0.1,test=0.1')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--group-by', default='patient_id',
-                   help='image field holding the patient id (images without it are their own group)')
+                   help='image field holding the patient id (images without it are grouped by file name)')
+    p.add_argument('--strict', action='store_true', help='annotation warnings and a film listed twice become errors')
     p.add_argument('--stratify-by', help='image field to balance across the parts')
     return p.parse_args()
 
@@ -42,14 +43,15 @@ def parse_ratios(text: str):
 @run_cli
 def main() -> int:
     args = parse_args()
-    coco = load_coco_gt(args.ann)
+    protect_inputs({'--ann': args.ann})
+    coco = load_coco_gt(args.ann, strict=args.strict)
     if args.ratios:
         names, ratios = parse_ratios(args.ratios)
     else:
         if args.folds < 2:
             raise SpineKeyError(f'--folds must be at least 2, got {args.folds}')
         names, ratios = [f'fold{i}' for i in range(args.folds)], [1.0] * args.folds
-    group_of = {im['id']: im.get(args.group_by, f'image:{im["id"]}') for im in coco['images']}
+    group_of = {im['id']: im.get(args.group_by, f'film:{im["file_name"]}') for im in coco['images']}
     sizes, strata = {}, {}
     for im in coco['images']:
         g = group_of[im['id']]

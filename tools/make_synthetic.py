@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from spinekey.datasets.synthetic import SyntheticSpec, write_dataset
 from spinekey.utils.cli import run_cli
+from spinekey.utils.errors import SpineKeyError
 
 
 def parse_args():
@@ -33,7 +34,9 @@ def main() -> int:
     try:
         spec.validate()
     except ValueError as err:
-        raise SystemExit(f'error: {err}')
+        raise SpineKeyError(str(err)) from None
+    if args.num_images < 1:
+        raise SpineKeyError(f'--num-images must be 1 or more, got {args.num_images}')
     start = time.time()
     progress = None if args.quiet else (lambda it: tqdm(it, desc='rendering', unit='img'))
     sizes = write_dataset(args.out, args.num_images, spec, seed=args.seed, progress=progress)

@@ -8,7 +8,7 @@ import argparse
 
 from spinekey.datasets.keypoint_names import CORNERS_4
 from spinekey.evaluation.mask_corner_baseline import results_with_mask_corners
-from spinekey.io.atomic import atomic_write_json
+from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_results
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
@@ -25,6 +25,7 @@ def parse_args():
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--results': args.results})
     results = load_results(args.results)
     if results and not any(r.get('segmentation') for r in results):
         raise SpineKeyError(f'{args.results}: no masks in these results (a detection-only model?)')

@@ -7,7 +7,7 @@ import argparse
 from spinekey.evaluation.evaluate import detection_counts
 from spinekey.evaluation.image_sets import common_images
 from spinekey.evaluation.matching import match_results
-from spinekey.io.atomic import atomic_write_json
+from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.utils.cli import run_cli
 
@@ -29,6 +29,7 @@ def parse_args():
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--gt_file': args.gt_file, '--result_file': args.result_file})
     gt, results = common_images(load_coco_gt(args.gt_file), load_results(args.result_file), args.gt_file,
                                 args.result_file, args.common_images)
     out = match_results(gt, results, args.iou_type, args.iou_threshold, args.score_thr)

@@ -18,7 +18,7 @@ import sys
 from tqdm import tqdm
 
 from spinekey.io.annotated_images import locate_image
-from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text, protect_inputs
 from spinekey.measurement.inputs import read_measure_input
 from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
@@ -102,14 +102,17 @@ def custom_measures(args) -> list:
         raise SpineKeyError(f'--define: {err}') from None
 
 
-def qc_thresholds(args):
-    """QCThresholds from --qc-config's ``qc = dict(...)`` (defaults without it)."""
+def qc_settings(args):
+    """(QCThresholds from --qc-config's ``qc = dict(...)``, the model's input scale from its test pipeline);
+    (None, None) without it."""
+    from spinekey.apis.measuring import model_input_scale
     from spinekey.measurement.qc import QCThresholds
     if not args.qc_config:
-        return None
+        return None, None
     from spinekey.utils.cli import load_config
+    cfg = load_config(args.qc_config)
     try:
-        return QCThresholds.from_config(load_config(args.qc_config).get('qc'))
+        return QCThresholds.from_config(cfg.get('qc')), model_input_scale(cfg)
     except ValueError as err:
         raise SpineKeyError(f'{args.qc_config}: {err}') from None
 
@@ -133,10 +136,11 @@ def main_loop(args, images, images_dir, measures=(), ensemble=None):
     """Measure every film (spinekey.apis.measuring.measure_film, or measure_film_ensemble with ``ensemble``:
     image_id -> the other models' inputs); overlays go to OUT/vis/ under safe names."""
     from spinekey.apis.measuring import MeasureOptions, measure_film, measure_film_ensemble
+    qc, input_scale = qc_settings(args)
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
-                             chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc_thresholds(args),
-                             unc_samples=args.unc_samples)
+                             chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc,
+                             unc_samples=args.unc_samples, input_scale=input_scale)
     vertebra_rows, image_rows, smape_pairs = [], [], []
     vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
     for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
@@ -216,6 +220,8 @@ def write_uncertainty_check(args, pairs) -> None:
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--input': args.input, '--gt': args.gt, '--define-file': args.define_file,
+                    '--qc-config': args.qc_config, **{f'--ensemble {p}': p for p in (args.ensemble or [])}})
     names = args.keypoint_names.split(',') if args.keypoint_names else None
     kind, images = read_measure_input(args.input, args.score_thr, names, args.gt, args.strict)
     if args.films:

@@ -10,6 +10,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from spinekey.io.atomic import protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.io.images import read_image
 from spinekey.datasets.keypoint_names import skeleton_for
@@ -74,6 +75,7 @@ def augmented_panels(args):
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--ann-file': args.ann_file, '--results': args.results})
     if args.pipeline:
         sheet = augmented_panels(args)
         out = args.out if args.out.lower().endswith(('.png', '.jpg')) else osp.join(args.out, 'pipeline.jpg')

@@ -30,6 +30,17 @@ class MeasureOptions:
     overlay: bool = False  # draw the measurements (FilmMeasurement.overlay_jpg)
     qc: Optional[object] = None  # spinekey.measurement.qc.QCThresholds (None: the defaults)
     unc_samples: int = DEFAULT_SAMPLES  # Monte Carlo copies for the *_unc columns (0: none)
+    input_scale: Optional[Tuple[int, int]] = None  # the model's test resize (model_input_scale): film_shrunk QC
+
+
+def model_input_scale(cfg) -> Optional[Tuple[int, int]]:
+    """The keep-ratio scale a config's test pipeline resizes films to, e.g. (1024, 512); None if it has none."""
+    pipeline = cfg.get('test_pipeline') or cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline') or []
+    for step in pipeline:
+        if 'Resize' in str(step.get('type', '')) and step.get('scale') and step.get('keep_ratio', True):
+            scale = step['scale']
+            return (int(scale), int(scale)) if isinstance(scale, (int, float)) else (int(scale[0]), int(scale[1]))
+    return None
 
 
 @dataclass
@@ -101,6 +112,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
         raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
     ident = {'image_id': im.image_id, 'file_name': im.file_name}
+    _film_shape_qc(m, options, im.width or (gray.shape[1] if gray is not None else None), height)
     if options.custom:
         add_custom_columns(options.custom, m, m.vertebrae, spacing)
     notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
@@ -116,6 +128,14 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     return FilmMeasurement(vertebrae=[dict(ident, **row) for row in m.vertebrae],
                            image=dict(ident, **dict(m.image, note='; '.join(notes))), spine=m, anterior=anterior,
                            overlay_jpg=overlay, notes=notes)
+
+
+def _film_shape_qc(m: SpineMeasurement, options: MeasureOptions, width, height) -> None:
+    """QC of the film as the model saw it: shrunk too far to its input (spinekey.measurement.qc.shrink_reason)."""
+    from spinekey.measurement.qc import QC_DEFAULTS, add_film_reason, shrink_reason
+    reason = shrink_reason(width, height, options.input_scale, options.qc or QC_DEFAULTS)
+    if reason and 'qc_status' in m.image:
+        add_film_reason(m.image, reason)
 
 
 def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions, image_path: Optional[str] = None,

@@ -17,6 +17,7 @@ import csv
 import glob
 import json
 import os
+from collections import Counter
 import re
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -251,20 +252,36 @@ def _add_quad(builder: CocoBuilder, image_id: int, shape: dict, source: str) -> 
                          label=_level(shape.get('label')), polygon=[c for p in pts for c in p])
 
 
+def _yolo_keypoint_count(lines_of: dict) -> Optional[int]:
+    """K from the most common YOLO-pose line length (5 + 3K values) over every file, so one malformed file
+    cannot set it."""
+    counts = Counter((len(v) - 5) // 3 for lines in lines_of.values() for v in lines
+                     if len(v) > 5 and (len(v) - 5) % 3 == 0)
+    return counts.most_common(1)[0][0] if counts else None
+
+
 def read_yolo_pose(src: str, images_dir: str, names: Optional[Sequence[str]] = None,
                    pad: float = 0.0) -> CocoBuilder:
     labels = sorted(glob.glob(os.path.join(src, '*.txt')))
     if not labels:
         raise SpineKeyError(f'{src}: no YOLO label files (*.txt)')
-    builder: Optional[CocoBuilder] = None
-    images = {os.path.splitext(f)[0]: f for f in os.listdir(images_dir)} if os.path.isdir(images_dir) else {}
+    lines_of, unreadable = {}, {}
     for path in labels:
+        try:
+            with open(path, encoding='utf-8') as f:
+                lines_of[path] = [ln.split() for ln in f if ln.strip()]
+        except (UnicodeDecodeError, OSError) as err:
+            unreadable[path] = f'not a text label file ({type(err).__name__})'
+    k = len(names) if names else _yolo_keypoint_count(lines_of)
+    if k is None:
+        raise SpineKeyError(f'{src}: no line in any label file has the YOLO-pose form class cx cy w h (x y v)*K')
+    builder = CocoBuilder(names or keypoint_names_for(k), pad)
+    for path, reason in unreadable.items():
+        builder.exclude(os.path.basename(path), reason)
+    images = {os.path.splitext(f)[0]: f for f in os.listdir(images_dir)} if os.path.isdir(images_dir) else {}
+    for path, lines in lines_of.items():
         rel = os.path.basename(path)
         stem = os.path.splitext(rel)[0]
-        lines = [ln.split() for ln in open(path) if ln.strip()]
-        if builder is None:
-            k = (len(lines[0]) - 5) // 3 if lines else 4
-            builder = CocoBuilder(names or keypoint_names_for(k), pad)
         if stem not in images:
             builder.exclude(rel, f'no image named {stem}.* in {images_dir}')
             continue

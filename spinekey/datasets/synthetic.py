@@ -320,18 +320,20 @@ def _line_angle(a, b, c, d) -> float:
 
 
 def _landmark_angles(vertebrae: Sequence[Vertebra]) -> dict:
-    """Cobb (largest superior-to-inferior endplate angle, upper at or above lower) and lordosis (L1 superior
-    to L5 inferior when both exist, else first superior to last inferior) from the exact landmarks."""
+    """Cobb (largest superior-to-inferior endplate angle, the upper vertebra above the lower: two different
+    vertebrae) and lordosis (L1 superior to L5 inferior when both exist, else none) from the exact landmarks."""
     kp = [v.keypoints for v in vertebrae]
-    best = (0.0, 0, 0)
+    best = (-1.0, 0, 0)
     for i in range(len(kp)):
-        for j in range(i, len(kp)):
+        for j in range(i + 1, len(kp)):
             a = _line_angle(kp[i]['top_left'], kp[i]['top_right'], kp[j]['bottom_left'], kp[j]['bottom_right'])
             if a > best[0]:
                 best = (a, i, j)
     levels = [v.level for v in vertebrae]
-    i, j = (levels.index('L1'), levels.index('L5')) if 'L1' in levels and 'L5' in levels else (0, len(kp) - 1)
-    lordosis = _line_angle(kp[i]['top_left'], kp[i]['top_right'], kp[j]['bottom_left'], kp[j]['bottom_right'])
+    lordosis = None
+    if 'L1' in levels and 'L5' in levels:
+        i, j = levels.index('L1'), levels.index('L5')
+        lordosis = _line_angle(kp[i]['top_left'], kp[i]['top_right'], kp[j]['bottom_left'], kp[j]['bottom_right'])
     return {'cobb_deg': best[0], 'cobb_upper_level': levels[best[1]], 'cobb_lower_level': levels[best[2]],
             'lordosis_deg': lordosis}
 

@@ -103,10 +103,36 @@ def report_coco_problems(gt, path: str, strict: bool = False) -> None:
 
 
 def load_coco_gt(path: str, strict: bool = False) -> dict:
-    """A COCO GT dict, checked by :func:`check_coco` (warnings printed; errors raise SpineKeyError)."""
+    """A COCO GT dict, checked by :func:`check_coco` (warnings printed; errors raise SpineKeyError), each film
+    once (:func:`drop_duplicate_films`)."""
     gt = read_json(path, 'ground-truth file')
     report_coco_problems(gt, path, strict)
-    return gt
+    return drop_duplicate_films(gt, path, strict)
+
+
+def drop_duplicate_films(gt: dict, path: str, strict: bool = False) -> dict:
+    """``gt`` with each ``file_name`` under one image id: the first; later ids and their annotations dropped.
+
+    Why: one film under two ids runs twice, pairs its ground truth once (half the detections become false
+    positives) and can land in the training and the validation part of one split. Each duplicate is one
+    warning line; ``strict`` refuses the file instead.
+    """
+    ids_of: dict = {}
+    for im in gt['images']:
+        ids_of.setdefault(im.get('file_name'), []).append(im['id'])
+    dropped = set()
+    for name, ids in ids_of.items():
+        if len(ids) < 2:
+            continue
+        line = f'{path}: film {name!r} appears under image ids {ids}'
+        if strict:
+            raise SpineKeyError(line + ' (--strict; keep one entry per film)')
+        print(f'warning: {line}; kept id {ids[0]}, dropped the others and their annotations', file=sys.stderr)
+        dropped.update(ids[1:])
+    if not dropped:
+        return gt
+    return dict(gt, images=[im for im in gt['images'] if im['id'] not in dropped],
+                annotations=[a for a in gt['annotations'] if a.get('image_id') not in dropped])
 
 
 def load_results(path: str) -> List[dict]:

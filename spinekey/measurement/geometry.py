@@ -82,16 +82,17 @@ def endplates(v: Vertebra) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndar
 
 
 def cobb_angle(vertebrae: Sequence[Vertebra]) -> Tuple[float, int, int]:
-    """Largest angle between the superior endplate of one vertebra and the inferior endplate of one at or
-    below it (vertebrae ordered cranial to caudal). Returns (degrees, upper index, lower index)."""
-    if not vertebrae:
-        raise ValueError('cobb_angle needs at least one vertebra')
-    best = (0.0, 0, 0)
+    """Largest angle between the superior endplate of one vertebra and the inferior endplate of another below
+    it (vertebrae ordered cranial to caudal). Returns (degrees, upper index, lower index), upper < lower: a
+    Cobb angle spans two end vertebrae; one vertebra's own wedge is not one."""
+    if len(vertebrae) < 2:
+        raise ValueError(f'cobb_angle needs at least two vertebrae, got {len(vertebrae)}')
+    best = None
     plates = [endplates(v) for v in vertebrae]
     for i, (sup, _) in enumerate(plates):
-        for j in range(i, len(plates)):
+        for j in range(i + 1, len(plates)):
             angle = line_angle_deg(*sup, *plates[j][1])
-            if angle > best[0]:
+            if best is None or angle > best[0]:
                 best = (angle, i, j)
     return best
 

@@ -27,6 +27,7 @@ class QCThresholds:
     gap_factor: float = 1.6           # centre spacing against the film's median spacing
     film_min_score: float = 0.6       # mean detection score of a film the model barely recognises
     max_angle_unc_deg: float = 3.0    # an angle's uncertainty (*_unc, 1 sd) above it: review
+    max_shrink: float = 4.0           # film shrunk more than this to the model's input: vertebrae may be lost
     film_flagged_min: float = 1       # flagged vertebrae that send the whole film to review
     extra_levels_ok: float = 0        # extra vertebrae that do not (C7, the sacrum: the AASCE window drops them)
 
@@ -41,6 +42,8 @@ class QCThresholds:
 
 
 QC_DEFAULTS = QCThresholds()
+ANGLE_NAMES = {'cobb_deg': 'Cobb angle', 'lordosis_deg': 'lordosis', 'cobb_pt_deg': 'proximal thoracic Cobb angle',
+               'cobb_mt_deg': 'main thoracic Cobb angle', 'cobb_tl_deg': 'thoracolumbar Cobb angle'}
 
 
 def vertebra_quad(v: VertebraInput) -> Optional[np.ndarray]:
@@ -103,27 +106,27 @@ def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEF
         reasons = []
         missing = [n for n in CORNERS if n not in v.points]
         if missing:
-            reasons.append(f'missing_keypoints: {", ".join(missing)} missing or not finite')
+            reasons.append(f'missing_keypoints: corner(s) {", ".join(missing)} not found')
         if v.score is not None and v.score < th.min_score:
-            reasons.append(f'low_score: detection score {v.score:.2f} < {th.min_score}')
+            reasons.append(f'low_score: the model is unsure this is a vertebra (score {v.score:.2f})')
         if v.keypoint_scores:
             name, low = min(v.keypoint_scores.items(), key=lambda kv: kv[1])
             if low < th.min_keypoint_score:
-                reasons.append(f'low_keypoint_score: {name} scored {low:.2f} < {th.min_keypoint_score}')
+                reasons.append(f'low_keypoint_score: corner {name} placed with little confidence (score {low:.2f})')
         neighbours = neighbour_quads(quads, i)
         if q is not None:
             ratio = height_ratio(q, neighbours)
             if not corners_in_order(q):
                 reasons.append('corner_order: corners out of order or the outline crosses itself')
             elif ratio is not None and (ratio > th.size_ratio or ratio < 1 / th.size_ratio):
-                reasons.append(f'size_jump: height {ratio:.2f}x its neighbours\'')
+                reasons.append(f'size_jump: {ratio:.1f}x as tall as its neighbours')
             off = slope_offset(q, neighbours)
             if off is not None and off > th.slope_deg:
-                reasons.append(f'slope_outlier: superior endplate {off:.1f} deg off both neighbours')
+                reasons.append(f'slope_outlier: tilted {off:.0f} deg against both neighbours')
             dupes = [j for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None
                      and box_iou(_box(q), _box(quads[j])) > th.duplicate_iou]
             if dupes:
-                reasons.append(f'duplicate: overlaps vertebra #{dupes[0] + 1} (box IoU > {th.duplicate_iou})')
+                reasons.append(f'duplicate: overlaps vertebra #{dupes[0] + 1} (one vertebra found twice?)')
         out.append(reasons)
     return out
 
@@ -142,23 +145,64 @@ def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequen
     if expected_levels and (n < expected_levels or n > expected_levels + th.extra_levels_ok):
         code = 'count_low' if n < expected_levels else 'count_high'
         reasons.append(f'{code}: {n} vertebrae found, {expected_levels} expected')
+    if column_across_film(ordered):
+        reasons.append('film_rotated: the spine runs across the film, not along it (turned 90 deg?); angles '
+                       'and heights assume an upright film')
     ratios = spacing_ratios(ordered)
     gaps = [] if ratios is None else [k for k, r in enumerate(ratios) if r > th.gap_factor]
     if gaps:
-        reasons.append(f'gap: spacing after vertebra #{gaps[0] + 1} is {ratios[gaps[0]]:.1f}x the median'
-                       ' (a missed vertebra?)')
+        reasons.append(f'gap: a vertebra may be missing after #{gaps[0] + 1} (gap {ratios[gaps[0]]:.1f}x the '
+                       'usual spacing)')
     scores = [v.score for v in ordered if v.score is not None]
     if scores and float(np.mean(scores)) < th.film_min_score:
-        reasons.append(f'low_recognition: mean detection score {np.mean(scores):.2f} < {th.film_min_score}')
+        reasons.append(f'low_recognition: the model barely recognises this film (mean score {np.mean(scores):.2f})')
     uncertain = [(c, image[f'{c}_unc']) for c in IMAGE_UNC
                  if image and image.get(f'{c}_unc') is not None and image[f'{c}_unc'] > th.max_angle_unc_deg]
     if uncertain:
         name, unc = max(uncertain, key=lambda cu: cu[1])
-        reasons.append(f'uncertain_angle: {name} +-{unc:.1f} deg > {th.max_angle_unc_deg:g}')
+        reasons.append(f'uncertain_angle: {ANGLE_NAMES.get(name, name)} uncertain (+-{unc:.1f} deg)')
     flagged = sum(bool(r) for r in per_vertebra)
     if flagged and flagged >= th.film_flagged_min:
-        reasons.append(f'vertebrae_flagged: {flagged} of {n} vertebrae to review')
+        reasons.append(f'vertebrae_flagged: {flagged} of {n} vertebrae need a look')
     return reasons
+
+
+def column_across_film(ordered: Sequence[VertebraInput]) -> bool:
+    """True when three or more vertebrae line up closer to the film's horizontal than to its vertical: the film
+    was turned, so what the model calls endplates are the walls."""
+    centres = [c for c in (v.centre() for v in ordered) if c is not None]
+    if len(centres) < 3:
+        return False
+    pts = np.asarray(centres, float)
+    axis = np.linalg.svd(pts - pts.mean(0), full_matrices=False)[2][0]
+    return abs(axis[0]) > abs(axis[1])
+
+
+def shrink_factor(width: int, height: int, input_scale: Sequence[int]) -> float:
+    """How many times a ``width`` x ``height`` film is shrunk by a keep-ratio resize to ``input_scale``
+    (mmcv's rule: the long side fits the larger number, the short side the smaller)."""
+    long_side, short_side = max(input_scale), min(input_scale)
+    factor = min(long_side / max(width, height), short_side / min(width, height))
+    return 1.0 / factor
+
+
+def shrink_reason(width: Optional[int], height: Optional[int], input_scale: Optional[Sequence[int]],
+                  th: QCThresholds = QC_DEFAULTS) -> Optional[str]:
+    """``film_shrunk`` when the model sees the film more than ``th.max_shrink`` times smaller."""
+    if not (width and height and input_scale):
+        return None
+    shrink = shrink_factor(width, height, input_scale)
+    if shrink <= th.max_shrink:
+        return None
+    return (f'film_shrunk: the film ({width}x{height} px) was shrunk {shrink:.1f}x to the model\'s input '
+            f'{max(input_scale)}x{min(input_scale)}; small vertebrae may be missed (crop or tile the film, or use a '
+            'model trained at this scale)')
+
+
+def add_film_reason(image_row: dict, reason: str) -> None:
+    """Append ``reason`` to a measured film's QC (``image_row``: an images.csv row) and send it to review."""
+    reasons = [r for r in (image_row.get('qc_reasons') or '').split('; ') if r] + [reason]
+    image_row['qc_status'], image_row['qc_reasons'] = qc_status(reasons)
 
 
 def detection_qc(vertebrae: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[Tuple[str, str]]:

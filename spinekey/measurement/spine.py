@@ -159,14 +159,18 @@ def _endplate_ok(v: VertebraInput, plate: str) -> bool:
     return bool(np.any(a != b))
 
 
-def lordosis_ends(levels: Sequence[str], count: int) -> Tuple[int, int, str]:
+LORDOSIS_NEEDS = 'lordosis needs L1 and L5 or S1 named (levels in the input, or --bottom-level / --top-level)'
+
+
+def lordosis_ends(levels: Sequence[str]) -> Optional[Tuple[int, int, str]]:
     """(cranial index, caudal index, caudal plate): L1 superior to S1 superior when both are named, L1 to L5
-    inferior when L5 is the lowest, otherwise the most cranial superior to the most caudal inferior endplate."""
+    inferior when L5 is the lowest; None without those levels (the angle between the film's top and bottom
+    endplates is not a lordosis: it spans whatever the film shows)."""
     if 'L1' in levels and 'S1' in levels:
         return levels.index('L1'), levels.index('S1'), 'superior'
     if 'L1' in levels and 'L5' in levels:
         return levels.index('L1'), levels.index('L5'), 'inferior'
-    return 0, count - 1, 'inferior'
+    return None
 
 
 def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=None, bottom_level=None,
@@ -215,14 +219,7 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
         out.cobb_ends = (full[a], full[b])
         image.update(cobb_deg=_round(degrees, 2), cobb_upper_level=out.levels[full[a]] or f'#{full[a] + 1}',
                      cobb_lower_level=out.levels[full[b]] or f'#{full[b] + 1}')
-        sub_levels = [out.levels[i] for i in full]
-        c, d, plate = lordosis_ends(sub_levels, len(full))
-        top_v, low_v = out.ordered[full[c]], out.ordered[full[d]]
-        image['lordosis_deg'] = _round(line_angle_deg(*_plate(top_v, 'superior'), *_plate(low_v, plate)), 2)
-        image['lordosis_levels'] = (f'{sub_levels[c] or "#" + str(full[c] + 1)} superior - '
-                                    f'{sub_levels[d] or "#" + str(full[d] + 1)} {plate}')
-        out.lordosis_ends = (full[c], full[d])
-        out.lordosis_plate = plate
+        _lordosis(out, full, image, image_notes)
         if aasce:
             _aasce_angles(out, full, image, image_height, image_notes, chain)
     image['note'] = '; '.join(image_notes)
@@ -237,6 +234,22 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
         from spinekey.measurement.qc import QC_DEFAULTS, apply_qc
         apply_qc(out, expected_levels or (AASCE_VERTEBRAE if aasce else None), qc_thresholds or QC_DEFAULTS)
     return out
+
+
+def _lordosis(out: SpineMeasurement, full: List[int], image: dict, notes: List[str]) -> None:
+    sub_levels = [out.levels[i] for i in full]
+    ends = lordosis_ends(sub_levels)
+    if ends is None:
+        if any(sub_levels):  # levels known, the lumbar ones not on this film: nothing to say on a thoracic film
+            return
+        notes.append(f'no lordosis: {LORDOSIS_NEEDS}')
+        return
+    c, d, plate = ends
+    top_v, low_v = out.ordered[full[c]], out.ordered[full[d]]
+    image['lordosis_deg'] = _round(line_angle_deg(*_plate(top_v, 'superior'), *_plate(low_v, plate)), 2)
+    image['lordosis_levels'] = f'{sub_levels[c]} superior - {sub_levels[d]} {plate}'
+    out.lordosis_ends = (full[c], full[d])
+    out.lordosis_plate = plate
 
 
 AASCE_VERTEBRAE = 17  # T1-L5

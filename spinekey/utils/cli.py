@@ -1,6 +1,7 @@
 """Shared command-line plumbing: one-line errors instead of tracebacks, config loading, keypoint sync."""
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -8,6 +9,12 @@ import sys
 from typing import Callable
 
 from spinekey.utils.errors import SpineKeyError
+
+
+# the filesystem said no: a read-only mount, a folder we may not write, a full disk, a file where a folder
+# should be (or the other way round). The user's to fix, so one line, not a traceback.
+_USER_FS_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EISDIR, errno.ENOTDIR,
+                   errno.EEXIST)
 
 
 def run_cli(main: Callable[[], int]) -> Callable[[], int]:
@@ -25,6 +32,13 @@ def run_cli(main: Callable[[], int]) -> Callable[[], int]:
         except KeyboardInterrupt:
             print('interrupted', file=sys.stderr)
             return 130
+        except OSError as err:
+            if debug or err.errno not in _USER_FS_ERRORS:
+                raise
+            where = err.filename or 'output'
+            print(f'error: {where}: cannot write or create ({os.strerror(err.errno)}); choose another path',
+                  file=sys.stderr)
+            return 2
         except SpineKeyError as err:
             if debug:
                 raise

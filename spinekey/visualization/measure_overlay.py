@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from spinekey.measurement.spine import SpineMeasurement
+from spinekey.visualization.numbers import with_uncertainty
 
 ANTERIOR_COLOUR = (60, 200, 255)   # BGR amber
 POSTERIOR_COLOUR = (255, 160, 60)  # BGR blue
@@ -29,9 +30,19 @@ def _extended(a, b, length: float):
     return _pt(mid - d * length / 2), _pt(mid + d * length / 2)
 
 
+LABEL_BACKGROUND = (20, 20, 20)
+
+
 def _text(img, text, org, colour, scale):
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+    """``text`` in ``colour`` on a filled dark box sized by OpenCV's own measure of the text.
+
+    Why not a thick dark outline under thin text: OpenCV 5 advances glyphs by the stroke width, so the outline
+    ran wider than the text and every label read twice ("degg")."""
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    pad = max(2, int(round(3 * scale)))
+    x, y = int(org[0]), int(org[1])
+    cv2.rectangle(img, (x - pad, y - h - pad), (x + w + pad, y + base + pad), LABEL_BACKGROUND, cv2.FILLED)
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
 
 
 def draw_measurements(image: np.ndarray, m: SpineMeasurement, anterior: Optional[str]) -> np.ndarray:
@@ -78,8 +89,7 @@ def draw_measurements(image: np.ndarray, m: SpineMeasurement, anterior: Optional
         cv2.line(img, c, d, colour, thick, cv2.LINE_AA)
         name = 'Cobb' if key == 'cobb_deg' else 'Lordosis'
         org = (max(4, a[0]), max(int(18 * scale * 2), a[1] - 8 if key == 'cobb_deg' else c[1] + int(30 * scale)))
-        unc = m.image.get(f'{key}_unc')
-        _text(img, f'{name} {m.image[key]:.1f}' + (f' +-{unc:.1f}' if unc is not None else '') + ' deg', org, colour,
+        _text(img, f'{name} {with_uncertainty(m.image[key], m.image.get(f"{key}_unc"), "deg")}', org, colour,
               scale * 1.2)
     _film_qc(img, m.image, scale)
     return img

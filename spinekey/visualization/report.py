@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from typing import Dict, List, Optional
 
-from spinekey.io.atomic import atomic_write_bytes, atomic_write_text
+from spinekey.io.atomic import atomic_write_bytes, atomic_write_text, json_safe
 from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.utils.errors import SpineKeyError
 
@@ -35,17 +35,6 @@ def _read_csv(path: str) -> List[dict]:
         return []
     with open(path, newline='') as f:
         return list(csv.DictReader(f))
-
-
-def _json_safe(value):
-    """NaN/inf become null (JSON.parse refuses them); everything else unchanged."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _number(text):
@@ -112,10 +101,10 @@ def collect_run(out_dir: str, score_thr: float = 0.3) -> dict:
     for row in metrics.get('per_image', []):
         film = films.get(str(row['image_id']))
         if film is not None:
-            film.update(EPE=_json_safe(row.get('EPE')), **{'PCK@0.1': _json_safe(row.get('PCK@0.1'))})
+            film.update(EPE=json_safe(row.get('EPE')), **{'PCK@0.1': json_safe(row.get('PCK@0.1'))})
     skipped_path = os.path.join(out_dir, 'skipped.txt')
     skipped = open(skipped_path).read().splitlines() if os.path.isfile(skipped_path) else []
-    return {'run': run, 'metrics': {k: _json_safe(metrics.get(k)) for k in HEADLINE if k in metrics},
+    return {'run': run, 'metrics': {k: json_safe(metrics.get(k)) for k in HEADLINE if k in metrics},
             'films': list(films.values()), 'skipped': skipped}
 
 
@@ -172,7 +161,7 @@ def render(data: dict, figures: List[str], title: str) -> str:
     header = ''.join(f'<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>' for k, v in facts if v)
     figs = ''.join(f'<figure><a href="{html.escape(f)}"><img src="{html.escape(f)}" alt="{html.escape(f)}"></a>'
                    f'<figcaption>{html.escape(f)}</figcaption></figure>' for f in figures)
-    payload = json.dumps(_json_safe({'films': data['films'], 'metrics': data['metrics'], 'skipped': data['skipped'],
+    payload = json.dumps(json_safe({'films': data['films'], 'metrics': data['metrics'], 'skipped': data['skipped'],
                                      'columns': FILM_COLUMNS}))
     payload = payload.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
     page = open(os.path.join(os.path.dirname(__file__), 'report_page.html'), encoding='utf-8').read()

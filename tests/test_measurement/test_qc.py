@@ -131,3 +131,22 @@ def test_film_policy_thresholds_count_flagged_vertebrae_and_tolerate_extra_level
         reasons = film_reasons(long_spine, vertebra_reasons(long_spine), 17, tolerant)
         assert ('count_high' in codes(reasons)) == fires
         assert 'count_high' in codes(film_reasons(long_spine, vertebra_reasons(long_spine), 17))
+
+
+def test_a_column_running_across_the_film_is_flagged_rotated():
+    from spinekey.measurement.spine import VertebraInput
+    upright = column(6)
+    turned = [VertebraInput({n: (p[1], p[0]) for n, p in v.points.items()}, v.score) for v in upright]
+    assert 'film_rotated' in codes(film_reasons(turned, vertebra_reasons(turned)))
+    assert 'film_rotated' not in codes(film_reasons(upright, vertebra_reasons(upright)))
+
+
+def test_shrink_factor_by_hand_and_the_film_shrunk_reason():
+    from spinekey.measurement.qc import shrink_factor, shrink_reason
+    # 512 x 4000 film into (1333, 800): the long side limits, 4000 / 1333 = 3.0x; into (512, 512): 7.8x
+    assert shrink_factor(512, 4000, (1333, 800)) == pytest.approx(4000 / 1333)
+    assert shrink_factor(512, 4000, (512, 512)) == pytest.approx(4000 / 512)
+    assert shrink_reason(512, 4000, (1333, 800)) is None
+    reason = shrink_reason(512, 4000, (512, 512))
+    assert reason.startswith('film_shrunk: the film (512x4000 px) was shrunk 7.8x')
+    assert shrink_reason(512, 4000, None) is None

@@ -26,6 +26,7 @@ def test_an_angle_inherits_the_tilt_of_its_uncertain_endplate():
     # flat spine; top_right of the first vertebra has sd 2 px: the superior endplate's tilt has sd 2/40 rad,
     # and the angle (an unsigned angle between lines, here |tilt|) has sd deg(2/40) * sqrt(1 - 2/pi)
     spine = [_rect(0, 0, {'top_right': 2.0}), _rect(0, 30, {})]
+    spine[0].label, spine[1].label = 'L1', 'L5'  # lordosis needs its levels named
     image = measure_spine(spine, 'left', unc_samples=1500).image
     expected = math.degrees(2 / 40) * math.sqrt(1 - 2 / math.pi)
     assert image['lordosis_deg_unc'] == pytest.approx(expected, rel=0.08)

@@ -40,3 +40,28 @@ def test_a_review_vertebra_is_outlined_in_red_and_the_film_says_why():
     corner = (0, 0, 190, 110)  # status and reasons in the top-left corner, left of the column
     assert _pixels_of(img, REVIEW_COLOUR, corner) > 50 and _pixels_of(ok_img, OK_COLOUR, corner) > 20
     assert _pixels_of(ok_img, REVIEW_COLOUR, corner) == 0
+
+
+def test_a_label_reads_once_as_opencv_draws_it_alone():
+    """The label's bright pixels are those of the text drawn once by OpenCV on a plain canvas, and the dark box
+    behind it spans the text, not more: no second, offset copy (OpenCV 5 drew the old outline wider than the
+    text, so labels read "degg")."""
+    import cv2
+
+    from spinekey.visualization.measure_overlay import LABEL_BACKGROUND, _text
+    text, org, scale, colour = 'Cobb 44 +-14 deg', (20, 60), 0.9, (0, 255, 255)
+    drawn = np.full((100, 400, 3), 60, np.uint8)  # a dark film: only the label is bright
+    _text(drawn, text, org, colour, scale)
+    alone = np.zeros((100, 400, 3), np.uint8)
+    alone[:] = LABEL_BACKGROUND
+    cv2.putText(alone, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+    ink_alone = alone.astype(int).sum(-1) > 300
+    ink_drawn = drawn.astype(int).sum(-1) > 300
+    assert ink_alone.sum() > 100
+    assert (ink_drawn & ink_alone).sum() / (ink_drawn | ink_alone).sum() > 0.95
+    dark = (np.abs(drawn.astype(int) - LABEL_BACKGROUND).sum(-1) < 10)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cols = np.where(dark.any(0))[0]
+    assert cols.min() >= org[0] - 4 and cols.max() <= org[0] + w + 4  # the box hugs the text
+    text_cols = np.where(ink_alone.any(0))[0]
+    assert text_cols.max() <= cols.max() and text_cols.min() >= cols.min()  # and holds all of it
