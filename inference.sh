@@ -18,7 +18,8 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --recursive             also run the films in the sub-folders of --images_dir (a PACS or CD export);
                           each film is named by its path inside the folder (PAT1/IM0001)
   --cfg_det_path CFG      model config (default configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py)
-  --ckpt_det_path, --ckpt CKPT   trained weights (default checkpoints/spinekey_x101.pth)
+  --ckpt_det_path, --ckpt CKPT   trained weights (default checkpoints/spinekey_x101.pth; SpineKey ships
+                          none: train them, checkpoints/README.md)
   --anns_path COCO.json   ground truth: run on exactly the images it lists (folder images it does not list
                           are left out and counted; listed images missing from the folder go to
                           skipped.txt) and write gts.json, iou_results.json, metrics.json and
@@ -45,6 +46,7 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --nnodes N --node-rank R --master-addr HOST [--port P]   shard over several machines (torchrun; run
                           once per node, same options; node 0 merges and writes every output)
   -h, --help              this help
+Every flag is also accepted with '-' for '_' (--output-dir, --images-dir, ...).
 Exit status: 0 done, 2 bad input (one line says which file and why), 3 the output folder is in use by
 another run (a lock file; two runs into different folders run side by side).
 USAGE
@@ -57,7 +59,7 @@ ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SC
 SAVE_VIS=0; RECURSIVE=(); TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
 while [ $# -gt 0 ]; do
-    case "$1" in
+    case "$(canonical_flag "$1")" in
         --images_dir) need_value "$@"; IMAGES_DIR=$(caller_path "$2"); shift 2 ;;
         --cfg_det_path) need_value "$@"; CFG=$(caller_path "$2"); shift 2 ;;
         --ckpt_det_path|--ckpt) need_value "$@"; CKPT=$(caller_path "$2"); shift 2 ;;
@@ -82,8 +84,8 @@ while [ $# -gt 0 ]; do
         --cpu) DEVICE=cpu; shift ;;
         --nproc) need_value "$@"; NPROC=$2; shift 2 ;;
         --nnodes) need_value "$@"; NNODES=$2; shift 2 ;;
-        --node-rank|--node_rank) need_value "$@"; NODE_RANK=$2; shift 2 ;;
-        --master-addr|--master_addr) need_value "$@"; MASTER_ADDR=$2; shift 2 ;;
+        --node_rank) need_value "$@"; NODE_RANK=$2; shift 2 ;;
+        --master_addr) need_value "$@"; MASTER_ADDR=$2; shift 2 ;;
         --port) need_value "$@"; PORT=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "inference.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -92,12 +94,15 @@ done
 [ ! -f "$IMAGES_DIR" ] || { echo "inference.sh: --images_dir $IMAGES_DIR is a file; give the folder that holds the films (one film: a folder of its own)" >&2; exit 2; }
 [ -d "$IMAGES_DIR" ] || { echo "inference.sh: images folder not found: $IMAGES_DIR (set --images_dir)" >&2; exit 2; }
 [ -f "$CFG" ] || { echo "inference.sh: config not found: $CFG (set --cfg_det_path)" >&2; exit 2; }
-[ -f "$CKPT" ] || { echo "inference.sh: checkpoint not found: $CKPT (set --ckpt)" >&2; exit 2; }
+[ -f "$CKPT" ] || { echo "inference.sh: checkpoint not found: $CKPT. SpineKey ships no trained weights: train your own (make aasce on AASCE 2019, bash train.sh on your data, make demo for the synthetic demo model) or put a downloaded .pth there and pass --ckpt PATH (checkpoints/README.md)" >&2; exit 2; }
 [ -z "$ANNS" ] || [ -f "$ANNS" ] || { echo "inference.sh: annotations not found: $ANNS (set --anns_path)" >&2; exit 2; }
 if [ -z "$DEVICE" ]; then
     DEVICE=$("$PY" -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")
 fi
-mkdir -p "$OUT"
+if ! mkdir -p "$OUT" 2>/dev/null || [ ! -w "$OUT" ]; then
+    echo "inference.sh: cannot write to --output_dir $OUT (read-only, or no permission); choose another folder" >&2
+    exit 2
+fi
 VIS=()
 [ "$SAVE_VIS" = 1 ] && VIS=(--save-vis "$OUT/vis")
 SOURCE=(--images-dir "$IMAGES_DIR" "${RECURSIVE[@]}")

@@ -26,6 +26,7 @@ Usage: bash train.sh [options] [--cfg-options key=value ...]
   --cfg-options k=v ... override config keys (must come last)
   -h, --help            this help
 
+Every flag is also accepted with '_' for '-' (--work_dir, --cfg_options, ...).
 Total batch = train_dataloader.batch_size x number of processes (x nodes). The configs state lr for
 auto_scale_lr.base_batch_size; pass --auto-scale-lr to rescale it linearly for your total batch.
 USAGE
@@ -35,21 +36,21 @@ CONFIG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 GPUS=""; CPU=0; NPROC=1; PORT=29500; WORK_DIR=""; RESUME=""; AMP=0; SCALE_LR=0; WORKERS=""
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; CFG_OPTIONS=()
 while [ $# -gt 0 ]; do
-    case "$1" in
+    case "$(canonical_flag "$1")" in
         --config) need_value "$@"; CONFIG=$(caller_path "$2"); shift 2 ;;
         --gpus) need_value "$@"; GPUS=$2; shift 2 ;;
         --cpu) CPU=1; shift ;;
         --nproc) need_value "$@"; NPROC=$2; shift 2 ;;
         --port) need_value "$@"; PORT=$2; shift 2 ;;
-        --work-dir) need_value "$@"; WORK_DIR=$(caller_path "$2"); shift 2 ;;
+        --work_dir) need_value "$@"; WORK_DIR=$(caller_path "$2"); shift 2 ;;
         --resume) if [ $# -gt 1 ] && [[ "$2" != --* ]]; then RESUME=$(caller_path "$2"); shift 2; else RESUME=auto; shift; fi ;;
         --amp) AMP=1; shift ;;
         --workers) need_value "$@"; WORKERS=$2; shift 2 ;;
-        --auto-scale-lr) SCALE_LR=1; shift ;;
+        --auto_scale_lr) SCALE_LR=1; shift ;;
         --nnodes) need_value "$@"; NNODES=$2; shift 2 ;;
-        --node-rank) need_value "$@"; NODE_RANK=$2; shift 2 ;;
-        --master-addr) need_value "$@"; MASTER_ADDR=$2; shift 2 ;;
-        --cfg-options) shift; for opt in "$@"; do CFG_OPTIONS+=("$(caller_cfg_option "$opt")"); done; break ;;
+        --node_rank) need_value "$@"; NODE_RANK=$2; shift 2 ;;
+        --master_addr) need_value "$@"; MASTER_ADDR=$2; shift 2 ;;
+        --cfg_options) shift; for opt in "$@"; do CFG_OPTIONS+=("$(caller_cfg_option "$opt")"); done; break ;;
         -h|--help) usage; exit 0 ;;
         *) echo "train.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -61,7 +62,7 @@ ARGS=("$CONFIG")
 if [ "$RESUME" = auto ]; then ARGS+=(--resume); elif [ -n "$RESUME" ]; then ARGS+=(--resume "$RESUME"); fi
 [ "$AMP" = 1 ] && ARGS+=(--amp)
 [ -n "$WORKERS" ] && ARGS+=(--workers "$WORKERS")
-[ "$SCALE_LR" = 1 ] && ARGS+=(--auto-scale-lr)
+[ "$SCALE_LR" = 1 ] && ARGS+=(--auto_scale_lr)
 
 if [ "$CPU" = 1 ]; then
     [ -z "$GPUS" ] || { echo "train.sh: --gpus and --cpu exclude each other" >&2; exit 2; }

@@ -67,11 +67,14 @@ def collect_films(args):
         films = films_in_folder(args.images_dir, args.recursive, skip_dirs=outputs)
         if films.non_images:
             print(f'skipping {films.non_images} non-image file(s) in {args.images_dir}', file=sys.stderr)
-        if not films.paths and not args.recursive:
-            nested = len(list_images(args.images_dir, recursive=True, skip_dirs=outputs)[0])
-            if nested:
+        if not args.recursive:
+            nested = len(list_images(args.images_dir, recursive=True, skip_dirs=outputs)[0]) - len(films.paths)
+            if nested and not films.paths:
                 raise SpineKeyError(f'{args.images_dir}: no images in the folder itself, {nested} in its sub-folders '
                                     '(pass --recursive to run them; inference.sh: --recursive)')
+            if nested:
+                print(f'note: running the {len(films.paths)} film(s) in {args.images_dir} itself; {nested} more sit in '
+                      'its sub-folders and are not run (pass --recursive to run them too)', file=sys.stderr)
         return films
     folder = args.images_dir or args.img_prefix or '.'
     if args.recursive:

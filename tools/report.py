@@ -16,6 +16,8 @@ def parse_args():
     p.add_argument('out_dir', help='an inference.sh output folder (with results.json)')
     p.add_argument('--score-thr', type=float, default=0.3, help='count detections with score >= T (default 0.3)')
     p.add_argument('--title', help='page title (default: the folder name)')
+    p.add_argument('--out', help='folder to write report.html and its thumbnails to (default: OUT_DIR itself; '
+                   'use another when the run folder is read-only); the page links the run\'s overlays')
     return p.parse_args()
 
 
@@ -24,7 +26,7 @@ def main() -> int:
     args = parse_args()
     from spinekey.visualization.report import write_report
     start = time.perf_counter()
-    path = write_report(args.out_dir, args.score_thr, args.title)
+    path = write_report(args.out_dir, args.score_thr, args.title, page_dir=args.out)
     print(f'wrote {path} in {time.perf_counter() - start:.1f} s')
     return 0
 

@@ -198,6 +198,23 @@ def read_csv_vertebra(src: str, images_dir: str, pad: float = 0.0) -> CocoBuilde
     return builder
 
 
+def _labelme_film_name(json_path: str, image_path: str, images_dir: Optional[str]) -> str:
+    """A COCO ``file_name`` for labelme's ``imagePath``, which is relative to the JSON file's own folder: relative
+    to ``images_dir`` when the film lies inside it, else the film's absolute path, so the COCO file finds its
+    films wherever it is read from (a raw ``../../scans/a.png`` meant nothing next to the COCO file)."""
+    if os.path.isabs(image_path):
+        film = image_path
+    else:
+        film = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(json_path)), image_path))
+    if not os.path.isfile(film):
+        return image_path  # nothing to resolve against; the converter keeps what the file says
+    if images_dir:
+        rel = os.path.relpath(film, os.path.abspath(images_dir))
+        if not rel.startswith('..'):
+            return rel.replace(os.sep, '/')
+    return film
+
+
 def read_labelme(src: str, images_dir: Optional[str] = None, names: Optional[Sequence[str]] = None,
                  pad: float = 0.0) -> CocoBuilder:
     files = sorted(glob.glob(os.path.join(src, '*.json'))) if os.path.isdir(src) else [src]
@@ -211,7 +228,7 @@ def read_labelme(src: str, images_dir: Optional[str] = None, names: Optional[Seq
         rel = os.path.basename(path)
         try:
             doc = json.load(open(path))
-            file_name = doc['imagePath']
+            file_name = _labelme_film_name(path, doc['imagePath'], images_dir)
             image_id = builder.add_image(file_name, doc['imageWidth'], doc['imageHeight'])
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             builder.exclude(rel, f'not a labelme file ({type(err).__name__}: {err})')

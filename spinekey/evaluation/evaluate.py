@@ -5,7 +5,7 @@ Returns a flat dict of numbers (the keys of metrics.json, e.g. ``PCK@0.1``, ``EP
 """
 from __future__ import annotations
 
-import warnings
+import sys
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
@@ -144,7 +144,7 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
     ``auc_norm_px`` switches AUC to MMPose's pixel-normalised variant (errors / that many pixels).
     """
     if not results:
-        warnings.warn('empty results: every metric is 0')
+        print('warning: no detections in the results: every metric is 0', file=sys.stderr)
     if iou_results is None:
         iou_results = match_results(gt, results, iou_type, iou_thr, score_thr)
     names = keypoint_names_of(gt)

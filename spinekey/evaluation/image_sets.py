@@ -9,6 +9,20 @@ FIX_HINT = ('run inference on the annotated images only (inference.sh --anns_pat
             'or pass --common-images to evaluate the images both cover')
 
 
+def check_ids_name_the_same_films(gt: dict, results: List[dict], gt_path: str, results_path: str) -> None:
+    """Raise when results and ground truth give one film different image ids (results numbered 0-5 by
+    tools/infer.py, the dataset's ids 1-6): pairing by id would compare each film's detections with another
+    film's vertebrae."""
+    gt_id_of = {im.get('file_name'): im['id'] for im in gt['images']}
+    for r in results:
+        name = r.get('file_name')
+        if name in gt_id_of and gt_id_of[name] != r['image_id']:
+            raise SpineKeyError(f'{results_path}: film {name!r} is image_id {r["image_id"]} there but '
+                                f'{gt_id_of[name]} in {gt_path}: the two files number the films differently. '
+                                'Make the ground truth with tools/convert_gt.py --anns GT --results RESULTS --out '
+                                'gts.json (it pairs films by file name), then evaluate against gts.json')
+
+
 def common_images(gt: dict, results: List[dict], gt_path: str, results_path: str,
                   keep_common: bool = False) -> Tuple[dict, List[dict]]:
     """``(gt, results)`` ready to match: unchanged when every result image is in the GT.
@@ -20,6 +34,7 @@ def common_images(gt: dict, results: List[dict], gt_path: str, results_path: str
     Raises:
         SpineKeyError: result images without GT and not ``keep_common``, or no image in common.
     """
+    check_ids_name_the_same_films(gt, results, gt_path, results_path)
     gt_ids = {im['id'] for im in gt['images']}
     result_ids = {r['image_id'] for r in results}
     extra = result_ids - gt_ids

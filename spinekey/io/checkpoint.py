@@ -76,6 +76,18 @@ def load_checkpoint_file(path: str, map_location: str = 'cpu') -> Dict[str, Any]
     return ckpt
 
 
+def mismatch_cause(keys) -> str:
+    """What a user most likely got wrong, read from the first part of the model that does not fit."""
+    parts = {k.split('.')[0] if not k.startswith('roi_head.') else '.'.join(k.split('.')[:2]) for k in keys}
+    if parts & {'backbone', 'neck'}:
+        return 'a checkpoint of another backbone or neck: give the config it was trained with'
+    if any('keypoint' in p for p in parts):
+        return 'another number of keypoints K: give the config and data it was trained with'
+    if parts & {'rpn_head'} or any(p.startswith('roi_head') for p in parts):
+        return 'another number of classes or another head: give the config it was trained with'
+    return 'a checkpoint of another model: give the config it was trained with'
+
+
 def load_model_weights(model: torch.nn.Module, path: str, strict: bool = True) -> Dict[str, Any]:
     """Load ``state_dict`` from ``path`` into ``model``; returns the checkpoint's ``meta``.
 
@@ -91,10 +103,11 @@ def load_model_weights(model: torch.nn.Module, path: str, strict: bool = True) -
     unexpected = [k for k in state if k not in own]
     if mismatched:
         detail = ', '.join(f'{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}' for k in mismatched[:4])
-        raise SpineKeyError(f'{path}: weights do not fit this model (different K or classes?): {detail}')
+        raise SpineKeyError(f'{path}: weights do not fit this model ({mismatch_cause(mismatched + missing)}): '
+                            f'{detail}')
     if strict and (missing or unexpected):
-        raise SpineKeyError(f'{path}: weights do not fit this model: missing {missing[:4]}, '
-                            f'unexpected {unexpected[:4]}')
+        raise SpineKeyError(f'{path}: weights do not fit this model ({mismatch_cause(missing + unexpected)}): '
+                            f'missing {missing[:4]}, unexpected {unexpected[:4]}')
     model.load_state_dict(state, strict=False)
     return ckpt.get('meta', {}) or {}
 

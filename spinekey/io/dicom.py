@@ -81,7 +81,11 @@ def read_dicom(path: str) -> Tuple[np.ndarray, Optional[list]]:
     except Exception as err:  # pydicom raises InvalidDicomError, EOFError, ValueError...
         raise SpineKeyError(f'{path}: not a readable DICOM file ({type(err).__name__}: {str(err)[:120]})') from None
     if 'PixelData' not in ds:
-        raise SpineKeyError(f'{path}: DICOM file has no pixel data (a report or structured document?)')
+        sop = getattr(ds, 'SOPClassUID', None)
+        if sop is None:  # not even a SOP class: a damaged file or one that only starts like DICOM
+            raise SpineKeyError(f'{path}: damaged or not a DICOM image (no pixel data, no SOP class)')
+        raise SpineKeyError(f'{path}: DICOM file has no pixel data (its SOP class is '
+                            f'{getattr(sop, "name", None) or sop}: a report or structured document, not a film)')
     try:
         pixels = ds.pixel_array
     except Exception as err:  # missing decoder for a compressed transfer syntax, corrupt data

@@ -54,8 +54,9 @@ def list_images(folder: str, recursive: bool = False, skip_dirs: Sequence[str] =
             path = os.path.join(root, name)
             if not os.path.isfile(path):
                 continue
-            film = (not name.startswith('.') and name.upper() != 'DICOMDIR'
-                    and (name.lower().endswith(IMAGE_EXTENSIONS) or is_dicom(path)))
+            if name.startswith('.'):  # hidden: macOS ._ files, a run's own lock files; neither films nor worth a count
+                continue
+            film = name.upper() != 'DICOMDIR' and (name.lower().endswith(IMAGE_EXTENSIONS) or is_dicom(path))
             (images if film else others).append(path)
     return images, others
 

@@ -146,8 +146,8 @@ def film_reasons(ordered: Sequence[VertebraInput], per_vertebra: Sequence[Sequen
         code = 'count_low' if n < expected_levels else 'count_high'
         reasons.append(f'{code}: {n} vertebrae found, {expected_levels} expected')
     if column_across_film(ordered):
-        reasons.append('film_rotated: the spine runs across the film, not along it (turned 90 deg?); angles '
-                       'and heights assume an upright film')
+        reasons.append('film_rotated: the spine runs across the film, not along it (turned 90 deg?), so its '
+                       'angles and heights are not to be trusted')
     ratios = spacing_ratios(ordered)
     gaps = [] if ratios is None else [k for k, r in enumerate(ratios) if r > th.gap_factor]
     if gaps:
@@ -214,6 +214,16 @@ def detection_qc(vertebrae: Sequence[VertebraInput], th: QCThresholds = QC_DEFAU
     for i, reasons in zip(order, vertebra_reasons([vertebrae[i] for i in order], th)):
         out[i] = qc_status(reasons)
     return out
+
+
+def reason_words(reasons: str) -> str:
+    """QC reasons as a reader wants them: ``code: words; code: words`` -> ``Words. Words.`` (the codes stay in
+    the CSVs and results.json for machines)."""
+    out = []
+    for reason in (r for r in (reasons or '').split('; ') if r):
+        words = reason.split(': ', 1)[-1]
+        out.append(words[:1].upper() + words[1:] + ('' if words.endswith('.') else '.'))
+    return ' '.join(out)
 
 
 def qc_status(reasons: Sequence[str]) -> Tuple[str, str]:

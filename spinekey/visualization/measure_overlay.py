@@ -102,7 +102,7 @@ def _film_qc(img: np.ndarray, image_row: dict, scale: float) -> None:
         return
     colour = REVIEW_COLOUR if status == 'review' else OK_COLOUR
     step = int(26 * scale * 1.2) + 4
-    reasons = [r for r in (image_row.get('qc_reasons') or '').split('; ') if r]
+    reasons = [r.split(': ', 1)[-1] for r in (image_row.get('qc_reasons') or '').split('; ') if r]
     lines = [f'QC: {status}'] + reasons[:6] + ([f'... {len(reasons) - 6} more'] if len(reasons) > 6 else [])
     for k, line in enumerate(lines):
         _text(img, line, (6, step * (k + 1)), colour, scale * (1.2 if k == 0 else 0.9))

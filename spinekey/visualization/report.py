@@ -19,15 +19,50 @@ from typing import Dict, List, Optional
 
 from spinekey.io.atomic import atomic_write_bytes, atomic_write_text, json_safe
 from spinekey.io.safe_paths import output_names, path_inside
+from spinekey.measurement.qc import reason_words
 from spinekey.utils.errors import SpineKeyError
 
-THUMB_SIDE = 240
+THUMB_SIDE = 480
 HEADLINE = ['recall', 'precision', 'EPE', 'MRE_mm', 'PCK@0.05', 'PCK@0.1', 'AUC', 'bbox_AP50', 'smape']
-FILM_COLUMNS = [('file_name', 'film'), ('status', 'status'), ('qc_status', 'QC'), ('n_vertebrae', 'vertebrae'),
-                ('cobb_deg', 'Cobb (deg)'), ('cobb_deg_unc', 'Cobb +- (deg)'),
-                ('lordosis_deg', 'lordosis (deg)'), ('worst_genant', 'worst Genant'),
+# (key, header); a column no film has a value in is not shown (no "EPE vs GT" without ground truth)
+FILM_COLUMNS = [('file_name', 'film'), ('status', 'status'), ('n_vertebrae', 'vertebrae'),
+                ('cobb_deg', 'Cobb (deg)'), ('lordosis_deg', 'lordosis (deg)'), ('worst_genant', 'worst Genant'),
                 ('worst_meyerding', 'worst Meyerding'), ('EPE', 'EPE vs GT (px)'), ('PCK@0.1', 'PCK@0.1 vs GT'),
-                ('qc_reasons', 'QC reasons'), ('note', 'notes')]
+                ('qc_reasons', 'why to look'), ('note', 'notes')]
+# measurements.csv columns as the detail table heads them (others keep their names; *_unc go into the value)
+VERTEBRA_LABELS = {'level': 'level', 'order': '#', 'height_anterior_mm': 'anterior height (mm)',
+                   'height_middle_mm': 'middle height (mm)', 'height_posterior_mm': 'posterior height (mm)',
+                   'height_anterior_px': 'anterior height (px)', 'height_middle_px': 'middle height (px)',
+                   'height_posterior_px': 'posterior height (px)', 'wedge_ratio': 'anterior / posterior',
+                   'crush_ratio': 'middle / posterior', 'genant_grade': 'Genant grade',
+                   'slip_percent': 'slip (%)', 'meyerding_grade': 'Meyerding grade', 'score': 'detection score',
+                   'qc_status': 'QC', 'qc_reasons': 'why to look', 'note': 'notes'}
+
+
+def _film_status(status: str, qc: Optional[str]) -> str:
+    """One status a film: skipped / no detections as the run said, else the QC verdict when measured."""
+    if status and status != 'ok':
+        return status
+    return {'review': 'review', 'ok': 'ok'}.get(qc or '', status or 'ok')
+
+
+def _display_rows(rows: List[dict]) -> List[dict]:
+    """Detail rows with each uncertain value and its ``*_unc`` merged into one rounded text."""
+    from spinekey.visualization.numbers import with_uncertainty
+    shown = []
+    for row in rows:
+        out = {}
+        for key, value in row.items():
+            if key.endswith('_unc'):
+                continue
+            unc = row.get(f'{key}_unc')
+            if isinstance(value, float) and isinstance(unc, float):
+                value = with_uncertainty(value, unc)
+            elif key == 'qc_reasons':
+                value = reason_words(value)
+            out[VERTEBRA_LABELS.get(key, key)] = value
+        shown.append(out)
+    return shown
 
 
 def _read_csv(path: str) -> List[dict]:
@@ -87,13 +122,17 @@ def collect_run(out_dir: str, score_thr: float = 0.3) -> dict:
     for row in _read_csv(os.path.join(out_dir, 'measurements', 'images.csv')):
         film = films.get(str(row['image_id']))
         if film is not None:
-            film.update(cobb_deg=_number(row.get('cobb_deg')), cobb_deg_unc=_number(row.get('cobb_deg_unc')),
-                        lordosis_deg=_number(row.get('lordosis_deg')),
-                        note=row.get('note') or '', qc_status=row.get('qc_status') or None,
-                        qc_reasons=row.get('qc_reasons') or '')
+            from spinekey.visualization.numbers import with_uncertainty
+            cobb, unc = _number(row.get('cobb_deg')), _number(row.get('cobb_deg_unc'))
+            lordosis, lordosis_unc = _number(row.get('lordosis_deg')), _number(row.get('lordosis_deg_unc'))
+            film.update(cobb_deg=cobb, lordosis_deg=lordosis, note=row.get('note') or '',
+                        status=_film_status(film['status'], row.get('qc_status')),
+                        qc_reasons=reason_words(row.get('qc_reasons')),
+                        display={'cobb_deg': with_uncertainty(cobb, unc),
+                                 'lordosis_deg': with_uncertainty(lordosis, lordosis_unc)})
     for key, film in films.items():
         rows = per_vertebra.get(key, [])
-        film['vertebrae'] = rows
+        film['vertebrae'] = _display_rows(rows)
         film['worst_genant'] = max((r['genant_grade'] for r in rows if isinstance(r.get('genant_grade'), float)),
                                    default=None)
         film['worst_meyerding'] = max((r['meyerding_grade'] for r in rows
@@ -118,15 +157,16 @@ def _overlay_for(out_dir: str, film: dict, infer_names: Dict[str, str], measure_
     return None
 
 
-def add_overlays(out_dir: str, data: dict) -> None:
-    """Give each film ``full`` (its overlay, relative to the page) and ``thumb`` (a small JPEG written to
-    report_files/thumbs/); films without an overlay get neither."""
+def add_overlays(out_dir: str, data: dict, page_dir: Optional[str] = None) -> None:
+    """Give each film ``full`` (its overlay, relative to the page in ``page_dir``, default ``out_dir``) and
+    ``thumb`` (a small JPEG written to PAGE_DIR/report_files/thumbs/); films without an overlay get neither."""
+    page_dir = page_dir or out_dir
     import cv2
     names = [f['file_name'] for f in data['films']]
     infer_names = dict(zip(names, output_names(names, '.png')))  # as tools/infer.py --save-vis names them
     measure_names = dict(zip(names, output_names(names, '.jpg', flat=True)))  # as tools/measure.py does
     thumbs = dict(zip(names, output_names(names, '.jpg', flat=True)))
-    thumb_dir = os.path.join(out_dir, 'report_files', 'thumbs')
+    thumb_dir = os.path.join(page_dir, 'report_files', 'thumbs')
     for film in data['films']:
         overlay = _overlay_for(out_dir, film, infer_names, measure_names)
         if overlay is None:
@@ -139,16 +179,16 @@ def add_overlays(out_dir: str, data: dict) -> None:
                            interpolation=cv2.INTER_AREA)
         thumb = path_inside(thumb_dir, thumbs[film['file_name']])
         atomic_write_bytes(thumb, cv2.imencode('.jpg', small, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
-        film['full'] = os.path.relpath(overlay, out_dir)
-        film['thumb'] = os.path.relpath(thumb, out_dir)
+        film['full'] = os.path.relpath(overlay, page_dir)
+        film['thumb'] = os.path.relpath(thumb, page_dir)
 
 
-def _figures(out_dir: str) -> List[str]:
+def _figures(out_dir: str, page_dir: Optional[str] = None) -> List[str]:
     """Evaluation and cohort figures the run wrote, relative to the page."""
     found = []
     for rel in ('plots/pck_curve.png', 'plots/error_histograms.png', 'measurements/cohort.png'):
         if os.path.isfile(os.path.join(out_dir, rel)):
-            found.append(rel)
+            found.append(os.path.relpath(os.path.join(out_dir, rel), page_dir or out_dir))
     return found
 
 
@@ -168,12 +208,15 @@ def render(data: dict, figures: List[str], title: str) -> str:
     return page.format(title=html.escape(title), header=header, figures=figs, payload=payload)
 
 
-def write_report(out_dir: str, score_thr: float = 0.3, title: Optional[str] = None) -> str:
-    """Write ``out_dir/report.html`` (atomically) and its thumbnails; returns the page's path."""
+def write_report(out_dir: str, score_thr: float = 0.3, title: Optional[str] = None,
+                 page_dir: Optional[str] = None) -> str:
+    """Write ``report.html`` (atomically) and its thumbnails into ``page_dir`` (default: the run folder
+    ``out_dir`` itself; another folder when the run's is read-only); returns the page's path."""
+    page_dir = page_dir or out_dir
     data = collect_run(out_dir, score_thr)
-    add_overlays(out_dir, data)
-    page = render(data, _figures(out_dir), title or f'SpineKey run: {os.path.basename(os.path.abspath(out_dir))}')
-    path = os.path.join(out_dir, 'report.html')
+    add_overlays(out_dir, data, page_dir)
+    page = render(data, _figures(out_dir, page_dir),
+                  title or f'SpineKey run: {os.path.basename(os.path.abspath(out_dir))}')
+    path = os.path.join(page_dir, 'report.html')
     atomic_write_text(path, page)
     return path
-

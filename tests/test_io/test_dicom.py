@@ -84,8 +84,12 @@ def test_imager_spacing_rescale_and_central_frame(tmp_path):
 
 
 def test_no_pixel_data_and_undecodable_are_one_line_errors(tmp_path):
-    with pytest.raises(SpineKeyError, match='no pixel data'):
+    with pytest.raises(SpineKeyError, match='no pixel data .*SOP class is Secondary Capture'):
         read_dicom(write_dicom(tmp_path / 'report.dcm', None, pixel_data=False))
+    garbage = tmp_path / 'garbage.dcm'
+    garbage.write_bytes(b'\0' * 128 + b'DICM' + b'\0' * 16)  # starts like DICOM, holds nothing
+    with pytest.raises(SpineKeyError, match='damaged or not a DICOM image'):
+        read_dicom(str(garbage))
     path = write_dicom(tmp_path / 'jls.dcm', ramp(), syntax=JPEGLSLossless)
     with pytest.raises(SpineKeyError, match='cannot decode pixel data .*JPEG-LS'):
         read_dicom(path)

@@ -43,6 +43,12 @@ def test_labelme_round_trip_keeps_keypoints_and_levels(predictions, synthetic_di
     run_tool('tools/convert_dataset.py', '--from', 'labelme', '--src', str(out), '--out', str(tmp_path / 'back.json'),
              check=True)
     back = json.load(open(tmp_path / 'back.json'))
+    # the films are found from the COCO file alone (labelme's imagePath is relative to its JSON's folder)
+    assert all(os.path.isfile(im['file_name']) for im in back['images'])
+    run_tool('tools/convert_dataset.py', '--from', 'labelme', '--src', str(out), '--out', str(tmp_path / 'rel.json'),
+             '--images-dir', synthetic_dir, check=True)
+    rel = json.load(open(tmp_path / 'rel.json'))  # with --images-dir: names relative to it, as the GT has them
+    assert sorted(im['file_name'] for im in rel['images']) == sorted(im['file_name'] for im in gt['images'])
     assert back['categories'][0]['keypoints'] == gt['categories'][0]['keypoints']
     back_names = {im['id']: os.path.basename(im['file_name']) for im in back['images']}
     gt_names = {im['id']: os.path.basename(im['file_name']) for im in gt['images']}

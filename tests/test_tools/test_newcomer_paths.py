@@ -136,3 +136,41 @@ def test_a_tall_film_with_nothing_found_says_it_was_shrunk_past_what_the_model_r
     small = measure_film(ImageInput(0, 'small.png', width=300, height=500),
                          MeasureOptions(anterior='left', input_scale=scale))
     assert 'film_shrunk' not in small.image['qc_reasons']
+
+
+def test_results_and_gt_that_number_one_film_differently_point_at_convert_gt():
+    from spinekey.evaluation.image_sets import common_images
+    gt = _coco([{'id': i + 1, 'file_name': f'{i}.png'} for i in range(6)], [])
+    results = [{'image_id': i, 'file_name': f'{i}.png', 'bbox': [0, 0, 1, 1], 'score': 1.0} for i in range(6)]
+    with pytest.raises(SpineKeyError, match="film '0.png' is image_id 0 there but 1 in gt.json.*tools/convert_gt.py"):
+        common_images(gt, results, 'gt.json', 'results.json')
+    renumbered = [dict(r, image_id=r['image_id'] + 1) for r in results]
+    assert common_images(gt, renumbered, 'gt.json', 'results.json')[1] == renumbered
+
+
+def test_a_checkpoint_that_does_not_fit_says_which_part():
+    from spinekey.io.checkpoint import mismatch_cause
+    assert 'another backbone' in mismatch_cause(['backbone.stem.conv.weight', 'roi_head.bbox_head.0.fc.weight'])
+    assert 'number of keypoints K' in mismatch_cause(['roi_head.keypoint_head.deconv.weight'])
+    assert 'number of classes' in mismatch_cause(['roi_head.bbox_head.0.fc_cls.weight'])
+
+
+def test_launcher_flags_in_either_spelling_and_an_unwritable_output_folder(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import DEMO_CONFIG, ROOT
+    (tmp_path / 'films').mkdir()
+    (tmp_path / 'model.pth').write_bytes(b'x')
+    (tmp_path / 'a_file').write_text('x')
+    env = dict(os.environ, PYTHON=sys.executable)
+    proc = subprocess.run(['bash', 'inference.sh', '--images-dir', str(tmp_path / 'films'), '--cfg-det-path',
+                           DEMO_CONFIG, '--ckpt', str(tmp_path / 'model.pth'), '--device', 'cpu',
+                           '--output-dir', str(tmp_path / 'a_file' / 'out')], cwd=ROOT, capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 2 and proc.stderr.count('\n') == 1, proc.stderr
+    assert 'cannot write to --output_dir' in proc.stderr and 'a_file/out' in proc.stderr
+    missing = subprocess.run(['bash', 'inference.sh', '--images_dir', str(tmp_path / 'films'), '--cfg_det_path',
+                              DEMO_CONFIG], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert missing.returncode == 2 and 'SpineKey ships no trained weights' in missing.stderr
+    assert 'checkpoints/README.md' in missing.stderr

@@ -60,6 +60,8 @@ def test_images_dir_with_bad_and_non_image_files(trained, tmp_path):
     import cv2
     small = cv2.resize(cv2.imread(str(images / 'a.png')), (300, 420))
     cv2.imwrite(str(images / 'c.jpg'), small)  # another size and format in the same batch
+    (images / 'later').mkdir()
+    shutil.copy(images / 'a.png', images / 'later' / 'd.png')  # beside the top level: run only with --recursive
     args = ['tools/infer.py', '--config', DEMO_CONFIG, '--checkpoint', trained['ckpt'], '--batch-size', '2',
             '--images-dir', str(images), '--out', str(tmp_path / 'out' / 'results.json'),
             '--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0', '--score-thr', '0']
@@ -69,6 +71,7 @@ def test_images_dir_with_bad_and_non_image_files(trained, tmp_path):
     assert not (tmp_path / 'out' / 'results.json').exists()  # nothing half-written
     proc = run_tool(*args, '--skip-bad-images', check=True)
     assert 'skipping 1 non-image file' in proc.stderr
+    assert '1 more sit in its sub-folders and are not run (pass --recursive' in proc.stderr
     assert 'b broken.png' in (tmp_path / 'out' / 'skipped.txt').read_text()
     results = json.loads((tmp_path / 'out' / 'results.json').read_text())
     assert {r['file_name'] for r in results} == {'a.png', 'c.jpg'}  # ids 0 and 2 in sorted file order

@@ -50,6 +50,26 @@ def test_report_escapes_data_and_links_its_files(run_folder):
     assert len(thumbs) == run_folder['n_films']
 
 
+def test_report_speaks_in_sentences_with_one_status_a_film(run_folder, tmp_path):
+    from spinekey.measurement.qc import reason_words
+    from spinekey.visualization.report import collect_run
+    assert reason_words('uncertain_angle: Cobb angle uncertain (+-14.6 deg); gap: a vertebra may be missing') == \
+        'Cobb angle uncertain (+-14.6 deg). A vertebra may be missing.'
+    data = collect_run(str(run_folder['out']))
+    films = data['films']
+    assert all(f['status'] in ('ok', 'review', 'skipped') and 'qc_status' not in f for f in films)
+    assert not any('_' in f['qc_reasons'].split(' ')[0] for f in films if f['qc_reasons'])  # no codes shown
+    row = films[0]['vertebrae'][0]
+    assert 'anterior height (px)' in row and 'height_anterior_px' not in row  # words, not CSV column names
+    # a read-only run folder: --out puts the page elsewhere, its links still reach the run's overlays
+    proc = run_tool('tools/report.py', str(run_folder['out']), '--out', str(tmp_path / 'page'))
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / 'page' / 'report.html').read_text()
+    full = re.findall(r'"full": *"([^"]+)"', page)
+    assert full and all(os.path.isfile(tmp_path / 'page' / json.loads(f'"{f}"')) for f in full)
+    assert len(os.listdir(tmp_path / 'page' / 'report_files' / 'thumbs')) == run_folder['n_films']
+
+
 def test_report_bad_input_is_one_line(tmp_path):
     proc = run_tool('tools/report.py', str(tmp_path))
     assert proc.returncode == 2 and 'Traceback' not in proc.stderr
@@ -78,9 +98,11 @@ def test_report_in_a_real_browser(run_folder, tmp_path):
     assert len(re.findall(r'<tr data-film=', plain.stdout)) == run_folder['n_films']  # one row per film
     assert 'x&lt;img src=q onerror=alert(1)&gt;.png' in plain.stdout and '<img src="q"' not in plain.stdout
     by_cobb = _chromium(url + '#sort=cobb_deg&desc=1', tmp_path, '--dump-dom').stdout
-    cobb = [float(v) for v in _cells(by_cobb, 'cobb_deg') if v]
+    cobb = [float(v.split()[0]) for v in _cells(by_cobb, 'cobb_deg') if v]  # "44 +-3" or "44.0"
     assert len(cobb) >= 3 and cobb == sorted(cobb, reverse=True)
-    assert [float(v) for v in _cells(plain.stdout, 'cobb_deg') if v] != cobb  # sorting reordered the rows
+    assert [float(v.split()[0]) for v in _cells(plain.stdout, 'cobb_deg') if v] != cobb  # sorting reordered rows
+    assert '<th data-key="EPE"' not in plain.stdout and 'data-key="qc_status"' not in plain.stdout  # no GT, one status
+    assert set(_cells(plain.stdout, 'status')) <= {'ok', 'review'}
     shot = tmp_path / 'report.png'
     _chromium(url, tmp_path, f'--screenshot={shot}', '--window-size=1400,1000', '--hide-scrollbars')
     assert shot.is_file() and shot.stat().st_size > 10_000
