@@ -94,7 +94,7 @@ done
 [ ! -f "$IMAGES_DIR" ] || { echo "inference.sh: --images_dir $IMAGES_DIR is a file; give the folder that holds the films (one film: a folder of its own)" >&2; exit 2; }
 [ -d "$IMAGES_DIR" ] || { echo "inference.sh: images folder not found: $IMAGES_DIR (set --images_dir)" >&2; exit 2; }
 [ -f "$CFG" ] || { echo "inference.sh: config not found: $CFG (set --cfg_det_path)" >&2; exit 2; }
-[ -f "$CKPT" ] || { echo "inference.sh: checkpoint not found: $CKPT. SpineKey ships no trained weights: train your own (make aasce on AASCE 2019, bash train.sh on your data, make demo for the synthetic demo model) or put a downloaded .pth there and pass --ckpt PATH (checkpoints/README.md)" >&2; exit 2; }
+[ -f "$CKPT" ] || { echo "inference.sh: checkpoint not found: $CKPT (set --ckpt). SpineKey ships no trained weights: train your own (make aasce on AASCE 2019, bash train.sh on your data, make demo for the synthetic demo model) or put a downloaded .pth there and pass --ckpt PATH (checkpoints/README.md)" >&2; exit 2; }
 [ -z "$ANNS" ] || [ -f "$ANNS" ] || { echo "inference.sh: annotations not found: $ANNS (set --anns_path)" >&2; exit 2; }
 if [ -z "$DEVICE" ]; then
     DEVICE=$("$PY" -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")

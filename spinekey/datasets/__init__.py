@@ -1,6 +1,7 @@
 from .spine_coco_dataset import SpineCocoDataset
+from .vertebra_patch_dataset import VertebraPatchDataset
 from .transforms import (KeypointRandomFlip, KeypointResize, LoadSpineAnnotations,
                          PackSpineInputs)
 
 __all__ = ['SpineCocoDataset', 'LoadSpineAnnotations', 'KeypointResize', 'KeypointRandomFlip',
-           'PackSpineInputs']
+           'PackSpineInputs', 'VertebraPatchDataset']

@@ -95,6 +95,14 @@ def read_image(path: str) -> np.ndarray:
     return to_bgr8(img, path)
 
 
+def read_gray(path: str) -> np.ndarray:
+    """Grayscale uint8 film (H, W) at its native resolution (DICOM windowed, as :func:`read_image`)."""
+    from spinekey.io.dicom import is_dicom, read_dicom
+    if os.path.isfile(path) and is_dicom(path):
+        return read_dicom(path)[0]
+    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY)
+
+
 def to_bgr8(img: np.ndarray, name: str = 'image') -> np.ndarray:
     """A decoded film (H, W), (H, W, 3) or (H, W, 4), any integer or float type, as BGR uint8 (H, W, 3).
 

@@ -55,6 +55,10 @@ def sync_model_with_dataset(cfg) -> None:
             cfg[key].dataset.metainfo = dict(classes=classes)
     k = len(next(iter(names))) if names else 0
     fit_heads(cfg.model, k, len(classes))
+    if 'num_keypoints' in cfg.model:  # a keypoint model of its own (the refiner): K from the same category
+        if k == 0:
+            raise SpineKeyError(f'{ann_file}: no keypoints in its category; {cfg.model.get("type")} needs them')
+        cfg.model.num_keypoints = k
     checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint', {})
     if k == 0 and 'PCK' in str(checkpoint_hook.get('save_best', '')):
         checkpoint_hook['save_best'] = 'spine/bbox_AP50'  # no keypoints to rank checkpoints by

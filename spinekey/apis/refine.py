@@ -1,0 +1,139 @@
+"""Stage 2 on a film: each detected vertebra's keypoints re-placed by the refiner on its own full-resolution,
+oriented patch, with a learned uncertainty (spinekey.models.refiner).
+
+``Refiner(config, checkpoint)`` loads the model through the safe loader; ``refine_detections(film, dets,
+names)`` changes results.json entries in place: ``keypoints`` become the refined ones (the stage-1 scores kept,
+so QC thresholds keep their meaning), ``keypoints_stage1`` keeps stage 1's, ``keypoint_unc`` is the learned
+standard deviation (film pixels, per coordinate). ``tools/refine.py`` applies it to saved results,
+``SpineKeyInferencer(refine_config=..., refine_checkpoint=...)`` after stage 1.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
+from spinekey.io.checkpoint import load_checkpoint_file, load_model_weights
+from spinekey.utils.cli import load_config
+from spinekey.utils.errors import SpineKeyError
+
+
+class Refiner:
+    """The refiner of ``config`` with the weights of ``checkpoint`` (K and keypoint names from its meta).
+
+    ``passes``: refine again on the refined corners (None: the config's ``refine.passes``, default 1).
+    """
+
+    def __init__(self, config: str, checkpoint: str, device: str = 'cpu', passes: Optional[int] = None,
+                 batch_size: int = 64):
+        from mmengine.registry import init_default_scope
+        cfg = load_config(config)
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        import spinekey  # noqa: F401  (registers the refiner)
+        from mmdet.registry import MODELS
+        if cfg.get('model', {}).get('type') != 'VertebraRefiner':
+            raise SpineKeyError(f'{config}: not a refiner config (model type {cfg.get("model", {}).get("type")!r}); '
+                                'give the stage-2 config, e.g. configs/refiner/'
+                                'refiner_lite0-integral_p128_8e_aasce_cpu.py')
+        meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
+        self.keypoint_names: List[str] = list(meta.get('keypoint_names') or [])
+        if not self.keypoint_names:
+            raise SpineKeyError(f'{checkpoint}: no keypoint names in the checkpoint; not a refiner checkpoint')
+        cfg.model.num_keypoints = len(self.keypoint_names)
+        cfg.model.backbone.pretrained = False  # the checkpoint holds every weight
+        self.model = MODELS.build(cfg.model)
+        load_model_weights(self.model, checkpoint)
+        self.model.to(device).eval()
+        self.device = device
+        frame = cfg.get('refine', {})
+        self.patch_size = int(frame.get('patch_size', 128))
+        self.context = float(frame.get('context', 1.8))
+        self.oriented = bool(frame.get('oriented', True))
+        self.passes = int(frame.get('passes', 1) if passes is None else passes)
+        if self.passes < 1:
+            raise SpineKeyError(f'refiner passes must be 1 or more, got {self.passes}')
+        self.batch_size = batch_size
+
+    def order_for(self, names: Sequence[str]) -> List[int]:
+        """Index of each refiner keypoint in a stage-1 keypoint list named ``names``.
+
+        Raises:
+            SpineKeyError: the two models name different keypoints (another K, or other names).
+        """
+        if sorted(names) != sorted(self.keypoint_names):
+            raise SpineKeyError(f'the refiner was trained for keypoints {self.keypoint_names}, stage 1 gives '
+                                f'{list(names)}: use a refiner trained on the same keypoint set')
+        return [list(names).index(n) for n in self.keypoint_names]
+
+    def refine(self, film: np.ndarray, keypoints: np.ndarray):
+        """(keypoints (N, K, 2), sd (N, K, 2)) in film pixels, refiner keypoint order, from stage-1 keypoints
+        (N, K, 2) in the same order; a grayscale film (H, W) at native resolution."""
+        current = np.asarray(keypoints, np.float64).reshape(len(keypoints), -1, 2)
+        sd = np.zeros_like(current)
+        for _ in range(self.passes):
+            current, sd = self._one_pass(film, current)
+        return current, sd
+
+    def _one_pass(self, film: np.ndarray, keypoints: np.ndarray):
+        frames = [vertebra_frame(kp, self.keypoint_names, self.patch_size, self.context, self.oriented)
+                  for kp in keypoints]
+        out_kp, out_sd = np.zeros_like(keypoints), np.zeros_like(keypoints)
+        for start in range(0, len(frames), self.batch_size):
+            chunk = frames[start:start + self.batch_size]
+            patches = torch.from_numpy(np.stack([cut_patch(film, f) for f in chunk])[:, None]).to(self.device)
+            pred = self.model.predict_patches(patches)
+            for j, frame in enumerate(chunk):
+                out_kp[start + j] = frame.to_film(pred['keypoints'][j].cpu().double().numpy())
+                out_sd[start + j] = pred['sd'][j].cpu().double().numpy() / frame.scale
+        h, w = film.shape[:2]
+        out_kp[..., 0] = np.clip(out_kp[..., 0], 0, w - 1)  # a vertebra at the edge: corners stay on the film
+        out_kp[..., 1] = np.clip(out_kp[..., 1], 0, h - 1)
+        return out_kp, out_sd
+
+    def refine_detections(self, film: np.ndarray, detections: List[dict], names: Sequence[str]) -> None:
+        """Refine results.json ``detections`` of one film (keypoints in ``names`` order) in place."""
+        usable = [d for d in detections if d.get('keypoints') and
+                  np.all(np.isfinite(np.asarray(d['keypoints'], float)))]
+        if not usable:
+            return
+        order = self.order_for(names)
+        back = np.argsort(order)
+        stage1 = np.stack([np.asarray(d['keypoints'], float).reshape(-1, 3) for d in usable])
+        refined, sd = self.refine(film, stage1[:, order, :2])
+        refined, sd = refined[:, back], sd[:, back]
+        for d, s1, kp, unc in zip(usable, stage1, refined, sd):
+            d['keypoints_stage1'] = [round(float(v), 2) for v in s1.reshape(-1)]
+            d['keypoints'] = [round(float(v), 2) for p, s in zip(kp, s1[:, 2]) for v in (*p, s)]
+            d['keypoint_unc'] = [round(float(np.sqrt(np.mean(u ** 2))), 3) for u in unc]
+
+
+def refine_results(refiner: Refiner, results: List[dict], images_dir: str, names: Sequence[str],
+                   score_thr: float = 0.0, progress=None) -> List[str]:
+    """Refine saved results.json entries in place, film by film (each film read once at native resolution).
+
+    Entries below ``score_thr`` keep stage 1's keypoints. Returns one line per film that could not be read
+    (those keep stage 1's keypoints too). ``progress``: wraps the film iterator (a tqdm bar).
+    """
+    from spinekey.io.annotated_images import locate_image
+    from spinekey.io.images import read_gray
+    refiner.order_for(names)  # another keypoint set: one line before any film is read
+    by_film = {}
+    for r in results:
+        if r.get('score', 0) >= score_thr and r.get('keypoints'):
+            by_film.setdefault((r['image_id'], r.get('file_name', '')), []).append(r)
+    skipped = []
+    films = list(by_film.items())
+    for (image_id, file_name), dets in (progress(films) if progress else films):
+        path = locate_image(images_dir, file_name) if file_name else None
+        if path is None:
+            skipped.append(f'image {image_id} {file_name!r}: not found in {images_dir}; stage-1 keypoints kept')
+            continue
+        try:
+            film = read_gray(path)
+        except SpineKeyError as err:
+            skipped.append(f'{err}; stage-1 keypoints kept')
+            continue
+        refiner.refine_detections(film, dets, names)
+    return skipped

@@ -1,0 +1,93 @@
+"""Where a vertebra's patch lies on the film: one affine map, film pixels <-> patch pixels, and the crop.
+
+Why one function for both directions: the refiner is trained on patches cut with :func:`vertebra_frame` and its
+corners come back to the film with the inverse of the same matrix, so a round trip is exact (tested to 1e-4
+px at any rotation). The frame is *oriented*: turned so the vertebra's endplates (from its stage-1 corners)
+are level, so the network predicts a small residual in a canonical frame instead of every tilt (an
+axis-aligned crop pulled every tilt toward the mean; docs/aasce.md, refiner).
+
+Pixel convention: OpenCV's, pixel centres at integer coordinates, for films, patches and keypoints alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Sequence
+
+import cv2
+import numpy as np
+
+ENDPLATES = (('top_left', 'top_right'), ('bottom_left', 'bottom_right'))
+
+
+@dataclass(frozen=True)
+class PatchFrame:
+    """``matrix`` (2x3) maps film (x, y) to patch (u, v); ``scale`` is patch pixels per film pixel."""
+    matrix: np.ndarray
+    scale: float
+    angle_deg: float
+    size: int
+
+    def to_patch(self, points: np.ndarray) -> np.ndarray:
+        return apply_affine(self.matrix, points)
+
+    def to_film(self, points: np.ndarray) -> np.ndarray:
+        return apply_affine(invert_affine(self.matrix), points)
+
+
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``points`` (..., 2) through a 2x3 affine matrix."""
+    pts = np.asarray(points, np.float64)
+    return pts @ matrix[:, :2].T + matrix[:, 2]
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    """The 2x3 inverse of a 2x3 affine matrix."""
+    linear = np.linalg.inv(np.asarray(matrix, np.float64)[:, :2])
+    return np.hstack([linear, -linear @ matrix[:, 2:3]])
+
+
+def endplate_angle_deg(points: Dict[str, Sequence[float]]) -> float:
+    """Mean direction of the superior and inferior endplates (degrees, image axes: y down); 0 when the corner
+    names are missing (a keypoint set without them gets an axis-aligned frame)."""
+    vectors = []
+    for left, right in ENDPLATES:
+        if left in points and right in points:
+            d = np.subtract(points[right], points[left], dtype=np.float64)
+            n = np.hypot(*d)
+            if n > 0:
+                vectors.append(d / n)
+    if not vectors:
+        return 0.0
+    mean = np.mean(vectors, axis=0)
+    return float(np.degrees(np.arctan2(mean[1], mean[0])))
+
+
+def vertebra_frame(keypoints: np.ndarray, names: Sequence[str], size: int, context: float,
+                   oriented: bool = True, min_side: float = 8.0) -> PatchFrame:
+    """The patch frame of one vertebra from its (stage-1) keypoints (K, 2) named ``names``.
+
+    The patch is ``size`` x ``size`` pixels, centred on the keypoints' mean, turned by the endplates' mean
+    direction when ``oriented``, and spans ``context`` times the vertebra's larger side in that frame (enough to
+    see the neighbouring endplates at 1.8), never less than ``min_side`` film pixels (a box under 8 px).
+    """
+    pts = np.asarray(keypoints, np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(pts)):
+        raise ValueError('vertebra_frame needs finite keypoints')
+    angle = endplate_angle_deg(dict(zip(names, pts))) if oriented else 0.0
+    centre = pts.mean(0)
+    a = np.radians(angle)
+    unturn = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])  # rotation by -angle
+    local = (pts - centre) @ unturn.T
+    extent = max(float(np.ptp(local[:, 0])), float(np.ptp(local[:, 1])), min_side / context)
+    scale = size / (context * extent)
+    half = (size - 1) / 2.0  # the centre pixel of the patch (pixel centres at integers)
+    linear = scale * unturn
+    matrix = np.hstack([linear, (np.array([half, half]) - linear @ centre)[:, None]])
+    return PatchFrame(matrix=matrix, scale=scale, angle_deg=angle, size=size)
+
+
+def cut_patch(film: np.ndarray, frame: PatchFrame) -> np.ndarray:
+    """The patch of ``frame`` from a grayscale film (H, W) at its native resolution; outside the film the
+    border pixel is repeated (a vertebra at the edge still gets a full patch)."""
+    return cv2.warpAffine(film, frame.matrix, (frame.size, frame.size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)

@@ -1,0 +1,117 @@
+"""The refiner (stage 2): each vertebra's K keypoints re-placed on its own full-resolution, oriented patch,
+with a learned per-keypoint uncertainty.
+
+In: patches (N, 1, S, S), grayscale 0-255, cut by spinekey.models.refiner.patch_geometry around stage-1
+corners. Out (``predict``): keypoints (N, K, 2) in patch pixels, scores (N, K), and the standard deviation
+(N, K, 2) of each coordinate in patch pixels. The caller maps keypoints and deviations back to the film
+(spinekey.apis.refine).
+
+Network: EfficientNet-Lite0 features at strides 4, 8 and 16 fused at stride 4 (a small FPN), a heatmap per
+keypoint decoded by soft-argmax (spinekey.models.refiner.integral_codec), and a Laplace scale per
+coordinate read from a second map at the keypoint's own attention (the heatmap's softmax). Loss: L1 on the
+coordinates, plus the Laplace negative log-likelihood of the (detached) error for the scale, so the
+uncertainty is trained to predict the error instead of being read off a heatmap's spread.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmengine.model import BaseModel
+from torch import nn
+
+from spinekey.models.refiner.integral_codec import IntegralCodec
+
+LAPLACE_SD = math.sqrt(2.0)  # a Laplace distribution of scale b has standard deviation sqrt(2) b
+
+
+def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def refiner_losses(keypoints: torch.Tensor, log_scale: torch.Tensor, target: torch.Tensor,
+                   visible: torch.Tensor, unc_weight: float = 1.0) -> Dict[str, torch.Tensor]:
+    """``loss_kpt``: mean L1 (patch pixels) over visible coordinates; ``loss_unc``: mean Laplace NLL of the
+    detached error under scale exp(log_scale), so the scale learns E|error| without pulling the keypoints.
+
+    keypoints / target (N, K, 2), log_scale (N, K, 2), visible (N, K) bool. No visible keypoint: zero losses
+    that keep the graph (distributed training needs every parameter in it).
+    """
+    mask = visible[..., None].expand_as(keypoints).float()
+    count = mask.sum()
+    if count == 0:
+        zero = keypoints.sum() * 0 + log_scale.sum() * 0
+        return {'loss_kpt': zero, 'loss_unc': zero}
+    err = (keypoints - target).abs()
+    nll = err.detach() * torch.exp(-log_scale) + log_scale
+    return {'loss_kpt': (err * mask).sum() / count, 'loss_unc': unc_weight * (nll * mask).sum() / count}
+
+
+@MODELS.register_module()
+class VertebraRefiner(BaseModel):
+    """Stage-2 keypoint refiner on vertebra patches.
+
+    Args:
+        backbone: config of a backbone returning strides 4, 8, 16 (EfficientNetLite with out_indices (0, 1, 2)).
+        in_channels: the backbone's channels at those strides.
+        num_keypoints: K (from the dataset's keypoint names; ``fit`` in the config as for stage 1).
+        patch_size / heatmap_size: S and the heatmap side (S / 4 for stride 4).
+        channels: width of the fused features.
+        unc_weight: weight of the uncertainty's NLL.
+    """
+
+    def __init__(self, backbone: dict, in_channels: Sequence[int] = (24, 40, 112), num_keypoints: int = 4,
+                 patch_size: int = 128, heatmap_size: int = 32, channels: int = 64, unc_weight: float = 1.0,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.num_keypoints = num_keypoints
+        self.codec = IntegralCodec(patch_size, heatmap_size)
+        self.lateral = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
+        self.fuse = nn.Sequential(_conv_bn_relu(channels, channels), _conv_bn_relu(channels, channels))
+        self.heatmap = nn.Conv2d(channels, num_keypoints, 1)
+        self.scale_map = nn.Conv2d(channels, 2 * num_keypoints, 1)
+        self.unc_weight = unc_weight
+
+    def _features(self, patches: torch.Tensor) -> torch.Tensor:
+        x = (patches.float() - 127.0) / 128.0  # EfficientNet-Lite's input range
+        feats = self.backbone(x.expand(-1, 3, -1, -1))
+        size = feats[0].shape[-2:]
+        fused = sum(F.interpolate(lat(f), size=size, mode='bilinear', align_corners=False) if i else lat(f)
+                    for i, (lat, f) in enumerate(zip(self.lateral, feats)))
+        return self.fuse(fused)
+
+    def forward_tensors(self, patches: torch.Tensor):
+        """(logits (N, K, H, W), keypoints (N, K, 2), scores (N, K), log Laplace scale (N, K, 2)), patch pixels."""
+        feats = self._features(patches)
+        logits = self.heatmap(feats)
+        keypoints, scores = self.codec.decode(logits)
+        n, k, h, w = logits.shape
+        attention = torch.softmax(logits.reshape(n, k, h * w), -1)
+        scale_maps = self.scale_map(feats).reshape(n, k, 2, h * w)
+        log_scale = (scale_maps * attention[:, :, None]).sum(-1)
+        return logits, keypoints, scores, log_scale
+
+    @staticmethod
+    def _stack(inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
+        return torch.cat(list(inputs), 0) if isinstance(inputs, (list, tuple)) else inputs
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        patches = self._stack(inputs)
+        if mode == 'loss':
+            target = self._stack([d['keypoints'] for d in data_samples]).to(patches.device)
+            visible = self._stack([d['visible'] for d in data_samples]).to(patches.device).bool()
+            _, keypoints, _, log_scale = self.forward_tensors(patches)
+            return refiner_losses(keypoints, log_scale, target, visible, self.unc_weight)
+        if mode == 'predict':
+            return [self.predict_patches(patches)]
+        return self.forward_tensors(patches)
+
+    @torch.no_grad()
+    def predict_patches(self, patches: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """keypoints (N, K, 2), scores (N, K), sd (N, K, 2): all in patch pixels."""
+        _, keypoints, scores, log_scale = self.forward_tensors(patches)
+        return {'keypoints': keypoints, 'scores': scores, 'sd': LAPLACE_SD * torch.exp(log_scale)}

@@ -1,0 +1,64 @@
+#!/usr/bin/env python
+"""Re-place the keypoints of saved stage-1 predictions with the refiner (stage 2): each vertebra on its own
+full-resolution patch, turned so its endplates are level. Writes a results.json whose ``keypoints`` are the
+refined ones, with ``keypoints_stage1`` and the learned ``keypoint_unc`` beside them; evaluate and measure it
+like any results.json. Cheap iteration: one refiner, any saved stage-1 run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from spinekey.io.atomic import atomic_write_json, protect_inputs
+from spinekey.utils.cli import run_cli
+from spinekey.utils.errors import SpineKeyError
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument('--results', required=True, help='stage-1 results.json (tools/infer.py, inference.sh)')
+    p.add_argument('--images-dir', required=True, help='folder the results\' file names are relative to (the '
+                   'films at their native resolution)')
+    p.add_argument('--config', required=True, help='refiner config, e.g. '
+                   'configs/refiner/refiner_lite0-integral_p128_8e_aasce_cpu.py')
+    p.add_argument('--checkpoint', required=True, help='refiner weights (.pth)')
+    p.add_argument('--out', required=True, help='refined results.json to write (atomically)')
+    p.add_argument('--keypoint-names', help='keypoint order of the results, comma separated (default: the 4-corner '
+                   'or 6-point set for K)')
+    p.add_argument('--passes', type=int, help='refine the refined corners again N-1 times (default: the config\'s)')
+    p.add_argument('--score-thr', type=float, default=0.0, help='refine detections with score >= T (default all)')
+    p.add_argument('--device', default='cpu', help='cpu or cuda:N (default cpu)')
+    return p.parse_args()
+
+
+@run_cli
+def main() -> int:
+    args = parse_args()
+    protect_inputs({'--results': args.results, '--config': args.config, '--checkpoint': args.checkpoint})
+    from spinekey.apis.refine import Refiner, refine_results
+    from spinekey.datasets.keypoint_names import keypoint_names_for
+    from spinekey.io.coco_files import load_results
+    results = load_results(args.results)
+    with_kps = [r for r in results if r.get('keypoints')]
+    if not with_kps:
+        raise SpineKeyError(f'{args.results}: no detection with keypoints to refine')
+    k = len(with_kps[0]['keypoints']) // 3
+    try:
+        names = args.keypoint_names.split(',') if args.keypoint_names else keypoint_names_for(k)
+    except ValueError as err:
+        raise SpineKeyError(f'{args.results}: {err} (pass --keypoint-names)') from None
+    refiner = Refiner(args.config, args.checkpoint, device=args.device, passes=args.passes)
+    skipped = refine_results(refiner, results, args.images_dir, names, args.score_thr,
+                             progress=lambda films: tqdm(films, desc='refine', unit='film', file=sys.stderr))
+    for line in skipped:
+        print(f'skipped: {line}', file=sys.stderr)
+    atomic_write_json(args.out, results)
+    print(f'wrote {args.out}: {sum("keypoints_stage1" in r for r in results)} of {len(results)} detections refined '
+          f'({refiner.passes} pass{"es" if refiner.passes > 1 else ""})')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
