@@ -34,6 +34,9 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
                           corner and an uncertainty from the two passes' disagreement; default: the config's)
   --rotate_test DEG       also run each film turned by +DEG and -DEG degrees and average the keypoints (three
                           times the time; a better Cobb angle on real films; 0 turns off the config's)
+  --refine_cfg CFG --refine_ckpt CKPT   stage 2: re-place every vertebra's keypoints on its own
+                          full-resolution patch with the refiner (configs/refiner/...); results.json keeps
+                          stage 1's as keypoints_stage1 and the learned keypoint_unc
   --fp16                  backbone and neck in half precision (GPU only; boxes and corners stay float32)
   --save_vis              also write overlays (boxes, masks, numbered keypoints) to OUTPUT_DIR/vis
   --measure               then run tools/measure.py: OUTPUT_DIR/measurements/{measurements,images}.csv
@@ -57,7 +60,7 @@ CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
 SAVE_VIS=0; RECURSIVE=(); TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
-NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510
+NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510; REFINE_CFG=""; REFINE_CKPT=""
 while [ $# -gt 0 ]; do
     case "$(canonical_flag "$1")" in
         --images_dir) need_value "$@"; IMAGES_DIR=$(caller_path "$2"); shift 2 ;;
@@ -76,6 +79,8 @@ while [ $# -gt 0 ]; do
         --flip_test) TTA+=(--flip-test); shift ;;
         --rotate_test) need_value "$@"; TTA+=(--rotate-test "$2"); shift 2 ;;
         --fp16) FP16=(--fp16); shift ;;
+        --refine_cfg) need_value "$@"; REFINE_CFG=$(caller_path "$2"); shift 2 ;;
+        --refine_ckpt) need_value "$@"; REFINE_CKPT=$(caller_path "$2"); shift 2 ;;
         --measure) MEASURE=1; shift ;;
         --report) REPORT=1; shift ;;
         --anterior) need_value "$@"; ANTERIOR=$2; shift 2 ;;
@@ -95,6 +100,11 @@ done
 [ -d "$IMAGES_DIR" ] || { echo "inference.sh: images folder not found: $IMAGES_DIR (set --images_dir)" >&2; exit 2; }
 [ -f "$CFG" ] || { echo "inference.sh: config not found: $CFG (set --cfg_det_path)" >&2; exit 2; }
 [ -f "$CKPT" ] || { echo "inference.sh: checkpoint not found: $CKPT (set --ckpt). SpineKey ships no trained weights: train your own (make aasce on AASCE 2019, bash train.sh on your data, make demo for the synthetic demo model) or put a downloaded .pth there and pass --ckpt PATH (checkpoints/README.md)" >&2; exit 2; }
+if [ -n "$REFINE_CFG$REFINE_CKPT" ]; then
+    [ -f "$REFINE_CFG" ] || { echo "inference.sh: refiner config not found: ${REFINE_CFG:-(none)} (set --refine_cfg with --refine_ckpt)" >&2; exit 2; }
+    [ -f "$REFINE_CKPT" ] || { echo "inference.sh: refiner checkpoint not found: ${REFINE_CKPT:-(none)} (set --refine_ckpt with --refine_cfg)" >&2; exit 2; }
+    TTA+=(--refine-config "$REFINE_CFG" --refine-checkpoint "$REFINE_CKPT")
+fi
 [ -z "$ANNS" ] || [ -f "$ANNS" ] || { echo "inference.sh: annotations not found: $ANNS (set --anns_path)" >&2; exit 2; }
 if [ -z "$DEVICE" ]; then
     DEVICE=$("$PY" -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")
@@ -140,11 +150,12 @@ else  # no flock (e.g. macOS): a pid file, taken over only when its process is g
 fi
 
 # what the report's header says about this run
-"$PY" - "$OUT/run.json" "$CFG" "$CKPT" "$IMAGES_DIR" "$ANNS" <<'PYCODE'
+"$PY" - "$OUT/run.json" "$CFG" "$CKPT" "$IMAGES_DIR" "$ANNS" "$REFINE_CFG" "$REFINE_CKPT" <<'PYCODE'
 import json, sys, time
 from spinekey.io.atomic import atomic_write_json
-out, cfg, ckpt, images, anns = sys.argv[1:]
+out, cfg, ckpt, images, anns, refine_cfg, refine_ckpt = sys.argv[1:]
 atomic_write_json(out, {'config': cfg, 'checkpoint': ckpt, 'images_dir': images, 'anns': anns or None,
+                        'refiner_config': refine_cfg or None, 'refiner_checkpoint': refine_ckpt or None,
                         'date': time.strftime('%Y-%m-%d %H:%M')}, indent=1)
 PYCODE
 LAUNCH=("$PY")

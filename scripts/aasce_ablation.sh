@@ -19,13 +19,14 @@ VAL=$DATA/fold${FOLD}_val.json
 CKPT=$(cat "$WORK/last_checkpoint")
 OUT=$WORK/ablation_fold$FOLD
 TTAS=${AASCE_TTA:-plain flip rotate}
-for tta in $TTAS; do
-    D=$OUT/$tta
-    FLAG=(--no-flip-test --rotate-test 0)  # plain: no test-time augmentation, whatever the config says
-    [ "$tta" = flip ] && FLAG=(--flip-test --rotate-test 0)
-    [ "$tta" = rotate ] && FLAG=(--no-flip-test --rotate-test 4)
-    [ -f "$D/results.json" ] || "$PY" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --ann-file "$VAL" \
-        --img-prefix "$DATA/images" --out "$D/results.json" --batch-size 2 --score-thr 0.3 "${FLAG[@]}"
+# AASCE_REFINE_CKPT=work_dirs/refiner_fold0/epoch_5.pth adds, for each row, the refiner on its predictions
+# (row "<tta>_refined"; AASCE_REFINE_PASSES="1 2" also "<tta>_refined2", two passes)
+REFINE_CFG=${AASCE_REFINE_CFG:-configs/refiner/refiner_lite0-integral_p192_5e_aasce_cpu.py}
+REFINE_CKPT=${AASCE_REFINE_CKPT:-}
+REFINE_PASSES=${AASCE_REFINE_PASSES:-1}
+
+evaluate_row() {  # D: a folder with results.json -> metrics.json, smape.json and the uncertainty check
+    local D=$1
     "$PY" tools/match_iou.py --gt_file "$VAL" --result_file "$D/results.json" --out "$D/iou_results.json" \
         --iou_type bbox --iou_threshold 0.5 --score_thr 0.3 > /dev/null
     "$PY" tools/evaluate_keypoints.py --gt_file "$VAL" --result_file "$D/results.json" \
@@ -36,8 +37,28 @@ for tta in $TTAS; do
             --out "$D/measure_$pick" --aasce-smape --anterior left --top-level T1 --score-thr 0.3 \
             --qc-config "$CFG" --plots "$D/measure_$pick/plots" "${CHAIN[@]}" > "$D/measure_$pick.log" 2>&1
     done
+}
+
+ROWS=()
+for tta in $TTAS; do
+    D=$OUT/$tta
+    FLAG=(--no-flip-test --rotate-test 0)  # plain: no test-time augmentation, whatever the config says
+    [ "$tta" = flip ] && FLAG=(--flip-test --rotate-test 0)
+    [ "$tta" = rotate ] && FLAG=(--no-flip-test --rotate-test 4)
+    [ -f "$D/results.json" ] || "$PY" tools/infer.py --config "$CFG" --checkpoint "$CKPT" --ann-file "$VAL" \
+        --img-prefix "$DATA/images" --out "$D/results.json" --batch-size 2 --score-thr 0.3 "${FLAG[@]}"
+    evaluate_row "$D"
+    ROWS+=("$tta")
+    [ -n "$REFINE_CKPT" ] || continue
+    for passes in $REFINE_PASSES; do
+        R=${tta}_refined$([ "$passes" = 1 ] || echo "$passes")
+        "$PY" tools/refine.py --results "$D/results.json" --images-dir "$DATA/images" --config "$REFINE_CFG" \
+            --checkpoint "$REFINE_CKPT" --passes "$passes" --score-thr 0.3 --out "$OUT/$R/results.json"
+        evaluate_row "$OUT/$R"
+        ROWS+=("$R")
+    done
 done
-"$PY" - "$OUT" $TTAS <<'PY'
+"$PY" - "$OUT" "${ROWS[@]}" <<'PY'
 import json, os, sys
 out, ttas = sys.argv[1], sys.argv[2:]
 print('| fold | test time | angles from | recall | precision | MRE px | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review |')

@@ -55,6 +55,11 @@ def parse_args():
                    help='also run each film turned by +DEG and -DEG degrees and average the keypoints (three times '
                    "the time; 4 is the AASCE recipe's; 0 turns it off; default: the config's rotate_test, off when "
                    'it has none)')
+    p.add_argument('--refine-config', help='stage-2 refiner config (configs/refiner/...): re-place every '
+                   "detection's keypoints on its own full-resolution patch (results keep keypoints_stage1)")
+    p.add_argument('--refine-checkpoint', help='the refiner\'s weights (.pth), with --refine-config')
+    p.add_argument('--refine-passes', type=int, default=None, help='refine the refined keypoints again (default: '
+                   "the refiner config's, 1)")
     p.add_argument('--skip-bad-images', action='store_true',
                    help='skip unreadable images (listed in skipped.txt next to --out) instead of stopping')
     return p.parse_args()
@@ -100,7 +105,9 @@ def run_shard(args, paths, ids, names, vis_names):
         device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
     sk = SpineKeyInferencer(args.config, args.checkpoint, device=device, score_thr=args.score_thr, measure=False,
                             batch_size=args.batch_size, num_workers=args.num_workers, cfg_options=args.cfg_options,
-                            flip_test=args.flip_test, fp16=args.fp16, rotate_test=args.rotate_test)
+                            flip_test=args.flip_test, fp16=args.fp16, rotate_test=args.rotate_test,
+                            refine_config=args.refine_config, refine_checkpoint=args.refine_checkpoint,
+                            refine_passes=args.refine_passes)
     skeleton = skeleton_for(len(sk.keypoint_names))
     vis_name_of = dict(zip(ids, vis_names))
     spool, skipped = FilmSpool(), {}
@@ -121,7 +128,8 @@ def run_shard(args, paths, ids, names, vis_names):
 @run_cli
 def main() -> int:
     args = parse_args()
-    protect_inputs({'--config': args.config, '--checkpoint': args.checkpoint, '--ann-file': args.ann_file})
+    protect_inputs({'--config': args.config, '--checkpoint': args.checkpoint, '--ann-file': args.ann_file,
+                    '--refine-config': args.refine_config, '--refine-checkpoint': args.refine_checkpoint})
     if args.batch_size < 1:
         raise SpineKeyError(f'--batch-size must be >= 1, got {args.batch_size}')
     if not args.images_dir and not args.ann_file:

@@ -22,7 +22,7 @@ def parse_args():
     p.add_argument('--images-dir', required=True, help='folder the results\' file names are relative to (the '
                    'films at their native resolution)')
     p.add_argument('--config', required=True, help='refiner config, e.g. '
-                   'configs/refiner/refiner_lite0-integral_p128_8e_aasce_cpu.py')
+                   'configs/refiner/refiner_lite0-integral_p192_5e_aasce_cpu.py')
     p.add_argument('--checkpoint', required=True, help='refiner weights (.pth)')
     p.add_argument('--out', required=True, help='refined results.json to write (atomically)')
     p.add_argument('--keypoint-names', help='keypoint order of the results, comma separated (default: the 4-corner '

@@ -79,12 +79,17 @@ class SpineKeyInferencer:
             config's ``rotate_test`` (0, off, when it has none).
         fp16: backbone and neck in half precision on a GPU, boxes and corners still decoded in float32
             (spinekey.apis.precision); refused on CPU, where it is slower.
+        refine_config / refine_checkpoint: the stage-2 refiner (spinekey.apis.refine): every detection's
+            keypoints re-placed on its own full-resolution patch after stage 1 (and its test passes); results
+            keep stage 1's as ``keypoints_stage1`` and the learned ``keypoint_unc``. refine_passes: how many
+            times (None: the refiner config's).
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = 0.3,
                  measure: Union[bool, MeasureOptions] = True, batch_size: int = 1, num_workers: int = 0,
                  cfg_options=None, flip_test: Optional[bool] = None, fp16: bool = False,
-                 rotate_test: Optional[float] = None) -> None:
+                 rotate_test: Optional[float] = None, refine_config: Optional[str] = None,
+                 refine_checkpoint: Optional[str] = None, refine_passes: Optional[int] = None) -> None:
         if fp16:
             from spinekey.apis.precision import check_half_device
             check_half_device(device)
@@ -115,6 +120,14 @@ class SpineKeyInferencer:
         except ValueError as err:
             raise SpineKeyError(f'{config}: {err}' if rotate_test is None else str(err)) from None
         self.rotate_test = float(degrees or 0.0)
+        self.refiner = None
+        if bool(refine_config) != bool(refine_checkpoint):
+            raise SpineKeyError('the refiner needs both its config and its checkpoint (refine_config, '
+                                'refine_checkpoint)')
+        if refine_config:
+            from spinekey.apis.refine import Refiner
+            self.refiner = Refiner(refine_config, refine_checkpoint, device=device, passes=refine_passes)
+            self.refiner.order_for(self.keypoint_names)  # another keypoint set: one line now, not per film
 
     def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]],
                  recursive: bool = False) -> Union[Film, List[Film]]:
@@ -147,6 +160,9 @@ class SpineKeyInferencer:
             film.height, film.width = (int(v) for v in item['ori_shape'])
             film.detections = instances_to_coco(sample.pred_instances, film.image_id, film.file_name,
                                                 self.score_thr)
+            if self.refiner is not None and film.detections:
+                self.refiner.refine_detections(_gray_film(inputs[i], film.path), film.detections,
+                                               self.keypoint_names)
             if self.keypoint_names:
                 self._detection_qc(film)
             if self.measure is not None and self.keypoint_names:
@@ -174,6 +190,17 @@ class SpineKeyInferencer:
             gray = cv2.cvtColor(to_bgr8(source), cv2.COLOR_BGR2GRAY)
         measured = measure_film(im, self.measure, film.path, gray=gray, source=film.file_name)
         film.vertebrae, film.image = measured.vertebrae, measured.image
+
+
+def _gray_film(source: FilmInput, path: Optional[str]) -> np.ndarray:
+    """The film at its native resolution in grayscale, for the refiner's patches."""
+    if isinstance(source, np.ndarray):
+        import cv2
+
+        from spinekey.io.images import to_bgr8
+        return cv2.cvtColor(to_bgr8(source), cv2.COLOR_BGR2GRAY)
+    from spinekey.io.images import read_gray
+    return read_gray(path or os.fspath(source))
 
 
 def _name_of(item: FilmInput, index: int) -> str:

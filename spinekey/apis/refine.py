@@ -36,7 +36,7 @@ class Refiner:
         if cfg.get('model', {}).get('type') != 'VertebraRefiner':
             raise SpineKeyError(f'{config}: not a refiner config (model type {cfg.get("model", {}).get("type")!r}); '
                                 'give the stage-2 config, e.g. configs/refiner/'
-                                'refiner_lite0-integral_p128_8e_aasce_cpu.py')
+                                'refiner_lite0-integral_p192_5e_aasce_cpu.py')
         meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
         self.keypoint_names: List[str] = list(meta.get('keypoint_names') or [])
         if not self.keypoint_names:

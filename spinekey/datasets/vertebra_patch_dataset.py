@@ -3,7 +3,7 @@ resolution around *simulated* stage-1 corners, with the true corners as targets.
 
 Why simulated: the refiner then trains from annotations alone (no stage-1 run, no stage-1 checkpoint), and the
 patch is framed exactly as at inference, where the frame comes from stage 1's corners. The simulation draws
-what stage 1 gets wrong on AASCE (MRE 12-14 px on vertebrae about 80-110 px wide at native resolution, errors
+what stage 1 gets wrong on AASCE (MRE 12-14 px on vertebrae about 170 px wide at native resolution, errors
 correlated within a vertebra): one shift of the whole vertebra (``shift_noise`` x its size, per coordinate)
 plus independent noise per corner (``corner_noise`` x its size), which also tilts and rescales the frame.
 """
@@ -34,8 +34,8 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
         test_mode: the same simulated errors every time (seeded by the item), no photometric change.
     """
 
-    def __init__(self, ann_file: str, data_root: str = '', img_prefix: str = '', patch_size: int = 128,
-                 context: float = 1.8, oriented: bool = True, shift_noise: float = 0.08, corner_noise: float = 0.04,
+    def __init__(self, ann_file: str, data_root: str = '', img_prefix: str = '', patch_size: int = 192,
+                 context: float = 1.5, oriented: bool = True, shift_noise: float = 0.05, corner_noise: float = 0.03,
                  photometric: bool = True, max_per_film: int = 24, test_mode: bool = False, **_ignored):
         from spinekey.io.coco_files import load_coco_gt
         path = os.path.join(data_root, ann_file)

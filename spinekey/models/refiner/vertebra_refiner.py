@@ -99,11 +99,19 @@ class VertebraRefiner(BaseModel):
     def _stack(inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
         return torch.cat(list(inputs), 0) if isinstance(inputs, (list, tuple)) else inputs
 
+    def _targets(self, data_samples):
+        """(keypoints, visible) stacked over films: mmengine's pseudo_collate gives a dict of lists, a list of
+        per-film dicts works too."""
+        if isinstance(data_samples, dict):
+            return self._stack(data_samples['keypoints']), self._stack(data_samples['visible'])
+        return (self._stack([d['keypoints'] for d in data_samples]),
+                self._stack([d['visible'] for d in data_samples]))
+
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         patches = self._stack(inputs)
         if mode == 'loss':
-            target = self._stack([d['keypoints'] for d in data_samples]).to(patches.device)
-            visible = self._stack([d['visible'] for d in data_samples]).to(patches.device).bool()
+            target, visible = self._targets(data_samples)
+            target, visible = target.to(patches.device), visible.to(patches.device).bool()
             _, keypoints, _, log_scale = self.forward_tensors(patches)
             return refiner_losses(keypoints, log_scale, target, visible, self.unc_weight)
         if mode == 'predict':

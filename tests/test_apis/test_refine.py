@@ -1,0 +1,115 @@
+"""The refiner through its API and tool: stage-1 keypoints kept beside the refined ones, a learned uncertainty,
+keypoints matched by name, and one clear line for a refiner of another keypoint set or a stage-1 config."""
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import DEMO_CONFIG, run_tool
+
+NAMES = ['top_left', 'top_right', 'bottom_right', 'bottom_left']
+CONFIG = '''
+default_scope = 'mmdet'
+custom_imports = dict(imports=['spinekey'], allow_failed_imports=False)
+model = dict(type='VertebraRefiner', backbone=dict(type='EfficientNetLite', pretrained=False, frozen_stages=-1,
+             out_indices=(0, 1, 2)), in_channels=(24, 40, 112), num_keypoints=4, patch_size=64, heatmap_size=16,
+             channels=16)
+refine = dict(patch_size=64, context=1.5, oriented=True, passes=1)
+'''
+
+
+@pytest.fixture(scope='module')
+def refiner_files(tmp_path_factory):
+    """An untrained refiner (random weights) saved as a checkpoint with its keypoint names, and its config."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import spinekey  # noqa: F401
+    from mmdet.registry import MODELS
+    root = tmp_path_factory.mktemp('refiner')
+    (root / 'refiner.py').write_text(CONFIG)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(root / 'refiner.py')).model)
+    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': {'keypoint_names': NAMES}}},
+               root / 'refiner.pth')
+    return str(root / 'refiner.py'), str(root / 'refiner.pth')
+
+
+def _film_and_detections(names=NAMES):
+    film = np.full((400, 300), 40, np.uint8)
+    dets = []
+    for i, y in enumerate((80, 180, 280)):
+        quad = {'top_left': (110, y), 'top_right': (190, y + 4), 'bottom_right': (188, y + 54),
+                'bottom_left': (108, y + 50)}
+        cv2.fillPoly(film, [np.array([quad[n] for n in NAMES], np.int32)], 200)
+        kps = [v for n in names for v in (*quad[n], 0.9)]
+        dets.append({'image_id': 0, 'file_name': 'film.png', 'bbox': [108, y, 82, 54], 'score': 0.9,
+                     'keypoints': kps})
+    return film, dets
+
+
+def test_refined_keypoints_keep_stage1_beside_them_and_match_by_name(refiner_files):
+    from spinekey.apis.refine import Refiner
+    refiner = Refiner(*refiner_files)
+    film, dets = _film_and_detections()
+    stage1 = [list(d['keypoints']) for d in dets]
+    refiner.refine_detections(film, dets, NAMES)
+    for d, before in zip(dets, stage1):
+        assert d['keypoints_stage1'] == pytest.approx(before)
+        kp = np.reshape(d['keypoints'], (-1, 3))
+        assert kp[:, 2] == pytest.approx(np.reshape(before, (-1, 3))[:, 2])  # stage 1's scores kept for QC
+        assert (kp[:, 0] >= 0).all() and (kp[:, 0] <= 299).all() and (kp[:, 1] <= 399).all()
+        assert len(d['keypoint_unc']) == 4 and all(u > 0 for u in d['keypoint_unc'])
+        # the patch spans 1.5 x the vertebra: whatever an untrained net says lies within it
+        assert np.abs(kp[:, :2] - np.reshape(before, (-1, 3))[:, :2]).max() < 1.5 * 82
+    # the same vertebrae with stage 1's keypoints in another order: the same refined points, in that order
+    other = ['bottom_left', 'top_left', 'bottom_right', 'top_right']
+    film2, dets2 = _film_and_detections(other)
+    refiner.refine_detections(film2, dets2, other)
+    for a, b in zip(dets, dets2):
+        pa = dict(zip(NAMES, np.reshape(a['keypoints'], (-1, 3))[:, :2].tolist()))
+        pb = dict(zip(other, np.reshape(b['keypoints'], (-1, 3))[:, :2].tolist()))
+        for n in NAMES:
+            assert pa[n] == pytest.approx(pb[n], abs=1e-6)
+    two = Refiner(*refiner_files, passes=2)
+    film3, dets3 = _film_and_detections()
+    two.refine_detections(film3, dets3, NAMES)
+    assert dets3[0]['keypoints'] != dets[0]['keypoints']  # a second pass starts from the first's corners
+
+
+def test_refine_tool_writes_refined_results_and_refuses_another_keypoint_set(refiner_files, tmp_path):
+    film, dets = _film_and_detections()
+    cv2.imwrite(str(tmp_path / 'film.png'), film)
+    (tmp_path / 'results.json').write_text(json.dumps(dets + [dict(dets[0], file_name='gone.png', image_id=1)]))
+    config, ckpt = refiner_files
+    proc = run_tool('tools/refine.py', '--results', str(tmp_path / 'results.json'), '--images-dir', str(tmp_path),
+                    '--config', config, '--checkpoint', ckpt, '--out', str(tmp_path / 'refined.json'))
+    assert proc.returncode == 0, proc.stderr
+    refined = json.loads((tmp_path / 'refined.json').read_text())
+    assert sum('keypoints_stage1' in r for r in refined) == 3 and "'gone.png': not found" in proc.stderr
+    six = [dict(d, keypoints=d['keypoints'] + [150, 100, 0.9, 150, 150, 0.9]) for d in dets]
+    (tmp_path / 'six.json').write_text(json.dumps(six))
+    proc = run_tool('tools/refine.py', '--results', str(tmp_path / 'six.json'), '--images-dir', str(tmp_path),
+                    '--config', config, '--checkpoint', ckpt, '--out', str(tmp_path / 'x.json'))
+    assert proc.returncode == 2 and proc.stderr.count('\n') == 1
+    assert 'the refiner was trained for keypoints' in proc.stderr and not (tmp_path / 'x.json').exists()
+    proc = run_tool('tools/refine.py', '--results', str(tmp_path / 'results.json'), '--images-dir', str(tmp_path),
+                    '--config', DEMO_CONFIG, '--checkpoint', ckpt, '--out', str(tmp_path / 'x.json'))
+    assert proc.returncode == 2 and 'not a refiner config' in proc.stderr
+
+
+def test_inference_with_and_without_the_refiner(trained, refiner_files):
+    from spinekey.apis import SpineKeyInferencer
+    film = os.path.join(trained['data'], 'images', sorted(os.listdir(os.path.join(trained['data'], 'images')))[0])
+    plain = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], score_thr=0.0, measure=False)(film)
+    both = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], score_thr=0.0, measure=False,
+                              refine_config=refiner_files[0], refine_checkpoint=refiner_files[1])(film)
+    assert plain.detections and len(both.detections) == len(plain.detections)
+    assert not any('keypoints_stage1' in d for d in plain.detections)
+    for p, b in zip(plain.detections, both.detections):
+        assert b['keypoints_stage1'] == pytest.approx(p['keypoints'], abs=0.01)
+        assert len(b['keypoint_unc']) == len(b['keypoints']) // 3
