@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from spinekey.io.annotated_images import locate_image
 from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text, protect_inputs
+from spinekey.measurement.aasce import AASCE_ANGLES
 from spinekey.measurement.inputs import read_measure_input
 from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
@@ -26,7 +27,6 @@ from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
-AASCE_ANGLES = ('pt', 'mt', 'tl')  # the order of smape.json's pred/true/unc and of angles.csv
 
 
 def parse_args():
@@ -103,18 +103,19 @@ def custom_measures(args) -> list:
 
 
 def qc_settings(args):
-    """(QCThresholds from --qc-config's ``qc = dict(...)``, the model's input scale from its test pipeline);
-    (None, None) without it."""
-    from spinekey.apis.measuring import model_input_scale
+    """(QCThresholds from --qc-config's ``qc = dict(...)``, the model's input scale from its test pipeline, its
+    conformal calibration); (None, None, None) without it."""
+    from spinekey.apis.measuring import calibration_of, model_input_scale
     from spinekey.measurement.qc import QCThresholds
     if not args.qc_config:
-        return None, None
+        return None, None, None
     from spinekey.utils.cli import load_config
     cfg = load_config(args.qc_config)
     try:
-        return QCThresholds.from_config(cfg.get('qc')), model_input_scale(cfg)
+        qc = QCThresholds.from_config(cfg.get('qc'))
     except ValueError as err:
         raise SpineKeyError(f'{args.qc_config}: {err}') from None
+    return qc, model_input_scale(cfg), calibration_of(cfg, args.qc_config)
 
 
 def ensemble_members(args, images, names) -> dict:
@@ -136,11 +137,11 @@ def main_loop(args, images, images_dir, measures=(), ensemble=None):
     """Measure every film (spinekey.apis.measuring.measure_film, or measure_film_ensemble with ``ensemble``:
     image_id -> the other models' inputs); overlays go to OUT/vis/ under safe names."""
     from spinekey.apis.measuring import MeasureOptions, measure_film, measure_film_ensemble
-    qc, input_scale = qc_settings(args)
+    qc, input_scale, calibration = qc_settings(args)
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc,
-                             unc_samples=args.unc_samples, input_scale=input_scale)
+                             unc_samples=args.unc_samples, input_scale=input_scale, calibration=calibration)
     vertebra_rows, image_rows, smape_pairs = [], [], []
     vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
     for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',

@@ -20,7 +20,7 @@ import numpy as np
 from spinekey.apis.batch import films_in_folder
 from spinekey.apis.flip_test import flip_perm_for
 from spinekey.apis.inference import init_model, iter_predictions
-from spinekey.apis.measuring import MeasureOptions, measure_film, model_input_scale
+from spinekey.apis.measuring import MeasureOptions, calibration_of, measure_film, model_input_scale
 from spinekey.apis.results import instances_to_coco
 from spinekey.apis.rotate_test import rotation_test_angles
 from spinekey.datasets.keypoint_names import keypoint_names_for
@@ -112,6 +112,9 @@ class SpineKeyInferencer:
             self.measure = replace(self.measure, qc=self.qc)
         if self.measure is not None and self.measure.input_scale is None:
             self.measure = replace(self.measure, input_scale=model_input_scale(self.model.cfg))
+        if self.measure is not None and self.measure.calibration is None:
+            self.measure = replace(self.measure, calibration=calibration_of(self.model.cfg, config,
+                                                                            len(self.keypoint_names)))
         self.flip_test = bool(self.model.cfg.get('flip_test', False) if flip_test is None else flip_test)
         self._flip_perm = flip_perm_for(self.keypoint_names) if self.flip_test and names else None
         degrees = self.model.cfg.get('rotate_test', 0.0) if rotate_test is None else rotate_test

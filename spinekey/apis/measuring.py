@@ -31,6 +31,23 @@ class MeasureOptions:
     qc: Optional[object] = None  # spinekey.measurement.qc.QCThresholds (None: the defaults)
     unc_samples: int = DEFAULT_SAMPLES  # Monte Carlo copies for the *_unc columns (0: none)
     input_scale: Optional[Tuple[int, int]] = None  # the model's test resize (model_input_scale): film_shrunk QC
+    calibration: Optional[object] = None  # spinekey.measurement.conformal.Calibration: the *_lo / *_hi ranges
+
+
+def calibration_of(cfg, source: str, num_keypoints: Optional[int] = None):
+    """The config's ``conformal = dict(...)`` as a Calibration (None without one), checked against the model's K.
+
+    Raises:
+        SpineKeyError: a bad entry, or factors fitted for another K (one line naming ``source``).
+    """
+    from spinekey.measurement.conformal import Calibration
+    try:
+        cal = Calibration.from_config(cfg.get('conformal'))
+        if cal is not None and num_keypoints is not None:
+            cal.check_keypoints(num_keypoints)
+    except (TypeError, ValueError) as err:
+        raise SpineKeyError(f'{source}: {err}') from None
+    return cal
 
 
 def model_input_scale(cfg) -> Optional[Tuple[int, int]]:
@@ -113,6 +130,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
         raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
     ident = {'image_id': im.image_id, 'file_name': im.file_name}
     _film_shape_qc(m, options, im.width or (gray.shape[1] if gray is not None else None), height)
+    _intervals(m, options.calibration)
     if options.custom:
         add_custom_columns(options.custom, m, m.vertebrae, spacing)
     notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
@@ -128,6 +146,15 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     return FilmMeasurement(vertebrae=[dict(ident, **row) for row in m.vertebrae],
                            image=dict(ident, **dict(m.image, note='; '.join(notes))), spine=m, anterior=anterior,
                            overlay_jpg=overlay, notes=notes)
+
+
+def _intervals(m: SpineMeasurement, calibration) -> None:
+    """Each uncertain measurement's calibrated range (or 'uncalibrated'), spinekey.measurement.conformal."""
+    from spinekey.measurement.conformal import add_intervals
+    from spinekey.measurement.uncertainty import IMAGE_UNC, VERTEBRA_UNC
+    add_intervals(m.image, IMAGE_UNC, calibration)
+    for row in m.vertebrae:
+        add_intervals(row, VERTEBRA_UNC, calibration)
 
 
 def _film_shape_qc(m: SpineMeasurement, options: MeasureOptions, width, height) -> None:

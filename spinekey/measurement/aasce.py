@@ -24,6 +24,8 @@ import numpy as np
 
 S_SHAPE_TOLERANCE = 1e-4  # on products of chord-normalised offsets, as in the challenge's procedure
 
+AASCE_ANGLES = ('pt', 'mt', 'tl')  # the order of smape.json's pred/true/unc and of angles.csv
+
 
 def vertebra_directions(corners: np.ndarray) -> np.ndarray:
     """[N, 2]: from the left-side mid-point to the right-side mid-point; corners [N, 4, 2] in SpineKey

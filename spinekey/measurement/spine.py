@@ -21,8 +21,9 @@ CORNERS = tuple(CORNERS_4)
 
 
 def _with_unc(columns: Sequence[str], uncertain: Sequence[str]) -> List[str]:
-    """``columns`` with ``<c>_unc`` right after each uncertain column c."""
-    return [x for c in columns for x in ([c, unc_column(c)] if c in uncertain else [c])]
+    """``columns`` with ``<c>_unc`` and the calibrated range ``<c>_lo``, ``<c>_hi`` right after each uncertain
+    column c (spinekey.measurement.conformal)."""
+    return [x for c in columns for x in ([c, unc_column(c), f'{c}_lo', f'{c}_hi'] if c in uncertain else [c])]
 
 
 VERTEBRA_COLUMNS = _with_unc(['image_id', 'file_name', 'level', 'order', 'height_anterior_px', 'height_middle_px',

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from spinekey.measurement.spine import SpineMeasurement
-from spinekey.visualization.numbers import with_uncertainty
+from spinekey.visualization.numbers import with_range
 
 ANTERIOR_COLOUR = (60, 200, 255)   # BGR amber
 POSTERIOR_COLOUR = (255, 160, 60)  # BGR blue
@@ -89,8 +89,9 @@ def draw_measurements(image: np.ndarray, m: SpineMeasurement, anterior: Optional
         cv2.line(img, c, d, colour, thick, cv2.LINE_AA)
         name = 'Cobb' if key == 'cobb_deg' else 'Lordosis'
         org = (max(4, a[0]), max(int(18 * scale * 2), a[1] - 8 if key == 'cobb_deg' else c[1] + int(30 * scale)))
-        _text(img, f'{name} {with_uncertainty(m.image[key], m.image.get(f"{key}_unc"), "deg")}', org, colour,
-              scale * 1.2)
+        shown = with_range(m.image[key], m.image.get(f'{key}_unc'), m.image.get(f'{key}_lo'), m.image.get(f'{key}_hi'),
+                           'deg')
+        _text(img, f'{name} {shown}', org, colour, scale * 1.2)
     _film_qc(img, m.image, scale)
     return img
 

@@ -29,3 +29,15 @@ def with_uncertainty(value: Optional[float], unc: Optional[float] = None, unit: 
         return f'{value:.{default_decimals}f}{suffix}'
     nd = max(0, decimals_for(unc))
     return f'{round(value, nd):.{nd}f} +-{round(unc, nd):.{nd}f}{suffix}'
+
+
+def with_range(value: Optional[float], unc: Optional[float], lo=None, hi=None, unit: str = '') -> str:
+    """``'32 deg (27-38)'`` with a calibrated range (spinekey.measurement.conformal), rounded like the
+    uncertainty; without one (or ``'uncalibrated'``), :func:`with_uncertainty`."""
+    if value is None or not math.isfinite(value):
+        return ''
+    if not all(isinstance(b, (int, float)) and math.isfinite(b) for b in (lo, hi)):
+        return with_uncertainty(value, unc, unit)
+    nd = max(0, decimals_for(unc)) if unc and math.isfinite(unc) and unc > 0 else 1
+    suffix = f' {unit}' if unit else ''
+    return f'{round(value, nd):.{nd}f}{suffix} ({round(lo, nd):.{nd}f}-{round(hi, nd):.{nd}f})'

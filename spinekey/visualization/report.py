@@ -48,16 +48,16 @@ def _film_status(status: str, qc: Optional[str]) -> str:
 
 def _display_rows(rows: List[dict]) -> List[dict]:
     """Detail rows with each uncertain value and its ``*_unc`` merged into one rounded text."""
-    from spinekey.visualization.numbers import with_uncertainty
+    from spinekey.visualization.numbers import with_range
     shown = []
     for row in rows:
         out = {}
         for key, value in row.items():
-            if key.endswith('_unc'):
+            if key.endswith(('_unc', '_lo', '_hi')):
                 continue
             unc = row.get(f'{key}_unc')
             if isinstance(value, float) and isinstance(unc, float):
-                value = with_uncertainty(value, unc)
+                value = with_range(value, unc, row.get(f'{key}_lo'), row.get(f'{key}_hi'))
             elif key == 'qc_reasons':
                 value = reason_words(value)
             out[VERTEBRA_LABELS.get(key, key)] = value
@@ -122,14 +122,12 @@ def collect_run(out_dir: str, score_thr: float = 0.3) -> dict:
     for row in _read_csv(os.path.join(out_dir, 'measurements', 'images.csv')):
         film = films.get(str(row['image_id']))
         if film is not None:
-            from spinekey.visualization.numbers import with_uncertainty
-            cobb, unc = _number(row.get('cobb_deg')), _number(row.get('cobb_deg_unc'))
-            lordosis, lordosis_unc = _number(row.get('lordosis_deg')), _number(row.get('lordosis_deg_unc'))
-            film.update(cobb_deg=cobb, lordosis_deg=lordosis, note=row.get('note') or '',
-                        status=_film_status(film['status'], row.get('qc_status')),
-                        qc_reasons=reason_words(row.get('qc_reasons')),
-                        display={'cobb_deg': with_uncertainty(cobb, unc),
-                                 'lordosis_deg': with_uncertainty(lordosis, lordosis_unc)})
+            from spinekey.visualization.numbers import with_range
+            shown = {k: with_range(_number(row.get(k)), _number(row.get(f'{k}_unc')), _number(row.get(f'{k}_lo')),
+                                   _number(row.get(f'{k}_hi'))) for k in ('cobb_deg', 'lordosis_deg')}
+            film.update(cobb_deg=_number(row.get('cobb_deg')), lordosis_deg=_number(row.get('lordosis_deg')),
+                        note=row.get('note') or '', status=_film_status(film['status'], row.get('qc_status')),
+                        qc_reasons=reason_words(row.get('qc_reasons')), display=shown)
     for key, film in films.items():
         rows = per_vertebra.get(key, [])
         film['vertebrae'] = _display_rows(rows)

@@ -20,3 +20,10 @@ def test_a_value_is_rounded_to_the_place_of_its_uncertainty():
     assert with_uncertainty(44.0, None, 'deg') == '44.0 deg'
     assert with_uncertainty(None, 3.0) == '' and with_uncertainty(math.nan, 3.0) == ''
     assert with_uncertainty(44.0, 35.0, 'deg') == '44 +-35 deg'  # tens: shown whole, not as 40 +-40
+
+
+def test_a_calibrated_range_reads_as_value_and_bounds():
+    from spinekey.visualization.numbers import with_range
+    assert with_range(32.26, 3.4, 27.1, 37.9, 'deg') == '32 deg (27-38)'
+    assert with_range(12.345, 0.56, 11.2, 13.41, 'mm') == '12.3 mm (11.2-13.4)'
+    assert with_range(32.26, 3.4, 'uncalibrated', 'uncalibrated', 'deg') == '32 +-3 deg'  # no promise, no range
