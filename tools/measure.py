@@ -69,6 +69,9 @@ def parse_args():
     p.add_argument('--unc-samples', type=int, default=DEFAULT_SAMPLES,
                    help='Monte Carlo copies per film for the *_unc columns when the results carry keypoint_unc '
                    f'(default {DEFAULT_SAMPLES}; 0: no uncertainty)')
+    p.add_argument('--level-chain-config', help='level-chain model config (configs/level_chain/...): name each '
+                   'detection\'s level, drop what is not a vertebra, fill missed levels (with its checkpoint)')
+    p.add_argument('--level-chain-checkpoint', help='the level-chain model\'s weights (.pth)')
     p.add_argument('--ensemble', nargs='+', metavar='RESULTS',
                    help='results.json of other, independently trained models on the same films: images.csv\'s '
                    'angles become the models\' mean and their *_unc includes how far the models disagree '
@@ -138,10 +141,18 @@ def main_loop(args, images, images_dir, measures=(), ensemble=None):
     image_id -> the other models' inputs); overlays go to OUT/vis/ under safe names."""
     from spinekey.apis.measuring import MeasureOptions, measure_film, measure_film_ensemble
     qc, input_scale, calibration = qc_settings(args)
+    level_chain = None
+    if bool(args.level_chain_config) != bool(args.level_chain_checkpoint):
+        raise SpineKeyError('--level-chain-config and --level-chain-checkpoint go together')
+    if args.level_chain_config:
+        from spinekey.apis.level_chain import AASCE_LEVELS, LevelChain
+        level_chain = LevelChain(args.level_chain_config, args.level_chain_checkpoint,
+                                 AASCE_LEVELS if (args.aasce or args.aasce_smape) else None)
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc,
-                             unc_samples=args.unc_samples, input_scale=input_scale, calibration=calibration)
+                             unc_samples=args.unc_samples, input_scale=input_scale, calibration=calibration,
+                             level_chain=level_chain)
     vertebra_rows, image_rows, smape_pairs = [], [], []
     vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
     for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
@@ -222,7 +233,9 @@ def write_uncertainty_check(args, pairs) -> None:
 def main() -> int:
     args = parse_args()
     protect_inputs({'--input': args.input, '--gt': args.gt, '--define-file': args.define_file,
-                    '--qc-config': args.qc_config, **{f'--ensemble {p}': p for p in (args.ensemble or [])}})
+                    '--qc-config': args.qc_config, '--level-chain-config': args.level_chain_config,
+                    '--level-chain-checkpoint': args.level_chain_checkpoint,
+                    **{f'--ensemble {p}': p for p in (args.ensemble or [])}})
     names = args.keypoint_names.split(',') if args.keypoint_names else None
     kind, images = read_measure_input(args.input, args.score_thr, names, args.gt, args.strict)
     if args.films:

@@ -32,6 +32,8 @@ class MeasureOptions:
     unc_samples: int = DEFAULT_SAMPLES  # Monte Carlo copies for the *_unc columns (0: none)
     input_scale: Optional[Tuple[int, int]] = None  # the model's test resize (model_input_scale): film_shrunk QC
     calibration: Optional[object] = None  # spinekey.measurement.conformal.Calibration: the *_lo / *_hi ranges
+    level_chain: Optional[object] = None  # spinekey.apis.level_chain.LevelChain: levels named by the learned chain
+    min_chain_confidence: float = 0.5  # a kept level less likely than this: the film goes to review
 
 
 def calibration_of(cfg, source: str, num_keypoints: Optional[int] = None):
@@ -123,14 +125,20 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     spacing = [options.pixel_spacing] * 2 if options.pixel_spacing else (im.pixel_spacing or file_spacing)
     anterior, side_note = choose_anterior(options.anterior, im, gray)
     height = im.height or (gray.shape[0] if gray is not None else None)
+    vertebrae, chain = im.vertebrae, None
+    if options.level_chain is not None:
+        chain = options.level_chain.apply(im.vertebrae, height)
+        vertebrae = chain.vertebrae
     try:
-        m = measure_spine(im.vertebrae, anterior, spacing, options.bottom_level, options.top_level, options.aasce,
+        m = measure_spine(vertebrae, anterior, spacing, options.bottom_level, options.top_level, options.aasce,
                           height, options.chain, unc_samples=options.unc_samples, qc_thresholds=options.qc)
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
         raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
     ident = {'image_id': im.image_id, 'file_name': im.file_name}
     _film_shape_qc(m, options, im.width or (gray.shape[1] if gray is not None else None), height)
     _intervals(m, options.calibration)
+    if chain is not None:
+        _chain_rows(m, chain, options)
     if options.custom:
         add_custom_columns(options.custom, m, m.vertebrae, spacing)
     notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
@@ -146,6 +154,33 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     return FilmMeasurement(vertebrae=[dict(ident, **row) for row in m.vertebrae],
                            image=dict(ident, **dict(m.image, note='; '.join(notes))), spine=m, anterior=anterior,
                            overlay_jpg=overlay, notes=notes)
+
+
+def _chain_rows(m: SpineMeasurement, chain, options: MeasureOptions) -> None:
+    """Mark the levels the learned chain filled, and send a film to review when the chain is unsure or an end
+    level of the AASCE column (T1, L5) is missing."""
+    from spinekey.measurement.qc import add_film_reason
+    filled = {id(chain.vertebrae[i]) for i in chain.filled}
+    for v, row in zip(m.ordered, m.vertebrae):
+        if id(v) in filled:
+            row['note'] = '; '.join(n for n in (row.get('note'), 'filled: a level the detector missed, interpolated '
+                                                'between its neighbours') if n)
+    notes = [f'level chain: {len(chain.dropped)} detection(s) dropped'] if chain.dropped else []
+    if chain.filled:
+        notes.append(f'level chain: {len(chain.filled)} missed level(s) filled')
+    if notes:
+        m.image['note'] = '; '.join(n for n in [m.image.get('note')] + notes if n)
+    if 'qc_status' not in m.image:
+        return
+    if chain.confidence is not None and chain.confidence < options.min_chain_confidence:
+        add_film_reason(m.image, f'chain_uncertain: the levels were named with little confidence '
+                                 f'({chain.confidence:.2f})')
+    if options.aasce:
+        levels = {v.label for v in chain.vertebrae}
+        missing = [lv for lv in ('T1', 'L5') if lv not in levels]
+        if missing:
+            add_film_reason(m.image, f'end_level_missing: {" and ".join(missing)} not found; the angles lack an '
+                                     'end of the column')
 
 
 def _intervals(m: SpineMeasurement, calibration) -> None:

@@ -1,0 +1,84 @@
+"""One vertebra per level, learned: name each detection's level with the level-chain model, drop what is not a
+vertebra, fill a level missed between two found ones (marked ``filled``; found corners never move).
+
+``LevelChain(config, checkpoint).apply(vertebrae, film_height)`` returns the chain the measurements use:
+vertebrae labelled with their level (so levels, lordosis and the AASCE angles read them), the filled ones, the
+dropped ones with why, and a chain confidence (the lowest probability of a kept level) that QC reads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from spinekey.io.checkpoint import load_model_weights
+from spinekey.measurement.spine import CORNERS, VertebraInput, order_vertebrae
+from spinekey.utils.cli import load_config
+from spinekey.utils.errors import SpineKeyError
+
+AASCE_LEVELS = [f'T{i}' for i in range(1, 13)] + [f'L{i}' for i in range(1, 6)]
+
+
+@dataclass
+class LevelChainResult:
+    vertebrae: List[VertebraInput] = field(default_factory=list)  # spine order, labelled, filled ones included
+    filled: List[int] = field(default_factory=list)                # indices into ``vertebrae``
+    dropped: Dict[int, str] = field(default_factory=dict)          # input index -> why
+    confidence: Optional[float] = None
+
+
+def _interpolate(a: VertebraInput, b: VertebraInput, t: float, label: str) -> VertebraInput:
+    points = {n: tuple((1 - t) * np.asarray(a.points[n]) + t * np.asarray(b.points[n])) for n in CORNERS}
+    unc = None
+    if a.keypoint_unc and b.keypoint_unc:  # as uncertain as its neighbours, and then some: it was not seen
+        unc = {n: 2.0 * max(a.keypoint_unc.get(n, 0.0), b.keypoint_unc.get(n, 0.0)) for n in CORNERS}
+    return VertebraInput(points, score=0.0, label=label, keypoint_unc=unc)
+
+
+class LevelChain:
+    """The level-chain model of ``config`` with the weights of ``checkpoint`` (safe loader).
+
+    ``levels``: the levels a chain keeps (None: every level the model names; the AASCE procedure passes T1..L5).
+    """
+
+    def __init__(self, config: str, checkpoint: str, levels: Optional[Sequence[str]] = None):
+        from mmengine.registry import init_default_scope
+        cfg = load_config(config)
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        import spinekey  # noqa: F401
+        from mmdet.registry import MODELS
+        if cfg.get('model', {}).get('type') != 'LevelChainModel':
+            raise SpineKeyError(f'{config}: not a level-chain config (model type {cfg.get("model", {}).get("type")!r})')
+        self.model = MODELS.build(cfg.model)
+        load_model_weights(self.model, checkpoint)
+        self.model.eval()
+        self.levels = list(levels) if levels else None
+
+    def apply(self, vertebrae: Sequence[VertebraInput], film_height: Optional[float] = None) -> LevelChainResult:
+        from spinekey.models.level_chain import CHAIN_LEVELS, detection_features
+        usable = [i for i, v in enumerate(vertebrae) if v.has_corners()]
+        out = LevelChainResult(dropped={i: 'no corners' for i in range(len(vertebrae)) if i not in usable})
+        if not usable:
+            return out
+        order = [usable[i] for i in order_vertebrae([vertebrae[i] for i in usable])]
+        ordered = [vertebrae[i] for i in order]
+        names, conf = self.model.name_levels(detection_features(ordered, film_height))
+        kept = []
+        for src, v, name, p in zip(order, ordered, names, conf):
+            if name is None:
+                out.dropped[src] = 'not a vertebra (level chain)'
+            elif self.levels is not None and name not in self.levels:
+                out.dropped[src] = f'{name}: outside the levels measured'
+            else:
+                kept.append((CHAIN_LEVELS.index(name), replace(v, label=name), float(p)))
+        out.confidence = min((p for _, _, p in kept), default=None)
+        for k, (lv, v, _) in enumerate(kept):
+            if k:
+                prev_lv, prev_v, _ = kept[k - 1]
+                gap = lv - prev_lv
+                for j in range(1, gap):  # levels missed between two found vertebrae
+                    out.filled.append(len(out.vertebrae))
+                    out.vertebrae.append(_interpolate(prev_v, v, j / gap, CHAIN_LEVELS[prev_lv + j]))
+            out.vertebrae.append(v)
+        return out
