@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from spinekey.evaluation.coco_ap import coco_ap, coco_ap_per_class
-from spinekey.evaluation.functional import auc, epe, keypoint_errors, pck, pck_curve, sdr
+from spinekey.evaluation.functional import auc, epe, keypoint_errors, line_tilt_errors, pck, pck_curve, sdr
 from spinekey.evaluation.matching import match_results
 from spinekey.utils.errors import SpineKeyError
 from spinekey.utils.levels import level_sort_key
@@ -157,6 +157,7 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
     if len(err):
         m.update(_pixel_metrics(err, vis, norm, auc_norm_px))
         m.update(_mm_metrics(pairs, vis))
+        m.update(_tilt_metrics(pairs, vis, names))
     else:
         m.update({'EPE': float('nan'), **{f'PCK@{t}': 0.0 for t in PCK_THRS}, 'AUC': 0.0})
     m.update(_strict_pck(err, vis, norm, gt, iou_results))
@@ -176,6 +177,21 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
     return m
 
 
+ENDPLATES = (('top_left', 'top_right'), ('bottom_left', 'bottom_right'))
+
+
+def _tilt_metrics(pairs: dict, vis: np.ndarray, names: Sequence[str]) -> Dict:
+    """``endplate_tilt_error_deg`` (mean, median): how far each matched vertebra's endplates are turned from
+    the true ones, when the keypoint set names its corners."""
+    lines = [(names.index(a), names.index(b)) for a, b in ENDPLATES if a in names and b in names]
+    if not lines:
+        return {}
+    tilt = line_tilt_errors(np.asarray(pairs['pred']), np.asarray(pairs['gt']), lines, np.asarray(vis) > 0)
+    if not len(tilt):
+        return {}
+    return {'endplate_tilt_error_deg': float(tilt.mean()), 'endplate_tilt_error_deg_median': float(np.median(tilt))}
+
+
 def _detection_metrics(gt: dict, results: List[dict], iou_results: dict, coco: bool) -> Dict:
     m = dict(detection_counts(iou_results), task='detection')
     if coco:
@@ -188,7 +204,8 @@ def _detection_metrics(gt: dict, results: List[dict], iou_results: dict, coco: b
 
 REPORT_KEYS = (['num_images', 'num_gt', 'num_matched', 'num_false_positives', 'recall', 'precision']
                + [f'PCK@{t}' for t in PCK_THRS] + [f'strict_PCK@{t}' for t in PCK_THRS]
-               + ['AUC', 'EPE', 'EPE_median', 'EPE_std'] + [f'SDR@{t}px' for t in SDR_PX]
+               + ['AUC', 'EPE', 'EPE_median', 'EPE_std', 'endplate_tilt_error_deg', 'endplate_tilt_error_deg_median']
+               + [f'SDR@{t}px' for t in SDR_PX]
                + ['MRE_mm', 'MRE_mm_median', 'MRE_mm_std'] + [f'SDR@{t}mm' for t in SDR_MM]
                + [f'{p}_{s}' for p in ('bbox', 'segm', 'kpt') for s in ('AP', 'AP50', 'AP75')])
 

@@ -63,3 +63,21 @@ def sdr(errors: np.ndarray, visible: np.ndarray, thr: float) -> float:
     """Successful detection rate: fraction of visible keypoints with error < thr (same unit as errors)."""
     v = _visible_values(errors, visible)
     return float((v < thr).mean()) if v.size else float('nan')
+
+
+def line_tilt_errors(pred: np.ndarray, gt: np.ndarray, pairs: Sequence[Sequence[int]],
+                     visible: np.ndarray) -> np.ndarray:
+    """Absolute angle (degrees, 0-90) between each predicted line a->b and its true one, per instance and pair.
+
+    pred / gt (N, K, 2), ``pairs`` of keypoint indices (e.g. the two endplates), visible (N, K). Returns (M,)
+    over the lines whose two ends are visible. Why: a Cobb angle is a difference of endplate tilts, so a model
+    can lower the mean corner error and still tilt the endplates worse; this is the error the angles feel.
+    """
+    out = []
+    for a, b in pairs:
+        ok = visible[:, a] & visible[:, b]
+        dp, dg = pred[ok, b] - pred[ok, a], gt[ok, b] - gt[ok, a]
+        diff = np.degrees(np.arctan2(dp[:, 1], dp[:, 0]) - np.arctan2(dg[:, 1], dg[:, 0]))
+        diff = np.abs((diff + 180.0) % 360.0 - 180.0)
+        out.append(np.minimum(diff, 180.0 - diff))
+    return np.concatenate(out) if out else np.zeros(0)

@@ -55,3 +55,20 @@ def test_pck_matches_mmpose_formula_when_all_visible():
 def test_bad_norm_is_refused():
     with pytest.raises(ValueError, match='norm'):
         pck(ERR, VIS, np.array([0.0, 1.0]), 0.1)
+
+
+def test_line_tilt_errors_by_hand():
+    import numpy as np
+
+    from spinekey.evaluation.functional import line_tilt_errors
+    gt = np.array([[[0, 0], [10, 0], [10, 10], [0, 10]]], float)
+    pred = gt.copy()
+    pred[0, 1] = [10, 10 * np.tan(np.radians(5))]   # top endplate turned by 5 deg
+    pred[0, 2] = [10, 10 - 10 * np.tan(np.radians(3))]  # bottom endplate (3 -> 2) turned the other way by 3 deg
+    vis = np.ones((1, 4), bool)
+    tilt = line_tilt_errors(pred, gt, [(0, 1), (3, 2)], vis)
+    np.testing.assert_allclose(tilt, [5.0, 3.0], atol=1e-9)
+    flipped = gt[:, [1, 0, 3, 2]]  # a line drawn the other way round is the same line: no tilt error
+    np.testing.assert_allclose(line_tilt_errors(flipped, gt, [(0, 1)], vis), [0.0], atol=1e-9)
+    vis[0, 3] = False
+    assert len(line_tilt_errors(pred, gt, [(0, 1), (3, 2)], vis)) == 1
