@@ -24,6 +24,12 @@ TTAS=${AASCE_TTA:-plain flip rotate}
 REFINE_CFG=${AASCE_REFINE_CFG:-configs/refiner/refiner_lite0-integral_p192_5e_aasce_cpu.py}
 REFINE_CKPT=${AASCE_REFINE_CKPT:-}
 REFINE_PASSES=${AASCE_REFINE_PASSES:-1}
+# AASCE_CHAIN_CKPT=work_dirs/level_chain_fold0/epoch_30.pth adds the learned level chain ("learned") beside the
+# 17 best-scored vertebrae ("best17") and the rule-based chain ("chain")
+CHAIN_CFG=${AASCE_CHAIN_CFG:-configs/level_chain/level-chain_bigru_30e_aasce.py}
+CHAIN_CKPT=${AASCE_CHAIN_CKPT:-}
+PICKS="best17 chain"
+[ -n "$CHAIN_CKPT" ] && PICKS="best17 chain learned"
 
 evaluate_row() {  # D: a folder with results.json -> metrics.json, smape.json and the uncertainty check
     local D=$1
@@ -31,8 +37,9 @@ evaluate_row() {  # D: a folder with results.json -> metrics.json, smape.json an
         --iou_type bbox --iou_threshold 0.5 --score_thr 0.3 > /dev/null
     "$PY" tools/evaluate_keypoints.py --gt_file "$VAL" --result_file "$D/results.json" \
         --iou_results "$D/iou_results.json" --output "$D/evaluation_indicators.txt" > /dev/null
-    for pick in best17 chain; do
+    for pick in $PICKS; do
         CHAIN=(); [ "$pick" = chain ] && CHAIN=(--chain)
+        [ "$pick" = learned ] && CHAIN=(--level-chain-config "$CHAIN_CFG" --level-chain-checkpoint "$CHAIN_CKPT")
         "$PY" tools/measure.py --input "$D/results.json" --gt "$VAL" --images-dir "$DATA/images" \
             --out "$D/measure_$pick" --aasce-smape --anterior left --top-level T1 --score-thr 0.3 \
             --qc-config "$CFG" --plots "$D/measure_$pick/plots" "${CHAIN[@]}" > "$D/measure_$pick.log" 2>&1
@@ -61,15 +68,18 @@ done
 "$PY" - "$OUT" "${ROWS[@]}" <<'PY'
 import json, os, sys
 out, ttas = sys.argv[1], sys.argv[2:]
-print('| fold | test time | angles from | recall | precision | MRE px | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review |')
+print('| fold | test time | angles from | recall | precision | MRE px | tilt err deg | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review |')
 for tta in ttas:
     m = json.load(open(os.path.join(out, tta, 'metrics.json')))
-    for pick in ('best17', 'chain'):
+    for pick in ('best17', 'chain', 'learned'):
         d = os.path.join(out, tta, f'measure_{pick}')
+        if not os.path.exists(os.path.join(d, 'smape.json')):
+            continue
         s = json.load(open(os.path.join(d, 'smape.json')))
         u = json.load(open(os.path.join(d, 'uncertainty.json'))) if os.path.exists(os.path.join(d, 'uncertainty.json')) else {}
         kept = next((r['smape'] for r in u.get('retention', []) if r['kept'] == 0.9), float('nan'))
         print(f"| {os.path.basename(out)} | {tta} | {pick} | {m['recall']:.3f} | {m['precision']:.3f} | {m['EPE']:.1f} | "
+              f"{m.get('endplate_tilt_error_deg', float('nan')):.2f} | "
               f"{m['PCK@0.1']:.3f} | {s['smape']:.2f}% | {u.get('auroc', float('nan')):.3f} | {kept:.2f}% | "
               f"{100 * u.get('coverage_1sd', float('nan')):.0f}% | {u.get('qc', {}).get('n_review', '-')} |")
 PY

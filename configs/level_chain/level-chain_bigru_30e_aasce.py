@@ -1,6 +1,7 @@
 # The level-chain model (spinekey.models.level_chain): a bidirectional GRU over a film's detections that names
 # each one's level (C7, T1..L5, S1) or "not a vertebra". Trained on the fold's annotated columns with simulated
-# detector errors (SimulatedChainDataset): no detector run, a few minutes on 2 CPU cores.
+# detector errors (SimulatedChainDataset): no detector run, about 10 minutes on one CPU core (OMP_NUM_THREADS=1;
+# more threads only slow a model this small).
 # python tools/train.py configs/level_chain/level-chain_bigru_30e_aasce.py --work-dir work_dirs/level_chain_fold0
 #   --cfg-options train_dataloader.dataset.ann_file=fold0_train.json
 _base_ = ['../_base_/default_runtime.py']

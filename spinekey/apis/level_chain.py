@@ -82,3 +82,21 @@ class LevelChain:
                     out.vertebrae.append(_interpolate(prev_v, v, j / gap, CHAIN_LEVELS[prev_lv + j]))
             out.vertebrae.append(v)
         return out
+
+
+def accuracy_on_simulated(chain: LevelChain, ann_file: str, data_root: str = '', draws: int = 3,
+                          seed: int = 1) -> Dict[str, float]:
+    """How the chain names levels on a fold's true columns with simulated detector errors (the training
+    simulation, other draws): accuracy over detections (a level, or "not a vertebra"), and the share of films
+    whose T1 and L5 are the detections truly at T1 and L5."""
+    from spinekey.models.level_chain import SimulatedChainDataset, detection_features
+    ds = SimulatedChainDataset(ann_file, data_root=data_root, repeats=draws, seed=seed)
+    right = total = ends_right = 0
+    for index in range(len(ds)):
+        ordered, truth, height = ds.simulate(index, np.random.default_rng([seed, index]))
+        names, _ = chain.model.name_levels(detection_features(ordered, height))
+        right += sum(a == b for a, b in zip(names, truth))
+        total += len(truth)
+        ends_right += all((names[i] == lv) == (truth[i] == lv) for lv in ('T1', 'L5') for i in range(len(truth)))
+    return {'films': len(ds), 'detections': total, 'level_accuracy': right / max(total, 1),
+            'end_levels_right': ends_right / max(len(ds), 1)}
