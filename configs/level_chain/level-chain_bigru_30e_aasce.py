@@ -10,7 +10,7 @@ train_dataloader = dict(
     batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='SimulatedChainDataset', data_root='data/aasce/', ann_file='fold0_train.json', repeats=4,
-                 p_miss=0.03, p_miss_end=0.12, p_extra=0.5, p_duplicate=0.1, p_stray=0.1))
+                 p_miss=0.02, p_miss_end=0.2, p_extra=0.1, p_duplicate=0.05, p_stray=0.05))
 val_dataloader = val_cfg = val_evaluator = None
 test_dataloader = test_cfg = test_evaluator = None
 max_epochs = 30
