@@ -28,6 +28,8 @@ def parse_args():
     p.add_argument('--keypoint-names', help='keypoint order of the results, comma separated (default: the 4-corner '
                    'or 6-point set for K)')
     p.add_argument('--passes', type=int, help='refine the refined corners again N-1 times (default: the config\'s)')
+    p.add_argument('--rotate-test', type=float, default=None, metavar='DEG', help='also cut each patch turned by '
+                   "+DEG and -DEG and average the corners (three times the time; default: the config's, off)")
     p.add_argument('--score-thr', type=float, default=0.0, help='refine detections with score >= T (default all)')
     p.add_argument('--device', default='cpu', help='cpu or cuda:N (default cpu)')
     return p.parse_args()
@@ -49,7 +51,8 @@ def main() -> int:
         names = args.keypoint_names.split(',') if args.keypoint_names else keypoint_names_for(k)
     except ValueError as err:
         raise SpineKeyError(f'{args.results}: {err} (pass --keypoint-names)') from None
-    refiner = Refiner(args.config, args.checkpoint, device=args.device, passes=args.passes)
+    refiner = Refiner(args.config, args.checkpoint, device=args.device, passes=args.passes,
+                      rotate_test=args.rotate_test)
     skipped = refine_results(refiner, results, args.images_dir, names, args.score_thr,
                              progress=lambda films: tqdm(films, desc='refine', unit='film', file=sys.stderr))
     for line in skipped:

@@ -24,10 +24,12 @@ class Refiner:
     """The refiner of ``config`` with the weights of ``checkpoint`` (K and keypoint names from its meta).
 
     ``passes``: refine again on the refined corners (None: the config's ``refine.passes``, default 1).
+    ``rotate_test``: degrees; each patch also cut turned by + and - this much, the corners averaged (None: the
+    config's ``refine.rotate_test``, default 0: off).
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', passes: Optional[int] = None,
-                 batch_size: int = 64):
+                 batch_size: int = 64, rotate_test: Optional[float] = None):
         from mmengine.registry import init_default_scope
         cfg = load_config(config)
         init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -54,6 +56,8 @@ class Refiner:
         self.passes = int(frame.get('passes', 1) if passes is None else passes)
         if self.passes < 1:
             raise SpineKeyError(f'refiner passes must be 1 or more, got {self.passes}')
+        degrees = float(frame.get('rotate_test', 0.0) if rotate_test is None else rotate_test)
+        self.turns = (0.0, degrees, -degrees) if degrees else (0.0,)
         self.batch_size = batch_size
 
     def order_for(self, names: Sequence[str]) -> List[int]:
@@ -77,8 +81,17 @@ class Refiner:
         return current, sd
 
     def _one_pass(self, film: np.ndarray, keypoints: np.ndarray):
-        frames = [vertebra_frame(kp, self.keypoint_names, self.patch_size, self.context, self.oriented)
-                  for kp in keypoints]
+        """Each vertebra refined once per turn of its patch (``turns``: 0 and +-rotate_test degrees); the turns'
+        film-space corners averaged, their spread added to the learned sd (as stage 1's rotation test does)."""
+        runs = [self._one_turn(film, keypoints, turn) for turn in self.turns]
+        kps = np.stack([r[0] for r in runs])
+        mean = kps.mean(0)
+        sd = np.sqrt(np.mean([r[1] ** 2 for r in runs], 0) + ((kps - mean) ** 2).mean(0))
+        return mean, sd
+
+    def _one_turn(self, film: np.ndarray, keypoints: np.ndarray, turn: float):
+        frames = [vertebra_frame(kp, self.keypoint_names, self.patch_size, self.context, self.oriented,
+                                 extra_deg=turn) for kp in keypoints]
         out_kp, out_sd = np.zeros_like(keypoints), np.zeros_like(keypoints)
         for start in range(0, len(frames), self.batch_size):
             chunk = frames[start:start + self.batch_size]

@@ -63,17 +63,18 @@ def endplate_angle_deg(points: Dict[str, Sequence[float]]) -> float:
 
 
 def vertebra_frame(keypoints: np.ndarray, names: Sequence[str], size: int, context: float,
-                   oriented: bool = True, min_side: float = 8.0) -> PatchFrame:
+                   oriented: bool = True, min_side: float = 8.0, extra_deg: float = 0.0) -> PatchFrame:
     """The patch frame of one vertebra from its (stage-1) keypoints (K, 2) named ``names``.
 
     The patch is ``size`` x ``size`` pixels, centred on the keypoints' mean, turned by the endplates' mean
-    direction when ``oriented``, and spans ``context`` times the vertebra's larger side in that frame (enough to
-    see the neighbouring endplates at 1.8), never less than ``min_side`` film pixels (a box under 8 px).
+    direction when ``oriented`` (plus ``extra_deg``: the refiner's rotation test), and spans ``context`` times
+    the vertebra's larger side in that frame (enough to see the neighbouring endplates at 1.5), never less than
+    ``min_side`` film pixels (a box under 8 px).
     """
     pts = np.asarray(keypoints, np.float64).reshape(-1, 2)
     if not np.all(np.isfinite(pts)):
         raise ValueError('vertebra_frame needs finite keypoints')
-    angle = endplate_angle_deg(dict(zip(names, pts))) if oriented else 0.0
+    angle = (endplate_angle_deg(dict(zip(names, pts))) if oriented else 0.0) + extra_deg
     centre = pts.mean(0)
     a = np.radians(angle)
     unturn = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])  # rotation by -angle

@@ -113,3 +113,15 @@ def test_inference_with_and_without_the_refiner(trained, refiner_files):
     for p, b in zip(plain.detections, both.detections):
         assert b['keypoints_stage1'] == pytest.approx(p['keypoints'], abs=0.01)
         assert len(b['keypoint_unc']) == len(b['keypoints']) // 3
+
+
+def test_the_refiners_rotation_test_averages_its_turns(refiner_files):
+    from spinekey.apis.refine import Refiner
+    refiner = Refiner(*refiner_files, rotate_test=4)
+    assert refiner.turns == (0.0, 4.0, -4.0)
+    film, dets = _film_and_detections()
+    stage1 = np.stack([np.reshape(d['keypoints'], (-1, 3))[:, :2] for d in dets])
+    runs = [refiner._one_turn(film, stage1, t) for t in refiner.turns]
+    kp, sd = refiner.refine(film, stage1)
+    np.testing.assert_allclose(kp, np.mean([r[0] for r in runs], 0), atol=1e-9)
+    assert (sd >= np.sqrt(np.mean([r[1] ** 2 for r in runs], 0)) - 1e-12).all()  # the turns' spread adds to it
