@@ -13,7 +13,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from spinekey.io.checkpoint import load_model_weights
-from spinekey.measurement.spine import CORNERS, VertebraInput, order_vertebrae
+from spinekey.measurement.chain import interpolate_vertebra
+from spinekey.measurement.spine import VertebraInput, order_vertebrae
 from spinekey.utils.cli import load_config
 from spinekey.utils.errors import SpineKeyError
 
@@ -26,14 +27,6 @@ class LevelChainResult:
     filled: List[int] = field(default_factory=list)                # indices into ``vertebrae``
     dropped: Dict[int, str] = field(default_factory=dict)          # input index -> why
     confidence: Optional[float] = None
-
-
-def _interpolate(a: VertebraInput, b: VertebraInput, t: float, label: str) -> VertebraInput:
-    points = {n: tuple((1 - t) * np.asarray(a.points[n]) + t * np.asarray(b.points[n])) for n in CORNERS}
-    unc = None
-    if a.keypoint_unc and b.keypoint_unc:  # as uncertain as its neighbours, and then some: it was not seen
-        unc = {n: 2.0 * max(a.keypoint_unc.get(n, 0.0), b.keypoint_unc.get(n, 0.0)) for n in CORNERS}
-    return VertebraInput(points, score=0.0, label=label, keypoint_unc=unc)
 
 
 class LevelChain:
@@ -79,7 +72,7 @@ class LevelChain:
                 gap = lv - prev_lv
                 for j in range(1, gap):  # levels missed between two found vertebrae
                     out.filled.append(len(out.vertebrae))
-                    out.vertebrae.append(_interpolate(prev_v, v, j / gap, CHAIN_LEVELS[prev_lv + j]))
+                    out.vertebrae.append(interpolate_vertebra(prev_v, v, j / gap, CHAIN_LEVELS[prev_lv + j]))
             out.vertebrae.append(v)
         return out
 

@@ -78,10 +78,8 @@ def load_gray(path: str) -> Tuple[np.ndarray, Optional[list]]:
     from spinekey.io.dicom import is_dicom, read_dicom
     if os.path.isfile(path) and is_dicom(path):
         return read_dicom(path)
-    import cv2
-
-    from spinekey.io.images import read_image
-    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY), None
+    from spinekey.io.images import read_gray
+    return read_gray(path), None
 
 
 def choose_anterior(side: str, image_input: ImageInput, gray) -> Tuple[str, str]:

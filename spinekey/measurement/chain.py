@@ -90,13 +90,16 @@ def _drop_strays(kept: List[int], vertebrae: Sequence[VertebraInput], dropped: D
     return [i for k, i in enumerate(kept) if inliers[k]]
 
 
-def _interpolate(a: VertebraInput, b: VertebraInput, t: float) -> VertebraInput:
+def interpolate_vertebra(a: VertebraInput, b: VertebraInput, t: float, label: Optional[str] = None
+                         ) -> VertebraInput:
+    """A filled vertebra a fraction ``t`` of the way from ``a`` to ``b`` (corners interpolated, score
+    FILLED_SCORE): what the rule-based and the learned chain put where a level was missed."""
     points = {n: tuple((1 - t) * np.asarray(a.points[n], float) + t * np.asarray(b.points[n], float))
               for n in CORNERS if n in a.points and n in b.points}
     unc = None
     if a.keypoint_unc and b.keypoint_unc:  # a guess between two vertebrae: twice the less certain one's
         unc = {n: 2 * max(a.keypoint_unc.get(n, 0.0), b.keypoint_unc.get(n, 0.0)) for n in points}
-    return VertebraInput(points, FILLED_SCORE, None, None, keypoint_unc=unc)
+    return VertebraInput(points, FILLED_SCORE, label, None, keypoint_unc=unc)
 
 
 def _fill_gaps(links: List[ChainLink], gap_factor: float) -> Tuple[List[ChainLink], int]:
@@ -112,7 +115,7 @@ def _fill_gaps(links: List[ChainLink], gap_factor: float) -> Tuple[List[ChainLin
         a, b = links[k].vertebra, links[k + 1].vertebra
         if missing > 0 and a.has_corners() and b.has_corners():
             for m in range(1, missing + 1):
-                out.append(ChainLink(_interpolate(a, b, m / (missing + 1)), None, filled=True))
+                out.append(ChainLink(interpolate_vertebra(a, b, m / (missing + 1)), None, filled=True))
             filled += missing
         out.append(links[k + 1])
     return out, filled
