@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from spinekey.measurement.geometry import box_iou
-from spinekey.measurement.spine import CORNERS, SpineMeasurement, VertebraInput
+from spinekey.measurement.spine import CORNERS, SpineMeasurement, VertebraInput, column_axis
 from spinekey.measurement.uncertainty import IMAGE_UNC
 
 
@@ -173,8 +173,7 @@ def column_across_film(ordered: Sequence[VertebraInput]) -> bool:
     centres = [c for c in (v.centre() for v in ordered) if c is not None]
     if len(centres) < 3:
         return False
-    pts = np.asarray(centres, float)
-    axis = np.linalg.svd(pts - pts.mean(0), full_matrices=False)[2][0]
+    axis = column_axis(np.asarray(centres, float))
     return abs(axis[0]) > abs(axis[1])
 
 

@@ -76,11 +76,15 @@ def order_vertebrae(vertebrae: Sequence[VertebraInput]) -> List[int]:
     if len(known) < 2:
         return known
     pts = np.array([centres[i] for i in known])
-    centred = pts - pts.mean(0)
-    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
-    if axis[1] < 0:
-        axis = -axis
-    return [known[i] for i in np.argsort(centred @ axis, kind='stable')]
+    axis = column_axis(pts)
+    return [known[i] for i in np.argsort((pts - pts.mean(0)) @ axis, kind='stable')]
+
+
+def column_axis(centres: np.ndarray) -> np.ndarray:
+    """Unit direction of the column through vertebra centres (N >= 2, 2): their principal axis, pointing down
+    the film (y down)."""
+    axis = np.linalg.svd(centres - centres.mean(0), full_matrices=False)[2][0]
+    return -axis if axis[1] < 0 else axis
 
 
 def name_levels(ordered: Sequence[VertebraInput], bottom_level: Optional[str] = None,

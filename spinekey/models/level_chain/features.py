@@ -11,13 +11,10 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from spinekey.measurement.geometry import box_iou
-from spinekey.measurement.spine import CORNERS, VertebraInput
+from spinekey.measurement.qc import quad_height, vertebra_quad
+from spinekey.measurement.spine import VertebraInput
 
 NUM_FEATURES = 16
-
-
-def _corners(v: VertebraInput) -> Optional[np.ndarray]:
-    return np.array([v.points[n] for n in CORNERS], float) if v.has_corners() else None
 
 
 def _tilt_deg(q: np.ndarray) -> float:
@@ -27,7 +24,7 @@ def _tilt_deg(q: np.ndarray) -> float:
 
 def detection_features(ordered: Sequence[VertebraInput], film_height: Optional[float] = None) -> np.ndarray:
     """(n, NUM_FEATURES) float32 for vertebrae already in spine order; each needs four corners."""
-    quads = [_corners(v) for v in ordered]
+    quads = [vertebra_quad(v) for v in ordered]
     if any(q is None for q in quads):
         raise ValueError('detection_features needs four corners on every vertebra')
     n = len(quads)
@@ -36,7 +33,7 @@ def detection_features(ordered: Sequence[VertebraInput], film_height: Optional[f
     q = np.stack(quads)
     centre = q.mean(1)
     width = np.linalg.norm(q[:, 1] - q[:, 0], axis=1) / 2 + np.linalg.norm(q[:, 2] - q[:, 3], axis=1) / 2
-    height = np.linalg.norm(q[:, 3] - q[:, 0], axis=1) / 2 + np.linalg.norm(q[:, 2] - q[:, 1], axis=1) / 2
+    height = np.array([quad_height(x) for x in q])
     mw, mh = max(float(np.median(width)), 1.0), max(float(np.median(height)), 1.0)
     tilt = np.array([_tilt_deg(x) for x in q])
     boxes = np.concatenate([q.min(1), q.max(1)], 1)
