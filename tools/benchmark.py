@@ -160,7 +160,7 @@ def _random_checkpoint(config: str, path: str) -> str:
     import torch
 
     from spinekey.apis import init_model
-    from spinekey.datasets.keypoint_names import CORNERS_4
+    from spinekey.structures.keypoint_names import CORNERS_4
     model = init_model(config)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     torch.save({'state_dict': model.state_dict(),

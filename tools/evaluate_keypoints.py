@@ -22,6 +22,7 @@ from spinekey.io.atomic import atomic_write_json, atomic_write_text, protect_inp
 from spinekey.io.coco_files import load_coco_gt, load_results, read_json
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
+from spinekey.structures.results import DEFAULT_SCORE_THR
 
 
 def parse_args():
@@ -32,7 +33,7 @@ def parse_args():
     p.add_argument('--iou_results', '--iou-results', help='iou_results.json from tools/match_iou.py '
                    '(default: match here by box IoU)')
     p.add_argument('--iou_threshold', '--iou-threshold', type=float, default=0.5)
-    p.add_argument('--score_thr', '--score-thr', type=float, default=0.3,
+    p.add_argument('--score_thr', '--score-thr', type=float, default=DEFAULT_SCORE_THR,
                    help='detections below this score are ignored for matching (COCO AP uses all)')
     p.add_argument('--auc-norm-px', type=float, default=None,
                    help="AUC on errors / P pixels (MMPose's keypoint_auc) instead of the box size")

@@ -17,6 +17,7 @@ from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
+from spinekey.structures.results import DEFAULT_SCORE_THR
 
 
 def parse_args():
@@ -28,7 +29,8 @@ def parse_args():
     p.add_argument('--gt', help='COCO file giving image sizes and keypoint names instead of --images-dir')
     p.add_argument('--keypoint-names', help='keypoint order of the results, comma separated (default: from --gt, '
                    'else the 4-corner or 6-point set)')
-    p.add_argument('--score-thr', type=float, default=0.3, help='export detections with score >= T (default 0.3)')
+    p.add_argument('--score-thr', type=float, default=DEFAULT_SCORE_THR,
+                   help=f'export detections with score >= T (default {DEFAULT_SCORE_THR})')
     p.add_argument('--review-below', type=float, default=0.5,
                    help='mark a vertebra for review when its score or a keypoint score is below this (default 0.5)')
     levels = p.add_mutually_exclusive_group()
@@ -64,23 +66,18 @@ def main() -> int:
     args = parse_args()
     protect_inputs({'--results': args.results, '--gt': args.gt})
     from spinekey.converters.export import film_vertebrae, to_coco, to_labelme
-    from spinekey.datasets.keypoint_names import keypoint_names_for
+    from spinekey.structures.results import resolve_keypoint_names
     results = load_results(args.results)
     if not results:
         raise SpineKeyError(f'{args.results}: no detections to export')
     gt = load_coco_gt(args.gt) if args.gt else None
     k = len(results[0].get('keypoints') or []) // 3
-    if args.keypoint_names:
-        names = args.keypoint_names.split(',')
-    elif gt and gt['categories'] and gt['categories'][0].get('keypoints'):
-        names = gt['categories'][0]['keypoints']
-    else:
-        try:
-            names = keypoint_names_for(k)
-        except ValueError:
-            raise SpineKeyError(f'{args.results}: results have K={k} keypoints; pass --keypoint-names') from None
-    if len(names) != k:
-        raise SpineKeyError(f'{args.results}: results have K={k} keypoints but {len(names)} names were given')
+    categories = gt['categories'] if gt else []
+    try:
+        names = resolve_keypoint_names(k, args.keypoint_names.split(',') if args.keypoint_names else None,
+                                       categories[0].get('keypoints') if categories else None)
+    except ValueError as err:
+        raise SpineKeyError(f'{args.results}: {err}') from None
     films = film_vertebrae(results, names, args.score_thr, args.review_below, args.bottom_level, args.top_level)
     sizes = film_sizes(films, args, gt)
     n_review = sum(bool(v.review) for vs in films.values() for v in vs)

@@ -20,6 +20,7 @@ import sys
 
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
+from spinekey.structures.results import DEFAULT_SCORE_THR
 
 
 def parse_args():
@@ -32,7 +33,8 @@ def parse_args():
     p.add_argument('--images-csv', help='images.csv of tools/measure.py on those results (angle uncertainties)')
     p.add_argument('--measure-dir', help='output folder of tools/measure.py --aasce-smape on those results: '
                    'its images.csv (unless --images-csv), and with measurements.csv + smape.json film_flagged_min')
-    p.add_argument('--score-thr', type=float, default=0.3, help='detections kept by the run (default 0.3)')
+    p.add_argument('--score-thr', type=float, default=DEFAULT_SCORE_THR,
+                   help=f'detections kept by the run (default {DEFAULT_SCORE_THR})')
     p.add_argument('--vertebra-share', type=float, default=0.05,
                    help='share of detections each score rule flags (default 0.05)')
     p.add_argument('--film-share', type=float, default=0.2,

@@ -24,6 +24,7 @@ from spinekey.io.images import list_images
 from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
+from spinekey.structures.results import DEFAULT_SCORE_THR
 
 
 def parse_args():
@@ -41,7 +42,8 @@ def parse_args():
     p.add_argument('--device', default='cpu', help='cpu or cuda:N (default cpu)')
     p.add_argument('--batch-size', type=int, default=1)
     p.add_argument('--num-workers', type=int, default=1, help='image reading/decoding workers')
-    p.add_argument('--score-thr', type=float, default=0.05, help='drop detections below this score')
+    p.add_argument('--score-thr', type=float, default=DEFAULT_SCORE_THR,
+                   help=f'drop detections below this score (default {DEFAULT_SCORE_THR})')
     p.add_argument('--save-vis', help='also write overlays (boxes, masks, numbered keypoints) to this folder')
     p.add_argument('--summary-csv', help='also write one row per image: vertebra count, boxes, keypoints')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
@@ -98,7 +100,7 @@ def collect_films(args):
 def run_shard(args, paths, ids, names, vis_names):
     """This process's share of the films through SpineKeyInferencer: (spooled results, skipped messages)."""
     from spinekey.apis import SpineKeyInferencer
-    from spinekey.datasets.keypoint_names import skeleton_for
+    from spinekey.structures.keypoint_names import skeleton_for
     from spinekey.visualization import save_overlay
     device = args.device
     if int(os.environ.get('WORLD_SIZE', '1')) > 1 and device.startswith('cuda'):

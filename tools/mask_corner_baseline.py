@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from spinekey.datasets.keypoint_names import CORNERS_4
+from spinekey.structures.keypoint_names import CORNERS_4
 from spinekey.evaluation.mask_corner_baseline import results_with_mask_corners
 from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_results

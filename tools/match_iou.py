@@ -10,6 +10,7 @@ from spinekey.evaluation.matching import match_results
 from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.utils.cli import run_cli
+from spinekey.structures.results import DEFAULT_SCORE_THR
 
 
 def parse_args():
@@ -19,7 +20,7 @@ def parse_args():
     p.add_argument('--out', required=True, help='iou_results.json to write')
     p.add_argument('--iou_type', '--iou-type', choices=['segm', 'bbox'], default='segm')
     p.add_argument('--iou_threshold', '--iou-threshold', type=float, default=0.5)
-    p.add_argument('--score_thr', '--score-thr', type=float, default=0.3,
+    p.add_argument('--score_thr', '--score-thr', type=float, default=DEFAULT_SCORE_THR,
                    help='predictions below this score are not matched')
     p.add_argument('--common-images', action='store_true',
                    help='results and GT cover different images: match only the images both cover')

@@ -26,6 +26,7 @@ from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
 from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
+from spinekey.structures.results import DEFAULT_SCORE_THR
 
 
 
@@ -35,7 +36,8 @@ def parse_args():
     p.add_argument('--out', required=True, help='output folder')
     p.add_argument('--images-dir', help='folder the file names are relative to (for --save_vis and '
                    '--anterior auto; default: the input file\'s folder)')
-    p.add_argument('--score-thr', type=float, default=0.3, help='keep predictions with score >= T (default 0.3)')
+    p.add_argument('--score-thr', type=float, default=DEFAULT_SCORE_THR,
+                   help=f'keep predictions with score >= T (default {DEFAULT_SCORE_THR})')
     p.add_argument('--gt', help='with a results.json: COCO file giving image sizes, pixel spacing and AASCE '
                    'angles (paired by file name)')
     p.add_argument('--keypoint-names', help='keypoint order of the results, comma separated (default: from '
@@ -124,7 +126,7 @@ def qc_settings(args):
 def ensemble_members(args, images, names) -> dict:
     """image_id -> the same film's ImageInput from each --ensemble file (an empty one where a model found
     nothing on it)."""
-    from spinekey.measurement.inputs import ImageInput
+    from spinekey.structures.vertebra import ImageInput
     members = {im.image_id: [] for im in images}
     for path in args.ensemble or ():
         kind, other = read_measure_input(path, args.score_thr, names, args.gt, args.strict)
@@ -139,7 +141,8 @@ def ensemble_members(args, images, names) -> dict:
 def main_loop(args, images, images_dir, measures=(), ensemble=None):
     """Measure every film (spinekey.apis.measuring.measure_film, or measure_film_ensemble with ``ensemble``:
     image_id -> the other models' inputs); overlays go to OUT/vis/ under safe names."""
-    from spinekey.apis.measuring import MeasureOptions, measure_film, measure_film_ensemble
+    from spinekey.apis.measuring import measure_film, measure_film_ensemble
+    from spinekey.measurement.options import MeasureOptions
     qc, input_scale, calibration = qc_settings(args)
     level_chain = None
     if bool(args.level_chain_config) != bool(args.level_chain_checkpoint):
@@ -176,7 +179,7 @@ def main_loop(args, images, images_dir, measures=(), ensemble=None):
 
 def add_films_without_detections(images, summary_path):
     """``images`` plus an empty entry for each film of summary.csv (status ok) that has no detections."""
-    from spinekey.measurement.inputs import ImageInput
+    from spinekey.structures.vertebra import ImageInput
     seen = {str(im.image_id) for im in images}
     with open(summary_path, newline='') as f:
         extra = [ImageInput(int(row['image_id']), row['file_name']) for row in csv.DictReader(f)

@@ -40,7 +40,7 @@ def main() -> int:
     args = parse_args()
     protect_inputs({'--results': args.results, '--config': args.config, '--checkpoint': args.checkpoint})
     from spinekey.apis.refine import Refiner, refine_results
-    from spinekey.datasets.keypoint_names import keypoint_names_for
+    from spinekey.structures.keypoint_names import keypoint_names_for
     from spinekey.io.coco_files import load_results
     results = load_results(args.results)
     with_kps = [r for r in results if r.get('keypoints')]

@@ -15,7 +15,8 @@ from mmengine.config import DictAction
 
 from spinekey.utils.cli import load_config, run_cli
 from spinekey.utils.errors import SpineKeyError
-from spinekey.utils.training import init_cpu_distributed, prepare_test_config
+from spinekey.apis.batch import close_process_group
+from spinekey.apis.training import init_cpu_distributed, prepare_test_config
 
 
 def parse_args():
@@ -56,16 +57,13 @@ def main() -> int:
     print('test metrics: ' + ', '.join(f'{k}={v:.4f}' for k, v in metrics.items() if isinstance(v, float)))
     if args.out:
         print(f'wrote {args.out}')
-    import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():  # a gloo rank that exits with its group alive may abort
-        dist.barrier()
-        dist.destroy_process_group()
+    close_process_group()
     return 0
 
 
 def _dump_metric(out: str, cfg):
     if out.endswith('.json'):
-        from spinekey.apis.dump_results import DumpSpineResults
+        from spinekey.evaluation.metrics.dump_results import DumpSpineResults
         ds = cfg.test_dataloader.dataset
         root = osp.join(ds.get('data_root', '') or '', (ds.get('data_prefix') or {}).get('img', '') or '')
         return DumpSpineResults(out_file=out, image_root=root)

@@ -9,7 +9,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from spinekey.utils.cli import load_config, run_cli
-from spinekey.utils.training import init_cpu_distributed, prepare_training_config
+from spinekey.apis.training import init_cpu_distributed, prepare_training_config
 
 
 def parse_args():

@@ -13,7 +13,7 @@ import numpy as np
 from spinekey.io.atomic import protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.io.images import read_image
-from spinekey.datasets.keypoint_names import skeleton_for
+from spinekey.structures.keypoint_names import skeleton_for
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 from spinekey.visualization import draw_instances

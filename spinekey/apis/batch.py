@@ -75,9 +75,17 @@ def gather(obj, world: int) -> list:
     import torch.distributed as dist
     out = [None] * world
     dist.all_gather_object(out, obj)
-    dist.barrier()
-    dist.destroy_process_group()
+    close_process_group()
     return out
+
+
+def close_process_group() -> None:
+    """Wait for every rank, then close the process group (when one is open): a gloo rank that exits with its
+    group still open aborts and fails the whole run."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 class FilmSpool:

@@ -13,7 +13,7 @@ from spinekey.io.checkpoint import load_checkpoint_file, load_model_weights
 from spinekey.io.images import read_image, to_bgr8
 from spinekey.utils.cli import load_config
 from spinekey.utils.errors import SpineKeyError
-from spinekey.utils.training import fit_heads
+from spinekey.apis.training import fit_heads
 
 _ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadSpineAnnotations', 'mmdet.LoadAnnotations')
 
@@ -80,7 +80,7 @@ class ImageListDataset(torch.utils.data.Dataset):
             data['mirror'] = self.pipeline({'img': np.ascontiguousarray(img[:, ::-1]), 'img_id': self.image_ids[i],
                                             'img_path': path})
         if self.rotations:
-            from spinekey.apis.rotate_test import rotate_film
+            from spinekey.apis.rotate_tta import rotate_film
             data['rotated'] = [self.pipeline({'img': rotate_film(img, a), 'img_id': self.image_ids[i],
                                               'img_path': path}) for a in self.rotations]
         return data
@@ -94,8 +94,8 @@ def iter_predictions(model, paths: Sequence[str], image_ids: Optional[Sequence[i
 
     Images are read and transformed by ``num_workers`` background workers while the model runs.
     ``flip_perm`` (keypoint order after a left-right flip) turns on flip test-time augmentation
-    (spinekey.apis.flip_test): each film also runs mirrored, at twice the cost. ``rotations`` (degrees): each
-    film also runs turned by each angle (spinekey.apis.rotate_test), one more pass per angle; all passes'
+    (spinekey.apis.flip_tta): each film also runs mirrored, at twice the cost. ``rotations`` (degrees): each
+    film also runs turned by each angle (spinekey.apis.rotate_tta), one more pass per angle; all passes'
     keypoints are averaged (spinekey.apis.twins). ``fp16``: the backbone and neck in half precision, the heads
     in float32 (spinekey.apis.precision).
     """
@@ -118,8 +118,8 @@ def iter_predictions(model, paths: Sequence[str], image_ids: Optional[Sequence[i
 
 def _other_views(model, good: List[dict], fp16: bool, flip_perm, rotations: Sequence[float]) -> List[list]:
     """Per film, the mirrored and turned passes' instances brought back into the film's frame."""
-    from spinekey.apis.flip_test import unflip_instances
-    from spinekey.apis.rotate_test import unrotate_instances
+    from spinekey.apis.flip_tta import unflip_instances
+    from spinekey.apis.rotate_tta import unrotate_instances
     views = [[] for _ in good]
     if flip_perm is not None:
         for film, it, m in zip(views, good, _predict(model, [it['mirror'] for it in good], fp16)):

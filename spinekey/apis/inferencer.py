@@ -18,14 +18,15 @@ from typing import Iterator, List, Optional, Sequence, Union
 import numpy as np
 
 from spinekey.apis.batch import films_in_folder
-from spinekey.apis.flip_test import flip_perm_for
+from spinekey.apis.flip_tta import flip_perm_for
 from spinekey.apis.inference import init_model, iter_predictions
-from spinekey.apis.measuring import MeasureOptions, calibration_of, measure_film, model_input_scale
-from spinekey.apis.results import instances_to_coco
-from spinekey.apis.rotate_test import rotation_test_angles
-from spinekey.datasets.keypoint_names import keypoint_names_for
-from spinekey.measurement.inputs import ImageInput, images_from_results
+from spinekey.apis.measuring import calibration_of, measure_film, model_input_scale
+from spinekey.apis.rotate_tta import rotation_test_angles
+from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.qc import detection_qc
+from spinekey.structures.results import (DEFAULT_SCORE_THR, instances_to_coco, resolve_keypoint_names,
+                                          vertebra_from_result)
+from spinekey.structures.vertebra import ImageInput
 from spinekey.utils.errors import SpineKeyError
 
 FilmInput = Union[str, os.PathLike, np.ndarray]
@@ -71,11 +72,11 @@ class SpineKeyInferencer:
         device: 'cpu' or 'cuda:N'. score_thr: detections below it are dropped.
         measure: measure each film (True, or MeasureOptions; False for detection and keypoints only).
         batch_size / num_workers: films per forward pass / background readers.
-        flip_test: also run each film mirrored and average the keypoints (spinekey.apis.flip_test; twice the
+        flip_test: also run each film mirrored and average the keypoints (spinekey.apis.flip_tta; twice the
             cost, a better corner and an uncertainty from the two passes' disagreement). None: the config's
             ``flip_test`` (False when it has none).
         rotate_test: degrees; also run each film turned by + and - this much and average the keypoints
-            (spinekey.apis.rotate_test; three times the cost, a better Cobb angle on real films). None: the
+            (spinekey.apis.rotate_tta; three times the cost, a better Cobb angle on real films). None: the
             config's ``rotate_test`` (0, off, when it has none).
         fp16: backbone and neck in half precision on a GPU, boxes and corners still decoded in float32
             (spinekey.apis.precision); refused on CPU, where it is slower.
@@ -85,7 +86,7 @@ class SpineKeyInferencer:
             times (None: the refiner config's).
     """
 
-    def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = 0.3,
+    def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = DEFAULT_SCORE_THR,
                  measure: Union[bool, MeasureOptions] = True, batch_size: int = 1, num_workers: int = 0,
                  cfg_options=None, flip_test: Optional[bool] = None, fp16: bool = False,
                  rotate_test: Optional[float] = None, refine_config: Optional[str] = None,
@@ -98,11 +99,10 @@ class SpineKeyInferencer:
         self.score_thr = score_thr
         self.measure = MeasureOptions() if measure is True else (measure or None)
         self.batch_size, self.num_workers = batch_size, num_workers
-        names = self.model.dataset_meta.get('keypoint_names')
-        if not names:
-            head = getattr(self.model.roi_head, 'keypoint_head', None)
-            names = keypoint_names_for(head.num_keypoints) if head is not None else []
-        self.keypoint_names = list(names)
+        head = getattr(self.model.roi_head, 'keypoint_head', None)
+        names = resolve_keypoint_names(head.num_keypoints, self.model.dataset_meta.get('keypoint_names')) \
+            if head is not None else []
+        self.keypoint_names = names
         from spinekey.measurement.qc import QCThresholds
         try:
             self.qc = QCThresholds.from_config(self.model.cfg.get('qc'))
@@ -167,24 +167,18 @@ class SpineKeyInferencer:
                 self.refiner.refine_detections(_gray_film(inputs[i], film.path), film.detections,
                                                self.keypoint_names)
             if self.keypoint_names:
-                self._detection_qc(film)
-            if self.measure is not None and self.keypoint_names:
-                self._measure(film, inputs[i])
+                vertebrae = [vertebra_from_result(d, self.keypoint_names) for d in film.detections]
+                for det, (status, reasons) in zip(film.detections, detection_qc(vertebrae, self.qc)):
+                    det['qc_status'], det['qc_reasons'] = status, reasons
+                if self.measure is not None:
+                    self._measure(film, inputs[i], vertebrae)
             yield film
 
-    def _detection_qc(self, film: Film) -> None:
-        """``qc_status`` / ``qc_reasons`` on each detection (spinekey.measurement.qc.detection_qc)."""
-        if not film.detections:
-            return
-        found = images_from_results(film.detections, 0.0, self.keypoint_names, source=film.file_name)[0]
-        for det, (status, reasons) in zip(film.detections, detection_qc(found.vertebrae, self.qc)):
-            det['qc_status'], det['qc_reasons'] = status, reasons
-
-    def _measure(self, film: Film, source: FilmInput) -> None:
-        found = images_from_results(film.detections, self.score_thr, self.keypoint_names,
-                                    source=film.file_name) if film.detections else []
-        im = found[0] if found else ImageInput(film.image_id, film.file_name)
-        im.width, im.height = film.width, film.height
+    def _measure(self, film: Film, source: FilmInput, vertebrae) -> None:
+        """Measure the film's vertebrae (one per detection, in detection order) above the score threshold."""
+        kept = [v for d, v in zip(film.detections, vertebrae) if d['score'] >= self.score_thr]
+        im = ImageInput(film.image_id, film.file_name, film.width, film.height, vertebrae=kept,
+                        dropped=len(vertebrae) - len(kept))
         gray = None
         if isinstance(source, np.ndarray):
             import cv2

@@ -14,7 +14,7 @@ import numpy as np
 
 from spinekey.io.checkpoint import load_model_weights
 from spinekey.measurement.chain import interpolate_vertebra
-from spinekey.measurement.spine import VertebraInput, order_vertebrae
+from spinekey.structures.vertebra import VertebraInput, order_vertebrae
 from spinekey.utils.cli import load_config
 from spinekey.utils.errors import SpineKeyError
 

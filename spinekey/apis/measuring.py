@@ -11,29 +11,10 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from spinekey.measurement.inputs import ImageInput
-from spinekey.measurement.spine import SpineMeasurement, measure_spine
-from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
+from spinekey.measurement.options import MeasureOptions
+from spinekey.measurement.spine import measure_spine
+from spinekey.structures.vertebra import ImageInput, SpineMeasurement
 from spinekey.utils.errors import SpineKeyError
-
-
-@dataclass
-class MeasureOptions:
-    """What tools/measure.py's flags decide. ``custom`` holds parsed ``--define`` measures."""
-    anterior: str = 'auto'  # 'auto' reads it from the image; 'left' / 'right'
-    bottom_level: Optional[str] = None
-    top_level: Optional[str] = None
-    pixel_spacing: Optional[float] = None  # mm per pixel for every film (overrides the input)
-    aasce: bool = False
-    chain: bool = False  # AASCE angles from the spine chain (one vertebra per level) instead of the best 17
-    custom: Sequence = ()
-    overlay: bool = False  # draw the measurements (FilmMeasurement.overlay_jpg)
-    qc: Optional[object] = None  # spinekey.measurement.qc.QCThresholds (None: the defaults)
-    unc_samples: int = DEFAULT_SAMPLES  # Monte Carlo copies for the *_unc columns (0: none)
-    input_scale: Optional[Tuple[int, int]] = None  # the model's test resize (model_input_scale): film_shrunk QC
-    calibration: Optional[object] = None  # spinekey.measurement.conformal.Calibration: the *_lo / *_hi ranges
-    level_chain: Optional[object] = None  # spinekey.apis.level_chain.LevelChain: levels named by the learned chain
-    min_chain_confidence: float = 0.5  # a kept level less likely than this: the film goes to review
 
 
 def calibration_of(cfg, source: str, num_keypoints: Optional[int] = None):
@@ -128,8 +109,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
         chain = options.level_chain.apply(im.vertebrae, height)
         vertebrae = chain.vertebrae
     try:
-        m = measure_spine(vertebrae, anterior, spacing, options.bottom_level, options.top_level, options.aasce,
-                          height, options.chain, unc_samples=options.unc_samples, qc_thresholds=options.qc)
+        m = measure_spine(vertebrae, anterior, spacing, height, options)
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
         raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
     ident = {'image_id': im.image_id, 'file_name': im.file_name}
@@ -208,7 +188,7 @@ def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions
 
     from spinekey.measurement.ensemble import combine_image_rows
     from spinekey.measurement.qc import QC_DEFAULTS, apply_qc
-    from spinekey.measurement.spine import AASCE_VERTEBRAE
+    from spinekey.measurement.aasce import AASCE_VERTEBRAE
     from spinekey.measurement.uncertainty import IMAGE_UNC, unc_column
     first = measure_film(members[0], options, image_path, source=source)
     quiet = replace(options, overlay=False, anterior=first.anterior)  # same side: angles signed alike
@@ -216,6 +196,6 @@ def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions
     combined = combine_image_rows([first.image] + [o.image for o in others])
     spine = first.spine
     spine.image.update({k: combined.get(k) for a in IMAGE_UNC for k in (a, unc_column(a)) if k in combined})
-    apply_qc(spine, AASCE_VERTEBRAE if options.aasce else None, options.qc or QC_DEFAULTS)
+    apply_qc(spine, options.expected_levels or (AASCE_VERTEBRAE if options.aasce else None), options.qc or QC_DEFAULTS)
     combined.update(qc_status=spine.image['qc_status'], qc_reasons=spine.image['qc_reasons'])
     return replace(first, image=combined)

@@ -14,13 +14,14 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
+from spinekey.structures.vertebra import box_iou_matrix
+
 
 def pair_boxes(a: torch.Tensor, b: torch.Tensor, iou_thr: float) -> List[Tuple[int, int]]:
     """Greedy one-to-one pairs (i, j) of boxes a[i], b[j] by decreasing IoU, IoU >= iou_thr."""
-    from mmdet.structures.bbox import bbox_overlaps
     if len(a) == 0 or len(b) == 0:
         return []
-    iou = bbox_overlaps(a.float(), b.float()).cpu().numpy()
+    iou = box_iou_matrix(a.detach().cpu().numpy(), b.detach().cpu().numpy())
     pairs, used_a, used_b = [], set(), set()
     for flat in np.argsort(-iou, axis=None):
         i, j = np.unravel_index(flat, iou.shape)

@@ -141,7 +141,7 @@ def train_step_time(config: str, data_root: str, ann_file: str, variant: str, de
 
     import spinekey  # noqa: F401  (registers modules)
     from spinekey.utils.cli import load_config
-    from spinekey.utils.training import prepare_training_config
+    from spinekey.apis.training import prepare_training_config
     cfg = load_config(config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     ds_cfg = cfg.train_dataloader.dataset

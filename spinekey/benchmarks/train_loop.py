@@ -51,7 +51,7 @@ def loop_runner(config: str, data_root: str, ann_file: str, iters: int, batch_si
     prepares a training (AMP, loader workers)."""
     from mmengine.runner import Runner
 
-    from spinekey.utils.training import prepare_training_config
+    from spinekey.apis.training import prepare_training_config
     cfg = loop_config(config, data_root, ann_file, iters, batch_size, work_dir)
     prepare_training_config(cfg, amp=amp, workers=workers)
     return Runner.from_cfg(cfg)

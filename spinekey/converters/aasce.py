@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from spinekey.datasets.keypoint_names import CORNERS_4
+from spinekey.structures.keypoint_names import CORNERS_4
 from spinekey.converters.coco_builder import CocoBuilder
 from spinekey.converters.formats import image_info
 from spinekey.converters.vertebra_checks import vertebra_problems

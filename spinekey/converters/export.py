@@ -14,9 +14,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from spinekey.converters.coco_builder import POLYGON_ORDER
-from spinekey.datasets.keypoint_names import skeleton_for
-from spinekey.measurement.geometry import LevelOverflow
-from spinekey.measurement.spine import VertebraInput, name_levels, order_vertebrae
+from spinekey.structures.keypoint_names import skeleton_for
+from spinekey.structures.levels import LevelOverflow
+from spinekey.structures.vertebra import VertebraInput, order_vertebrae
+from spinekey.measurement.spine import name_levels
 
 
 @dataclass

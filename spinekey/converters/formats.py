@@ -23,10 +23,10 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from spinekey.datasets.keypoint_names import CORNERS_4, POINTS_6, keypoint_names_for
-from spinekey.evaluation.mask_corner_baseline import name_quad_corners
+from spinekey.structures.keypoint_names import CORNERS_4, POINTS_6, keypoint_names_for
+from spinekey.structures.vertebra import name_quad_corners
 from spinekey.converters.coco_builder import CocoBuilder
-from spinekey.measurement.geometry import LEVELS
+from spinekey.structures.levels import LEVELS
 from spinekey.utils.errors import SpineKeyError
 
 SPINETK_ORDER = ['bottom_left', 'bottom_middle', 'bottom_right', 'top_right', 'top_middle', 'top_left']

@@ -17,9 +17,10 @@ from typing import Dict, Sequence, Tuple
 import cv2
 import numpy as np
 
-from spinekey.datasets.keypoint_names import keypoint_names_for, skeleton_for
+from spinekey.structures.keypoint_names import keypoint_names_for, skeleton_for
 from spinekey.io.atomic import atomic_write_json
-from spinekey.measurement.geometry import LEVELS, genant_grade
+from spinekey.structures.levels import LEVELS
+from spinekey.measurement.geometry import genant_grade
 
 GENANT_REDUCTION = {0: (0.0, 0.12), 1: (0.21, 0.24), 2: (0.27, 0.38), 3: (0.42, 0.55)}
 MEYERDING_SLIP = {0: (0.0, 0.0), 1: (0.08, 0.22), 2: (0.28, 0.45), 3: (0.53, 0.70)}
@@ -27,7 +28,7 @@ MEYERDING_SLIP = {0: (0.0, 0.0), 1: (0.08, 0.22), 2: (0.28, 0.45), 3: (0.53, 0.7
 
 @dataclass
 class SyntheticSpec:
-    """What to generate; defaults follow DESIGN.md section 8."""
+    """What to generate; defaults as docs/data.md describes the synthetic set."""
     width: int = 384
     height: int = 512
     min_vertebrae: int = 5

@@ -15,7 +15,7 @@ from spinekey.evaluation.coco_ap import coco_ap, coco_ap_per_class
 from spinekey.evaluation.functional import auc, epe, keypoint_errors, line_tilt_errors, pck, pck_curve, sdr
 from spinekey.evaluation.matching import match_results
 from spinekey.utils.errors import SpineKeyError
-from spinekey.utils.levels import level_sort_key
+from spinekey.structures.levels import level_sort_key
 
 PCK_THRS = (0.05, 0.1, 0.2)
 SDR_PX = (6, 12, 18, 24)
@@ -139,7 +139,8 @@ def _breakdowns(err, vis, norm, pairs, names, gt, results, iou_results) -> Dict:
 def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, iou_type: str = 'bbox',
              iou_thr: float = 0.5, score_thr: float = 0.3, sigmas: Optional[Sequence[float]] = None,
              auc_norm_px: Optional[float] = None, coco: bool = True) -> Dict:
-    """Every metric of DESIGN.md section 6 from the matched pairs (and COCOeval when ``coco``).
+    """Every metric of docs/inference_and_evaluation.md ("Evaluate") from the matched pairs (and COCOeval when
+    ``coco``).
 
     ``auc_norm_px`` switches AUC to MMPose's pixel-normalised variant (errors / that many pixels).
     """

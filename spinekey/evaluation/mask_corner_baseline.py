@@ -9,14 +9,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-
-def name_quad_corners(quad: np.ndarray) -> dict:
-    """Name 4 points: the two with the smallest y are the top (left = smaller x), the others the bottom."""
-    pts = np.asarray(quad, float)
-    by_y = pts[np.argsort(pts[:, 1], kind='stable')]
-    top = by_y[:2][np.argsort(by_y[:2, 0], kind='stable')]
-    bottom = by_y[2:][np.argsort(by_y[2:, 0], kind='stable')]
-    return {'top_left': top[0], 'top_right': top[1], 'bottom_right': bottom[1], 'bottom_left': bottom[0]}
+from spinekey.structures.vertebra import name_quad_corners
 
 
 def mask_corners(segmentation: dict) -> Optional[dict]:

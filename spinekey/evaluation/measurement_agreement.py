@@ -16,7 +16,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from spinekey.evaluation.functional.matching import box_iou_xywh, hungarian_match
-from spinekey.measurement.inputs import ImageInput
+from spinekey.structures.vertebra import ImageInput
+from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.spine import measure_spine
 
 
@@ -51,8 +52,8 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
             pim.image_id, gim.file_name, vertebrae=pim.vertebrae), images_dir, truth_side)
         side_ok.append(pred_side == truth_side)
         gm = measure_spine(gim.vertebrae, truth_side)
-        pm = measure_spine(pim.vertebrae, pred_side, bottom_level=pred_bottom_level
-                           if len(pim.vertebrae) <= len(gim.vertebrae) else None, qc_thresholds=qc_thresholds)
+        pm_levels = pred_bottom_level if len(pim.vertebrae) <= len(gim.vertebrae) else None
+        pm = measure_spine(pim.vertebrae, pred_side, options=MeasureOptions(bottom_level=pm_levels, qc=qc_thresholds))
         g_row = {id(v): r for v, r in zip(gm.ordered, gm.vertebrae)}
         p_row = {id(v): r for v, r in zip(pm.ordered, pm.vertebrae)}
         iou = box_iou_xywh([v.bbox for v in gim.vertebrae], [v.bbox for v in pim.vertebrae])

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import List, Tuple
 
+from spinekey.structures.results import is_finite_number
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -83,11 +84,6 @@ def check_coco(gt, path: str) -> Tuple[List[str], List[str]]:
                                         f'{w}x{h}')
                         break
     return errors, warnings
-
-
-def is_finite_number(v) -> bool:
-    """A real int/float (not bool) that is neither NaN nor infinite."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def report_coco_problems(gt, path: str, strict: bool = False) -> None:

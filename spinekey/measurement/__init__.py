@@ -1,5 +1,5 @@
-from .geometry import (LEVELS, assign_levels, cobb_angle, distance, genant_grade, height_reduction, heights,
-                       line_angle_deg, lordosis_angle, meyerding_grade, order_along_spine, slip_percent)
+from .geometry import (cobb_angle, distance, genant_grade, height_reduction, heights, line_angle_deg, lordosis_angle,
+                       meyerding_grade, slip_percent)
 
-__all__ = ['LEVELS', 'assign_levels', 'cobb_angle', 'distance', 'genant_grade', 'height_reduction', 'heights',
-           'line_angle_deg', 'lordosis_angle', 'meyerding_grade', 'order_along_spine', 'slip_percent']
+__all__ = ['cobb_angle', 'distance', 'genant_grade', 'height_reduction', 'heights', 'line_angle_deg',
+           'lordosis_angle', 'meyerding_grade', 'slip_percent']

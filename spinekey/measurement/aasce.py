@@ -18,13 +18,22 @@ Returned in angles.csv's order: (main, second, third).
 """
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from spinekey.structures.vertebra import best_window
+
+AASCE_VERTEBRAE = 17  # T1-L5
 S_SHAPE_TOLERANCE = 1e-4  # on products of chord-normalised offsets, as in the challenge's procedure
 
 AASCE_ANGLES = ('pt', 'mt', 'tl')  # the order of smape.json's pred/true/unc and of angles.csv
+
+
+def aasce_window(scores: Sequence[Optional[float]], size: int = AASCE_VERTEBRAE) -> Tuple[int, int]:
+    """[start, end) of the ``size`` consecutive vertebrae (cranial to caudal) with the highest total score:
+    a model also finds C7 or the sacrum, which the AASCE annotation (T1-L5) does not include."""
+    return best_window(scores, size)
 
 
 def vertebra_directions(corners: np.ndarray) -> np.ndarray:

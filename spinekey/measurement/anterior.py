@@ -14,7 +14,7 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from spinekey.measurement.spine import CORNERS, VertebraInput
+from spinekey.structures.vertebra import CORNERS, VertebraInput
 
 
 def _band_mean(gray: np.ndarray, a: np.ndarray, b: np.ndarray, outward: np.ndarray, depth: float) -> float:

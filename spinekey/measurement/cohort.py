@@ -12,8 +12,7 @@ from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
-from spinekey.measurement.geometry import LEVELS
-from spinekey.utils.levels import level_sort_key
+from spinekey.structures.levels import LEVELS, level_sort_key
 
 MEASURES = ('height_anterior', 'height_middle', 'height_posterior')
 COHORT_COLUMNS = ['level', 'measure', 'normalised_by', 'n', 'mean', 'variance', 'sd', 'ci95_low', 'ci95_high']

@@ -1,4 +1,4 @@
-"""Clinical measurements from named vertebra keypoints (pure numpy; DESIGN.md section 7).
+"""Clinical measurements from named vertebra keypoints (pure numpy; definitions in docs/measurements.md).
 
 A vertebra is a mapping keypoint name -> (x, y) in pixels with at least the four corners
 ``top_left, top_right, bottom_right, bottom_left`` (``top_middle``/``bottom_middle`` when annotated).
@@ -131,42 +131,3 @@ def meyerding_grade(slip: float) -> int:
         if s < limit or (grade == 4 and s <= limit):
             return grade
     return 5
-
-
-def order_along_spine(vertebrae: Sequence[Vertebra]) -> list:
-    """Indices of ``vertebrae`` from cranial to caudal along the column's principal axis (not plain y, so
-    a rotated film orders correctly); the end nearer the image top is cranial."""
-    centres = np.array([np.mean([_p(v, n) for n in ('top_left', 'top_right', 'bottom_right', 'bottom_left')],
-                                axis=0) for v in vertebrae])
-    if len(centres) < 2:
-        return list(range(len(centres)))
-    centred = centres - centres.mean(0)
-    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
-    if axis[1] < 0:
-        axis = -axis
-    return [int(i) for i in np.argsort(centred @ axis, kind='stable')]
-
-
-LEVELS = (['C' + str(i) for i in range(1, 8)] + ['T' + str(i) for i in range(1, 13)]
-          + ['L' + str(i) for i in range(1, 6)] + ['S1'])
-
-
-class LevelOverflow(ValueError):
-    """More vertebrae than levels between the given end level and the end of the column."""
-
-
-def assign_levels(count: int, bottom_level: str) -> list:
-    """Level names of ``count`` vertebrae ordered cranial to caudal whose lowest is ``bottom_level``."""
-    if bottom_level not in LEVELS:
-        raise ValueError(f'unknown level {bottom_level!r}; use one of {LEVELS}')
-    end = LEVELS.index(bottom_level) + 1
-    if count > end:
-        raise LevelOverflow(f'{count} vertebrae cannot end at {bottom_level}: only {end} levels above it')
-    return list(LEVELS[end - count:end])
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two boxes given as [x1, y1, x2, y2]; 0 when both are empty."""
-    inter = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod()
-    union = (a[2:] - a[:2]).prod() + (b[2:] - b[:2]).prod() - inter
-    return float(inter / union) if union > 0 else 0.0

@@ -3,25 +3,12 @@ from its shape, into per-image vertebra lists with named keypoints."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from spinekey.datasets.keypoint_names import keypoint_names_for
-from spinekey.io.coco_files import is_finite_number, load_coco_gt, load_results, read_json
-from spinekey.measurement.spine import VertebraInput
+from spinekey.io.coco_files import load_coco_gt, load_results, read_json
+from spinekey.structures.results import named_points, resolve_keypoint_names, vertebra_from_result
+from spinekey.structures.vertebra import ImageInput, VertebraInput
 from spinekey.utils.errors import SpineKeyError
-
-
-@dataclass
-class ImageInput:
-    image_id: int
-    file_name: str
-    width: Optional[int] = None
-    height: Optional[int] = None
-    pixel_spacing: Optional[List[float]] = None
-    cobb_angles: Optional[List[float]] = None  # AASCE [pt, mt, tl] from a converted GT file
-    vertebrae: List[VertebraInput] = field(default_factory=list)
-    dropped: int = 0  # detections below the score threshold
 
 
 def input_kind(data) -> str:
@@ -31,18 +18,6 @@ def input_kind(data) -> str:
     if isinstance(data, dict) and 'annotations' in data:
         return 'gt'
     raise SpineKeyError('input is neither a results list nor a COCO file with "annotations"')
-
-
-def _points(keypoints: Sequence[float], names: Sequence[str], gt: bool, kpt_thr: float) -> Dict[str, tuple]:
-    """Visible keypoints by name: GT needs v > 0, predictions a score >= kpt_thr; NaN/inf are dropped."""
-    pts = {}
-    for j, name in enumerate(names):
-        x, y, v = keypoints[3 * j:3 * j + 3]
-        if not (is_finite_number(x) and is_finite_number(y)):
-            continue
-        if (gt and v > 0) or (not gt and (not is_finite_number(v) or v >= kpt_thr)):
-            pts[name] = (float(x), float(y))
-    return pts
 
 
 def read_gt(path: str, strict: bool = False) -> List[ImageInput]:
@@ -59,7 +34,7 @@ def images_from_gt(gt: dict) -> List[ImageInput]:
         if not names or ann.get('iscrowd'):
             continue
         images[ann['image_id']].vertebrae.append(VertebraInput(
-            _points(ann.get('keypoints') or [], names, True, 0.0), None, ann.get('label'), ann.get('bbox')))
+            named_points(ann.get('keypoints') or [], names, gt=True), None, ann.get('label'), ann.get('bbox')))
     return list(images.values())
 
 
@@ -89,15 +64,11 @@ def images_from_results(results: List[dict], score_thr: float, names: Optional[S
         kps = r.get('keypoints')
         if not kps:
             raise SpineKeyError(f'{path}: result {i} has no keypoints (detection-only model?): nothing to measure')
-        if names is None:
+        if names is None or len(kps) != 3 * len(names):  # the first result's K names them all
             try:
-                names = keypoint_names_for(len(kps) // 3)
-            except ValueError:
-                raise SpineKeyError(f'{path}: results have K={len(kps) // 3} keypoints; pass --keypoint-names') \
-                    from None
-        if len(kps) != 3 * len(names):
-            raise SpineKeyError(f'{path}: result {i} has {len(kps) // 3} keypoints, expected {len(names)} '
-                                f'({",".join(names)})')
+                names = resolve_keypoint_names(len(kps) // 3, names)
+            except ValueError as err:
+                raise SpineKeyError(f'{path}: result {i}: {err}') from None
         file_name = r.get('file_name') or str(r['image_id'])
         if r['image_id'] not in images:
             im = gt_images.get(file_name, {})
@@ -107,12 +78,7 @@ def images_from_results(results: List[dict], score_thr: float, names: Optional[S
         if r.get('score', 1.0) < score_thr:
             image.dropped += 1
             continue
-        scores = {n: float(kps[3 * j + 2]) for j, n in enumerate(names) if is_finite_number(kps[3 * j + 2])}
-        unc = r.get('keypoint_unc')
-        unc = ({n: float(u) for n, u in zip(names, unc) if is_finite_number(u) and u >= 0}
-               if isinstance(unc, list) and len(unc) == len(names) else None)
-        image.vertebrae.append(VertebraInput(_points(kps, names, False, kpt_thr), r.get('score'), None,
-                                             r.get('bbox'), scores, unc))
+        image.vertebrae.append(vertebra_from_result(r, names, kpt_thr))
     return sorted(images.values(), key=lambda im: im.image_id)
 
 

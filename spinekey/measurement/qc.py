@@ -12,9 +12,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from spinekey.measurement.geometry import box_iou
-from spinekey.measurement.spine import CORNERS, SpineMeasurement, VertebraInput, column_axis
 from spinekey.measurement.uncertainty import IMAGE_UNC
+from spinekey.structures.vertebra import (CORNERS, SpineMeasurement, VertebraInput, box_iou, centre_steps,
+                                          column_axis, order_vertebrae, quad_height, vertebra_quad)
 
 
 @dataclass(frozen=True)
@@ -46,20 +46,12 @@ ANGLE_NAMES = {'cobb_deg': 'Cobb angle', 'lordosis_deg': 'lordosis', 'cobb_pt_de
                'cobb_mt_deg': 'main thoracic Cobb angle', 'cobb_tl_deg': 'thoracolumbar Cobb angle'}
 
 
-def vertebra_quad(v: VertebraInput) -> Optional[np.ndarray]:
-    return np.array([v.points[n] for n in CORNERS], float) if v.has_corners() else None
-
-
 def corners_in_order(quad: np.ndarray) -> bool:
     """True when top_left, top_right, bottom_right, bottom_left go round a convex quadrilateral clockwise in
     image coordinates (y down), i.e. no crossing and no swapped corners."""
     edges = np.roll(quad, -1, axis=0) - quad
     cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
     return bool(np.all(cross > 0))
-
-
-def quad_height(q: np.ndarray) -> float:
-    return float((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2)
 
 
 def quad_slope(q: np.ndarray) -> float:
@@ -90,10 +82,9 @@ def slope_offset(q: np.ndarray, neighbours: Sequence[np.ndarray]) -> Optional[fl
 def spacing_ratios(ordered: Sequence[VertebraInput]) -> Optional[np.ndarray]:
     """Each centre-to-centre step along the spine over the film's median step (None below three placed
     vertebrae or with a zero median)."""
-    centres = [v.centre() for v in ordered]
-    if len(centres) < 3 or any(c is None for c in centres):
+    steps = centre_steps(ordered)
+    if steps is None:
         return None
-    steps = np.linalg.norm(np.diff(np.asarray(centres, float), axis=0), axis=1)
     median = float(np.median(steps))
     return steps / median if median > 0 else None
 
@@ -207,7 +198,6 @@ def add_film_reason(image_row: dict, reason: str) -> None:
 def detection_qc(vertebrae: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[Tuple[str, str]]:
     """(qc_status, qc_reasons) of each vertebra in input order (results.json's detections), judged in spine
     order against its neighbours; a vertebra that cannot be placed (no keypoints, no box) is ``review``."""
-    from spinekey.measurement.spine import order_vertebrae
     order = order_vertebrae(vertebrae)
     out = [qc_status(['unplaced: no keypoints or box to place it'])] * len(vertebrae)
     for i, reasons in zip(order, vertebra_reasons([vertebrae[i] for i in order], th)):

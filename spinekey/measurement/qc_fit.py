@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from spinekey.measurement.qc import height_ratio, neighbour_quads, slope_offset, spacing_ratios, vertebra_quad
-from spinekey.measurement.spine import order_vertebrae
+from spinekey.measurement.qc import height_ratio, neighbour_quads, slope_offset, spacing_ratios
+from spinekey.structures.vertebra import order_vertebrae, vertebra_quad
 
 
 def anatomy_stats(films: Sequence[Sequence]) -> Dict[str, np.ndarray]:

@@ -1,23 +1,26 @@
 """Measure one radiograph: order its vertebrae, name their levels, and compute every per-vertebra and
 per-image measurement with a note instead of a number wherever the geometry does not allow one.
 
-Pure: takes keypoints (and optionally a pixel spacing), returns rows for measurements.csv / images.csv.
+Takes vertebra records (and optionally a pixel spacing), returns rows for measurements.csv / images.csv; it
+reads no file.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from dataclasses import replace
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from spinekey.datasets.keypoint_names import CORNERS_4
-from spinekey.measurement.geometry import (LEVELS, LevelOverflow, assign_levels, cobb_angle, endplates,
-                                           genant_grade, height_reduction, heights, line_angle_deg, meyerding_grade,
-                                           slip_percent)
-from spinekey.measurement.uncertainty import DEFAULT_SAMPLES, IMAGE_UNC, VERTEBRA_UNC, add_uncertainty, unc_column
-
-CORNERS = tuple(CORNERS_4)
+from spinekey.measurement.aasce import AASCE_VERTEBRAE, aasce_cobb_angles, aasce_window
+from spinekey.measurement.chain import build_chain
+from spinekey.measurement.options import MeasureOptions
+from spinekey.measurement.geometry import (cobb_angle, endplates, genant_grade, height_reduction, heights,
+                                           lordosis_angle, meyerding_grade, slip_percent)
+from spinekey.measurement.qc import QC_DEFAULTS, apply_qc
+from spinekey.measurement.uncertainty import IMAGE_UNC, VERTEBRA_UNC, add_uncertainty, unc_column
+from spinekey.structures.levels import LEVELS, LevelOverflow, assign_levels
+from spinekey.structures.vertebra import CORNERS, SpineMeasurement, VertebraInput, order_vertebrae
 
 
 def _with_unc(columns: Sequence[str], uncertain: Sequence[str]) -> List[str]:
@@ -33,58 +36,6 @@ VERTEBRA_COLUMNS = _with_unc(['image_id', 'file_name', 'level', 'order', 'height
 IMAGE_COLUMNS = _with_unc(['image_id', 'file_name', 'n_vertebrae', 'anterior', 'cobb_deg', 'cobb_upper_level',
                            'cobb_lower_level', 'lordosis_deg', 'lordosis_levels', 'cobb_pt_deg', 'cobb_mt_deg',
                            'cobb_tl_deg', 'note', 'qc_status', 'qc_reasons'], IMAGE_UNC)
-
-
-@dataclass
-class VertebraInput:
-    """One detected or annotated vertebra: visible keypoints by name, plus what the source says of it."""
-    points: Dict[str, Tuple[float, float]]
-    score: Optional[float] = None
-    label: Optional[str] = None
-    bbox: Optional[Sequence[float]] = None  # x, y, w, h: orders a vertebra whose corners are missing
-    keypoint_scores: Optional[Dict[str, float]] = None  # predictions: the model's score per keypoint name
-    keypoint_unc: Optional[Dict[str, float]] = None     # predictions: each keypoint's uncertainty (px, 1 sd)
-
-    def centre(self) -> Optional[np.ndarray]:
-        corners = [self.points[n] for n in CORNERS if n in self.points]
-        if corners:
-            return np.mean(np.asarray(corners, float), axis=0)
-        if self.bbox is not None:
-            x, y, w, h = self.bbox
-            return np.array([x + w / 2, y + h / 2])
-        return None
-
-    def has_corners(self) -> bool:
-        return all(n in self.points for n in CORNERS)
-
-
-@dataclass
-class SpineMeasurement:
-    vertebrae: List[dict] = field(default_factory=list)  # rows in VERTEBRA_COLUMNS
-    image: dict = field(default_factory=dict)             # row in IMAGE_COLUMNS
-    ordered: List[VertebraInput] = field(default_factory=list)
-    levels: List[str] = field(default_factory=list)
-    cobb_ends: Optional[Tuple[int, int]] = None           # indices into ordered
-    lordosis_ends: Optional[Tuple[int, int]] = None
-    lordosis_plate: str = 'inferior'                      # caudal endplate used for lordosis
-
-
-def order_vertebrae(vertebrae: Sequence[VertebraInput]) -> List[int]:
-    """Cranial-to-caudal order along the column's principal axis (robust to curves and rotated films)."""
-    centres = [v.centre() for v in vertebrae]
-    known = [i for i, c in enumerate(centres) if c is not None]
-    if len(known) < 2:
-        return known
-    pts = np.array([centres[i] for i in known])
-    axis = column_axis(pts)
-    return [known[i] for i in np.argsort((pts - pts.mean(0)) @ axis, kind='stable')]
-
-
-def column_axis(centres: np.ndarray) -> np.ndarray:
-    """Unit direction of the column through vertebra centres (N >= 2, 2): their principal axis, pointing down
-    the film (y down)."""
-    axis = np.linalg.svd(centres - centres.mean(0), full_matrices=False)[2][0]
-    return -axis if axis[1] < 0 else axis
 
 
 def name_levels(ordered: Sequence[VertebraInput], bottom_level: Optional[str] = None,
@@ -178,24 +129,43 @@ def lordosis_ends(levels: Sequence[str]) -> Optional[Tuple[int, int, str]]:
     return None
 
 
-def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=None, bottom_level=None,
-                  top_level=None, aasce: bool = False, image_height: Optional[float] = None,
-                  chain: bool = False, expected_levels: Optional[int] = None,
-                  unc_samples: int = DEFAULT_SAMPLES, qc: bool = True, qc_thresholds=None) -> SpineMeasurement:
-    """Every measurement of one image (rows without image_id/file_name, which the caller adds).
+def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=None,
+                  image_height: Optional[float] = None, options: MeasureOptions = MeasureOptions()
+                  ) -> SpineMeasurement:
+    """Every measurement of one film (rows without image_id/file_name, which the caller adds), in four steps
+    a reader can find by name: ``spine_rows`` (order, levels, heights, grades, slips), ``spine_angles``
+    (Cobb, lordosis, AASCE), ``add_uncertainty`` (the ``*_unc`` columns by Monte Carlo) and ``apply_qc``.
 
-    ``chain``: the AASCE angles use the spine chain (spinekey.measurement.chain: duplicates merged, strays and
-    extra levels dropped, missed levels filled) instead of the 17 best-scored consecutive vertebrae.
-    ``unc_samples``: Monte Carlo copies for the ``*_unc`` columns (spinekey.measurement.uncertainty), used
-    when the keypoints carry an uncertainty; 0 turns it off. ``qc``: add the QC columns, judged with
-    ``qc_thresholds`` (spinekey.measurement.qc.QCThresholds; None: the defaults).
+    ``anterior`` is the side already chosen ('left' / 'right'); ``spacing`` [row_mm, col_mm] or None;
+    ``image_height`` is needed by the AASCE procedure. From ``options``: bottom_level / top_level name the
+    levels; aasce and chain choose the AASCE angles (the spine chain, spinekey.measurement.chain, instead of the
+    17 best-scored consecutive vertebrae); unc_samples (0: no ``*_unc``); qc (thresholds, None: the defaults)
+    and expected_levels (None: 17 with aasce) for the QC columns.
     """
+    out = spine_rows(vertebrae, anterior, spacing, options)
+    spine_angles(out, image_height, options)
+    if options.unc_samples:
+        quiet = replace(options, unc_samples=0)
+
+        def measure_again(copies):
+            again = spine_rows(copies, anterior, spacing, quiet)
+            spine_angles(again, image_height, quiet)
+            return again.vertebrae, again.image
+        add_uncertainty(out.vertebrae, out.image, out.ordered, measure_again, options.unc_samples)
+    apply_qc(out, options.expected_levels or (AASCE_VERTEBRAE if options.aasce else None), options.qc or QC_DEFAULTS)
+    return out
+
+
+def spine_rows(vertebrae: Sequence[VertebraInput], anterior: str, spacing, options: MeasureOptions
+               ) -> SpineMeasurement:
+    """The film's vertebrae ordered along the column with their levels, and one measurements.csv row each;
+    the image row holds the count, the side and the notes so far."""
     out = SpineMeasurement()
     order = order_vertebrae(vertebrae)
     out.ordered = [vertebrae[i] for i in order]
     image_notes = []
     try:
-        out.levels = name_levels(out.ordered, bottom_level, top_level)
+        out.levels = name_levels(out.ordered, options.bottom_level, options.top_level)
     except LevelOverflow as err:  # e.g. C7 and the sacrum found besides T1-L5: which one is T1 is unknown
         out.levels = ['' for _ in out.ordered]
         image_notes.append(f'{err}: levels left blank')
@@ -213,10 +183,18 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
                 row['meyerding_grade'] = meyerding_grade(slip)
         row['note'] = '; '.join(notes)
         out.vertebrae.append(row)
+    out.image = {'n_vertebrae': len(out.ordered), 'anterior': anterior, 'note': '; '.join(image_notes)}
+    return out
 
+
+def spine_angles(out: SpineMeasurement, image_height: Optional[float], options: MeasureOptions) -> None:
+    """Cobb angle and its end vertebrae, lordosis, and with ``options.aasce`` the AASCE angles, into
+    ``out.image``, from the vertebrae with four usable corners."""
+    image = out.image
+    note = image.pop('note', '')
+    image_notes = [note] if note else []
     full = [i for i, v in enumerate(out.ordered) if v.has_corners()
             and _endplate_ok(v, 'superior') and _endplate_ok(v, 'inferior')]
-    image = {'n_vertebrae': len(out.ordered), 'anterior': anterior}
     if len(full) < 2:
         image_notes.append(f'{len(full)} vertebra(e) with four usable corners: no Cobb or lordosis angle')
     else:
@@ -225,20 +203,9 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
         image.update(cobb_deg=_round(degrees, 2), cobb_upper_level=out.levels[full[a]] or f'#{full[a] + 1}',
                      cobb_lower_level=out.levels[full[b]] or f'#{full[b] + 1}')
         _lordosis(out, full, image, image_notes)
-        if aasce:
-            _aasce_angles(out, full, image, image_height, image_notes, chain)
+        if options.aasce:
+            _aasce_angles(out, full, image, image_height, image_notes, options.chain)
     image['note'] = '; '.join(image_notes)
-    out.image = image
-    if unc_samples:
-        def measure_again(copies):
-            again = measure_spine(copies, anterior, spacing, bottom_level, top_level, aasce, image_height, chain,
-                                  expected_levels, unc_samples=0, qc=False)
-            return again.vertebrae, again.image
-        add_uncertainty(out.vertebrae, out.image, out.ordered, measure_again, unc_samples)
-    if qc:
-        from spinekey.measurement.qc import QC_DEFAULTS, apply_qc
-        apply_qc(out, expected_levels or (AASCE_VERTEBRAE if aasce else None), qc_thresholds or QC_DEFAULTS)
-    return out
 
 
 def _lordosis(out: SpineMeasurement, full: List[int], image: dict, notes: List[str]) -> None:
@@ -251,34 +218,18 @@ def _lordosis(out: SpineMeasurement, full: List[int], image: dict, notes: List[s
         return
     c, d, plate = ends
     top_v, low_v = out.ordered[full[c]], out.ordered[full[d]]
-    image['lordosis_deg'] = _round(line_angle_deg(*_plate(top_v, 'superior'), *_plate(low_v, plate)), 2)
+    image['lordosis_deg'] = _round(lordosis_angle(top_v.points, low_v.points, plate), 2)
     image['lordosis_levels'] = f'{sub_levels[c]} superior - {sub_levels[d]} {plate}'
     out.lordosis_ends = (full[c], full[d])
     out.lordosis_plate = plate
 
 
-AASCE_VERTEBRAE = 17  # T1-L5
-
-
-def aasce_window(scores: Sequence[Optional[float]], size: int = AASCE_VERTEBRAE) -> Tuple[int, int]:
-    """[start, end) of the ``size`` consecutive vertebrae (cranial to caudal) with the highest total score:
-    a model also finds C7 or the sacrum, which the AASCE annotation (T1-L5) does not include."""
-    if len(scores) <= size:
-        return 0, len(scores)
-    values = np.array([1.0 if s is None else float(s) for s in scores])
-    sums = np.convolve(values, np.ones(size), mode='valid')
-    start = int(np.argmax(sums))
-    return start, start + size
-
-
 def _aasce_angles(out: SpineMeasurement, full: List[int], image: dict, image_height, notes: List[str],
                   use_chain: bool = False) -> None:
-    from spinekey.measurement.aasce import aasce_cobb_angles
     if image_height is None:
         notes.append('AASCE angles need the image height')
         return
     if use_chain:
-        from spinekey.measurement.chain import build_chain
         chain = build_chain([out.ordered[i] for i in full], AASCE_VERTEBRAE)
         notes.extend(f'chain: {n}' for n in chain.notes)
         if len(chain.links) < 2:

@@ -6,7 +6,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from spinekey.measurement.spine import SpineMeasurement
+from spinekey.structures.vertebra import SpineMeasurement
 from spinekey.visualization.numbers import with_range
 
 ANTERIOR_COLOUR = (60, 200, 255)   # BGR amber

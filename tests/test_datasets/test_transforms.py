@@ -3,7 +3,7 @@ import pytest
 from mmdet.structures.bbox import HorizontalBoxes
 
 import spinekey  # noqa: F401
-from spinekey.datasets.keypoint_names import flip_permutation
+from spinekey.structures.keypoint_names import flip_permutation
 from spinekey.datasets.transforms import KeypointRandomFlip, KeypointResize, PackSpineInputs, flip_keypoints
 from spinekey.utils.errors import SpineKeyError
 

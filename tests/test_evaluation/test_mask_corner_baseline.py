@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from spinekey.evaluation.mask_corner_baseline import mask_corners, name_quad_corners, results_with_mask_corners
+from spinekey.evaluation.mask_corner_baseline import mask_corners, results_with_mask_corners
+from spinekey.structures.vertebra import name_quad_corners
 
 
 def _rle(poly, h=200, w=200):

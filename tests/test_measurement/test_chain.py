@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from spinekey.measurement.chain import build_chain
-from spinekey.measurement.spine import CORNERS, VertebraInput
+from spinekey.structures.vertebra import CORNERS, VertebraInput
 
 
 def column(n=17, tilt_deg=None, top=100.0, height=40.0, gap=12.0, width=60.0, score=0.9):
@@ -89,6 +89,7 @@ def test_aasce_angles_through_the_chain_equal_those_of_the_clean_column():
     """A 19-detection film (C7, sacrum, a duplicate, L2 missed) measured with chain=True gives the angles the
     AASCE procedure gives on the clean 17 vertebrae (L2 interpolated: tilts here vary linearly, so exact)."""
     from spinekey.measurement.aasce import aasce_cobb_angles
+    from spinekey.measurement.options import MeasureOptions
     from spinekey.measurement.spine import measure_spine
     tilts = np.concatenate([np.linspace(-12, 14, 9), np.linspace(14, -8, 10)])
     dirty = column(19, tilt_deg=tilts)
@@ -104,9 +105,9 @@ def test_aasce_angles_through_the_chain_equal_those_of_the_clean_column():
     corners = np.array([[v.points[n] for n in CORNERS] for v in clean], float)
     corners[13] = (corners[12] + corners[14]) / 2  # what filling L2 gives
     expected, _ = aasce_cobb_angles(corners, 1100.0)
-    m = measure_spine(detections, 'left', aasce=True, image_height=1100.0, chain=True)
+    m = measure_spine(detections, 'left', image_height=1100.0, options=MeasureOptions(aasce=True, chain=True))
     got = [m.image['cobb_mt_deg'], m.image['cobb_pt_deg'], m.image['cobb_tl_deg']]
     np.testing.assert_allclose(got, expected, atol=1e-3)
-    plain = measure_spine(detections, 'left', aasce=True, image_height=1100.0)
+    plain = measure_spine(detections, 'left', image_height=1100.0, options=MeasureOptions(aasce=True))
     assert [plain.image['cobb_mt_deg'], plain.image['cobb_pt_deg'], plain.image['cobb_tl_deg']] != \
         pytest.approx(list(expected), abs=1e-3)  # the 17 best-scored in a row are not the right 17

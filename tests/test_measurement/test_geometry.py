@@ -5,9 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from spinekey.measurement import (assign_levels, cobb_angle, genant_grade, height_reduction, heights,
-                                  line_angle_deg, lordosis_angle, meyerding_grade, order_along_spine,
-                                  slip_percent)
+from spinekey.measurement import (cobb_angle, genant_grade, height_reduction, heights, line_angle_deg, lordosis_angle,
+                                  meyerding_grade, slip_percent)
 
 
 def box(x, y, w, h_left, h_right=None, angle_deg=0.0):
@@ -60,20 +59,6 @@ def test_slip_percent_and_meyerding():
     assert slip_percent(upper, lower, anterior='left') == pytest.approx(25)
     assert slip_percent(upper, lower, anterior='right') == pytest.approx(-25)  # seen the other way
     assert [meyerding_grade(s) for s in (2, 10, 25, 49, 60, 100, 130)] == [0, 1, 2, 2, 3, 4, 5]
-
-
-def test_order_along_a_rotated_spine_is_not_by_y():
-    # a film rotated so the column lies 20 degrees off the x axis, bodies zig-zagging 7.5 px across it:
-    # sorting by y would put body 1 above body 0, the principal axis keeps the anatomical order
-    a, zig = math.radians(20), [7.5, -7.5, 7.5, -7.5, 7.5]
-    cells = [box(100 + 30 * i * math.cos(a) - zig[i] * math.sin(a), 100 + 30 * i * math.sin(a) + zig[i] * math.cos(a),
-                 20, 20) for i in range(5)]
-    assert np.argsort([c['top_left'][1] for c in cells])[0] == 1  # y alone gets it wrong
-    shuffled = [cells[i] for i in (3, 0, 4, 1, 2)]
-    assert order_along_spine(shuffled) == [1, 3, 4, 0, 2]
-    assert assign_levels(3, 'L5') == ['L3', 'L4', 'L5'] and assign_levels(2, 'S1') == ['L5', 'S1']
-    with pytest.raises(ValueError, match='unknown level'):
-        assign_levels(2, 'X9')
 
 
 def test_measurements_reproduce_the_synthetic_truth(tmp_path):

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from spinekey.measurement.qc import QCThresholds, corners_in_order, detection_qc, film_reasons, vertebra_reasons
-from spinekey.measurement.spine import CORNERS, VertebraInput, measure_spine
+from spinekey.structures.vertebra import CORNERS, VertebraInput
+from spinekey.measurement.options import MeasureOptions
+from spinekey.measurement.spine import measure_spine
 from tests.test_measurement.test_chain import column
 
 
@@ -15,7 +17,7 @@ def test_a_clean_spine_is_ok_everywhere():
     spine = column(17)
     for v in spine:
         v.keypoint_scores = {n: 0.9 for n in CORNERS}
-    m = measure_spine(spine, 'left', expected_levels=17)
+    m = measure_spine(spine, 'left', options=MeasureOptions(expected_levels=17))
     assert all(r['qc_status'] == 'ok' and r['qc_reasons'] == '' for r in m.vertebrae)
     assert m.image['qc_status'] == 'ok' and m.image['qc_reasons'] == ''
 
@@ -80,14 +82,14 @@ def test_an_uncertain_angle_sends_the_film_to_review_and_a_certain_one_does_not(
     unsure = column(17)
     for v in unsure:
         v.keypoint_unc = {n: 0.0 for n in CORNERS}
-    clean = measure_spine(unsure, 'left', expected_levels=17)
+    clean = measure_spine(unsure, 'left', options=MeasureOptions(expected_levels=17))
     assert 'uncertain_angle' not in codes(clean.image['qc_reasons'].split('; '))
     unsure[8].keypoint_unc = {n: 6.0 for n in CORNERS}  # corners +-6 px on a 40 px endplate: several degrees
-    m = measure_spine(unsure, 'left', expected_levels=17)
+    m = measure_spine(unsure, 'left', options=MeasureOptions(expected_levels=17))
     assert m.image['cobb_deg_unc'] > QCThresholds().max_angle_unc_deg
     assert 'uncertain_angle' in codes(m.image['qc_reasons'].split('; ')) and m.image['qc_status'] == 'review'
     lenient = QCThresholds(max_angle_unc_deg=m.image['cobb_deg_unc'] + 1)
-    relaxed = measure_spine(unsure, 'left', expected_levels=17, qc_thresholds=lenient)
+    relaxed = measure_spine(unsure, 'left', options=MeasureOptions(expected_levels=17, qc=lenient))
     assert 'uncertain_angle' not in codes(relaxed.image['qc_reasons'].split('; '))
 
 
@@ -134,7 +136,7 @@ def test_film_policy_thresholds_count_flagged_vertebrae_and_tolerate_extra_level
 
 
 def test_a_column_running_across_the_film_is_flagged_rotated():
-    from spinekey.measurement.spine import VertebraInput
+    from spinekey.structures.vertebra import VertebraInput
     upright = column(6)
     turned = [VertebraInput({n: (p[1], p[0]) for n, p in v.points.items()}, v.score) for v in upright]
     assert 'film_rotated' in codes(film_reasons(turned, vertebra_reasons(turned)))

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from spinekey.measurement.inputs import read_gt
-from spinekey.measurement.spine import VertebraInput, measure_spine, name_levels, order_vertebrae
+from spinekey.structures.vertebra import VertebraInput, order_vertebrae
+from spinekey.measurement.options import MeasureOptions
+from spinekey.measurement.spine import measure_spine, name_levels
 
 
 def _rect(x, y, w=40.0, h=20.0, label=None):
@@ -78,11 +80,11 @@ def test_levels_from_labels_or_given_end():
 
 def test_more_vertebrae_than_levels_blanks_the_levels_and_says_why():
     """19 detections from T1 (C7 and the sacrum found too) cannot all be named: one film must not stop a run."""
-    from spinekey.measurement.geometry import LevelOverflow
+    from spinekey.structures.levels import LevelOverflow
     column = [_rect(0, 30 * i) for i in range(19)]
     with pytest.raises(LevelOverflow, match='19 vertebrae cannot start at T1'):
         name_levels(column, top_level='T1')
-    m = measure_spine(column, 'left', top_level='T1')
+    m = measure_spine(column, 'left', options=MeasureOptions(top_level='T1'))
     assert [row['level'] for row in m.vertebrae] == [''] * 19
     assert '19 vertebrae cannot start at T1: levels left blank' in m.image['note']
     assert m.image['cobb_deg'] is not None  # the angles do not need level names
@@ -124,7 +126,7 @@ def test_mm_uses_row_and_column_spacing_separately():
 
 
 def test_aasce_window_prefers_the_best_scored_run_of_17():
-    from spinekey.measurement.spine import aasce_window
+    from spinekey.measurement.aasce import aasce_window
     scores = [0.4] + [0.9] * 17 + [0.5]     # a weak C7 above and a weak sacrum below
     assert aasce_window(scores) == (1, 18)
     assert aasce_window([0.9] * 10) == (0, 10)
@@ -137,7 +139,7 @@ def test_aasce_angles_skip_an_extra_low_scored_vertebra():
     names = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
     vs = [VertebraInput(dict(zip(names, map(tuple, c))), score=0.9 if i < 17 else 0.35)
           for i, c in enumerate(corners)]
-    m = measure_spine(vs, 'left', aasce=True, image_height=2000)
+    m = measure_spine(vs, 'left', image_height=2000, options=MeasureOptions(aasce=True))
     assert m.image['cobb_mt_deg'] == pytest.approx(30.0, abs=1e-3)
     assert 'highest scores' in m.image['note']
 
@@ -158,7 +160,7 @@ def _wedged_column():
 
 
 def test_a_cobb_angle_spans_two_vertebrae():
-    m = measure_spine(_wedged_column(), 'left', unc_samples=0)
+    m = measure_spine(_wedged_column(), 'left', options=MeasureOptions(unc_samples=0))
     upper, lower = m.cobb_ends
     assert upper < lower
     # by hand: vertebra 3's tilted inferior endplate (20 deg) against the flat superior endplates above it
@@ -167,10 +169,11 @@ def test_a_cobb_angle_spans_two_vertebrae():
 
 def test_no_lordosis_without_its_levels_and_a_note_says_why():
     from tests.test_measurement.test_chain import column
-    unnamed = measure_spine(column(6), 'left', unc_samples=0)
+    unnamed = measure_spine(column(6), 'left', options=MeasureOptions(unc_samples=0))
     assert unnamed.image.get('lordosis_deg') is None and unnamed.lordosis_ends is None
     assert 'lordosis needs L1 and L5 or S1' in unnamed.image['note']
-    named = measure_spine(column(6), 'left', bottom_level='S1', unc_samples=0)
+    named = measure_spine(column(6), 'left', options=MeasureOptions(bottom_level='S1', unc_samples=0))
     assert named.image['lordosis_levels'] == 'L1 superior - S1 superior' and named.image['lordosis_deg'] is not None
-    thoracic = measure_spine(column(6), 'left', top_level='T1', unc_samples=0)  # levels known, no lumbar
+    # levels known, no lumbar
+    thoracic = measure_spine(column(6), 'left', options=MeasureOptions(top_level='T1', unc_samples=0))
     assert thoracic.image.get('lordosis_deg') is None and 'lordosis' not in thoracic.image['note']

@@ -3,7 +3,9 @@ import math
 
 import pytest
 
-from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS, VertebraInput, measure_spine
+from spinekey.measurement.options import MeasureOptions
+from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS, measure_spine
+from spinekey.structures.vertebra import VertebraInput
 
 NAMES = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
 
@@ -17,7 +19,7 @@ def test_a_height_inherits_the_uncertainty_of_its_one_uncertain_corner():
     # anterior height = |top_left - bottom_left| = 20 px; only bottom_left moves (sd 2 px in x and in y):
     # to first order the height moves with its y, sd 2 px; the posterior height does not move at all
     spine = [_rect(0, 0, {'bottom_left': 2.0}), _rect(0, 30, {})]
-    row = measure_spine(spine, 'left', unc_samples=1500).vertebrae[0]
+    row = measure_spine(spine, 'left', options=MeasureOptions(unc_samples=1500)).vertebrae[0]
     assert row['height_anterior_px_unc'] == pytest.approx(2.0, rel=0.06)
     assert row['height_posterior_px_unc'] == 0.0
 
@@ -27,7 +29,7 @@ def test_an_angle_inherits_the_tilt_of_its_uncertain_endplate():
     # and the angle (an unsigned angle between lines, here |tilt|) has sd deg(2/40) * sqrt(1 - 2/pi)
     spine = [_rect(0, 0, {'top_right': 2.0}), _rect(0, 30, {})]
     spine[0].label, spine[1].label = 'L1', 'L5'  # lordosis needs its levels named
-    image = measure_spine(spine, 'left', unc_samples=1500).image
+    image = measure_spine(spine, 'left', options=MeasureOptions(unc_samples=1500)).image
     expected = math.degrees(2 / 40) * math.sqrt(1 - 2 / math.pi)
     assert image['lordosis_deg_unc'] == pytest.approx(expected, rel=0.08)
     assert image['cobb_deg_unc'] == pytest.approx(expected, rel=0.08)
@@ -72,13 +74,14 @@ def test_when_the_keypoint_noise_is_known_the_angle_uncertainty_is_calibrated_an
     err, unc = [], []
     for _ in range(150):
         tilt = rng.normal(0, 8, 10)
-        truth = measure_spine(column(10, tilt_deg=tilt), 'left', unc_samples=0).image['cobb_deg']
+        exact = MeasureOptions(unc_samples=0)
+        truth = measure_spine(column(10, tilt_deg=tilt), 'left', options=exact).image['cobb_deg']
         sigma = rng.choice([0.5, 1.5, 4.0])
         noisy = column(10, tilt_deg=tilt)
         for v in noisy:
             v.points = {n: (x + rng.normal(0, sigma), y + rng.normal(0, sigma)) for n, (x, y) in v.points.items()}
             v.keypoint_unc = {n: sigma for n in v.points}
-        image = measure_spine(noisy, 'left', unc_samples=24).image
+        image = measure_spine(noisy, 'left', options=MeasureOptions(unc_samples=24)).image
         err.append(abs(image['cobb_deg'] - truth))
         unc.append(image['cobb_deg_unc'])
     err, unc = np.array(err), np.array(unc)

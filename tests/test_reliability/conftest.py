@@ -9,7 +9,7 @@ from tests.conftest import DEMO_CONFIG
 def untrained_checkpoint(tmp_path_factory):
     """A real SpineKey checkpoint of the demo model (random weights): enough to exercise every tool."""
     from spinekey.apis import init_model
-    from spinekey.datasets.keypoint_names import CORNERS_4
+    from spinekey.structures.keypoint_names import CORNERS_4
     torch.manual_seed(0)  # the same random weights in every test worker
     model = init_model(DEMO_CONFIG)
     path = tmp_path_factory.mktemp('ckpt') / 'untrained.pth'

@@ -38,7 +38,13 @@ def test_quick_benchmark_writes_a_consistent_report(tmp_path):
     assert e['images'] == 500 and e['instances'] == 500 * 17
     assert _close(e['speedup_vs_pycocotools'], e['pycocotools_keypoints_s'], e['spinekey_keypoint_metrics_s'], 2)
 
-    assert 'skipped' in res['gpu'] or res['gpu']['EPE_change_px'] >= 0
+    g = res['gpu']  # on a CPU machine the suite says why it did not run; on a GPU its numbers agree
+    if 'skipped' in g:
+        assert g == {'skipped': 'no CUDA device on this machine (the path runs with --device cuda on a GPU)'}
+    else:
+        assert abs(g['EPE_change_px'] - abs(g['fp16_EPE_px'] - g['fp32_EPE_px'])) <= 1e-3
+        assert g['target_met'] == (g['EPE_change_px'] <= 0.1)
+        assert _close(g['fp16_infer_speedup'], g['fp32_latency_s'], g['fp16_latency_s'], 2)
     markdown = (tmp_path / 'benchmark.md').read_text()
     assert f"| speedup | {b['speedup']} |" in markdown and '| workers |' in markdown
     assert 'speedup' in proc.stdout

@@ -125,7 +125,7 @@ def test_a_tall_film_with_nothing_found_says_it_was_shrunk_past_what_the_model_r
     from mmengine.config import Config
 
     from spinekey.apis.measuring import MeasureOptions, measure_film, model_input_scale
-    from spinekey.measurement.inputs import ImageInput
+    from spinekey.structures.vertebra import ImageInput
     from tests.conftest import DEMO_CONFIG
     scale = model_input_scale(Config.fromfile(DEMO_CONFIG))
     assert scale is not None and max(scale) <= 1024

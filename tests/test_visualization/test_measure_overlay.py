@@ -1,7 +1,9 @@
 """The measurement overlay marks review vertebrae in red and prints the film's QC status and reasons."""
 import numpy as np
 
-from spinekey.measurement.spine import CORNERS, measure_spine
+from spinekey.structures.vertebra import CORNERS
+from spinekey.measurement.options import MeasureOptions
+from spinekey.measurement.spine import measure_spine
 from spinekey.visualization.measure_overlay import OK_COLOUR, REVIEW_COLOUR, draw_measurements
 from tests.test_measurement.test_chain import column
 
@@ -27,12 +29,12 @@ def _outline_box(v, pad=3):
 
 def test_a_review_vertebra_is_outlined_in_red_and_the_film_says_why():
     canvas = np.full((1400, 600), 90, np.uint8)
-    clean = measure_spine(_spine(), 'left', expected_levels=17)
+    clean = measure_spine(_spine(), 'left', options=MeasureOptions(expected_levels=17))
     assert clean.image['qc_status'] == 'ok'
     ok_img = draw_measurements(canvas, clean, 'left')
     spine = _spine()
     spine[8].score = 0.2  # low_score on the ninth vertebra
-    flagged = measure_spine(spine, 'left', expected_levels=17)
+    flagged = measure_spine(spine, 'left', options=MeasureOptions(expected_levels=17))
     assert flagged.vertebrae[8]['qc_status'] == 'review' and flagged.image['qc_status'] == 'review'
     img = draw_measurements(canvas, flagged, 'left')
     box = _outline_box(flagged.ordered[8])

@@ -8,7 +8,7 @@ from mmdet.datasets.transforms import RandomFlip, Resize
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from mmdet.registry import TRANSFORMS
 
-from spinekey.datasets.keypoint_names import flip_permutation
+from spinekey.structures.keypoint_names import flip_permutation
 
 
 def flip_keypoints(keypoints: np.ndarray, img_shape, direction: str, names) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Keypoint metrics on matched instances (pure numpy; definitions in DESIGN.md section 6).
+"""Keypoint metrics on matched instances (pure numpy; definitions in docs/inference_and_evaluation.md, "Evaluate").
 
 All functions take ``errors`` (np.ndarray[M, K]): Euclidean distance in pixels between predicted and GT
 keypoint of matched instance m, and ``visible`` (np.ndarray[M, K] bool): GT keypoints with v > 0. Only

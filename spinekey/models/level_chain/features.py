@@ -10,9 +10,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from spinekey.measurement.geometry import box_iou
-from spinekey.measurement.qc import quad_height, vertebra_quad
-from spinekey.measurement.spine import VertebraInput
+from spinekey.structures.vertebra import VertebraInput, box_iou, quad_height, vertebra_quad
 
 NUM_FEATURES = 16
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from mmdet.registry import DATASETS
 
-from spinekey.measurement.spine import CORNERS, VertebraInput, order_vertebrae
+from spinekey.structures.vertebra import CORNERS, VertebraInput, order_vertebrae
 from spinekey.models.level_chain.features import detection_features
 from spinekey.models.level_chain.level_chain_model import CHAIN_LEVELS, classes_of
 from spinekey.utils.errors import SpineKeyError

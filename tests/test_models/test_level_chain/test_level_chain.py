@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from spinekey.measurement.spine import CORNERS, VertebraInput
+from spinekey.structures.vertebra import CORNERS, VertebraInput
 from spinekey.models.level_chain import (CHAIN_CLASSES, CHAIN_LEVELS, LevelChainModel, SimulatedChainDataset,
                                          decode_levels, detection_features)
 from tests.test_measurement.test_chain import column

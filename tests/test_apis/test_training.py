@@ -5,7 +5,7 @@ import pytest
 from mmengine.config import Config
 
 from spinekey.utils.errors import SpineKeyError
-from spinekey.utils.training import (drop_missing_pretrained, gpu_loader_workers, prepare_training_config,
+from spinekey.apis.training import (drop_missing_pretrained, gpu_loader_workers, prepare_training_config,
                                      scale_loader_workers)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -66,7 +66,7 @@ def test_malformed_annotation_file(tmp_path):
 
 
 def test_evaluator_file_follows_the_dataset_unless_set(tmp_path):
-    from spinekey.utils.training import derive_evaluator_ann_files
+    from spinekey.apis.training import derive_evaluator_ann_files
     cfg = _cfg('spinekey_cascade-mask-rcnn_r50_fpn_24e.py')
     cfg.val_dataloader.dataset.update(data_root='my_spine/', ann_file='val.json')
     cfg.test_dataloader.dataset.update(data_root='my_spine/', ann_file='test.json')

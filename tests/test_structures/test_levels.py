@@ -1,4 +1,4 @@
-from spinekey.utils.levels import level_sort_key
+from spinekey.structures.levels import level_sort_key
 
 
 def test_levels_sort_cranial_to_caudal_not_as_text():

@@ -1,4 +1,4 @@
-"""Named keypoint sets and the name-based flip rule (DESIGN.md sections 3 and 5)."""
+"""Named keypoint sets and the name-based flip rule (docs/architecture.md, "File formats")."""
 from __future__ import annotations
 
 from typing import List, Sequence

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from spinekey.apis.flip_test import flip_perm_for, unflip_instances
+from spinekey.apis.flip_tta import flip_perm_for, unflip_instances
 from spinekey.apis.twins import merge_twins
-from spinekey.datasets.keypoint_names import CORNERS_4, flip_permutation
+from spinekey.structures.keypoint_names import CORNERS_4, flip_permutation
 from tests.conftest import hand_built_instances
 
 PERM = flip_permutation(CORNERS_4)  # top_left <-> top_right, bottom_right <-> bottom_left

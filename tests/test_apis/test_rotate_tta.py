@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from spinekey.apis.rotate_test import rotate_film, rotation_matrix, rotation_test_angles, unrotate_instances
+from spinekey.apis.rotate_tta import rotate_film, rotation_matrix, rotation_test_angles, unrotate_instances
 from spinekey.apis.twins import merge_twins
 from tests.conftest import hand_built_instances
 

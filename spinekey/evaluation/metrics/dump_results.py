@@ -13,7 +13,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.structures import InstanceData
 
-from spinekey.apis.results import instances_to_coco
+from spinekey.structures.results import instances_to_coco
 from spinekey.io.atomic import atomic_write_json
 
 

@@ -15,7 +15,7 @@ from mmengine.structures import InstanceData
 
 def flip_perm_for(names: Sequence[str]) -> List[int]:
     """The keypoint order after a left-right flip, or one line saying which name has no partner."""
-    from spinekey.datasets.keypoint_names import flip_permutation
+    from spinekey.structures.keypoint_names import flip_permutation
     from spinekey.utils.errors import SpineKeyError
     try:
         return flip_permutation(names)

@@ -1,0 +1,30 @@
+"""``MeasureOptions``: what a user decides about measuring a film (tools/measure.py's flags, the inferencer's
+``measure=``), in one object that the film step (spinekey.apis.measuring) and the spine step
+(spinekey.measurement.spine.measure_spine) both read. The fields typed ``object`` hold parts of higher layers
+(a learned level chain, a calibration), so this module imports none of them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
+
+
+@dataclass
+class MeasureOptions:
+    """What tools/measure.py's flags decide. ``custom`` holds parsed ``--define`` measures."""
+    anterior: str = 'auto'  # 'auto' reads it from the image; 'left' / 'right'
+    bottom_level: Optional[str] = None
+    top_level: Optional[str] = None
+    pixel_spacing: Optional[float] = None  # mm per pixel for every film (overrides the input)
+    aasce: bool = False
+    chain: bool = False  # AASCE angles from the spine chain (one vertebra per level) instead of the best 17
+    custom: Sequence = ()
+    overlay: bool = False  # draw the measurements (FilmMeasurement.overlay_jpg)
+    qc: Optional[object] = None  # spinekey.measurement.qc.QCThresholds (None: the defaults)
+    expected_levels: Optional[int] = None  # levels a film should show (QC's missing/extra; AASCE: 17)
+    unc_samples: int = DEFAULT_SAMPLES  # Monte Carlo copies for the *_unc columns (0: none)
+    input_scale: Optional[Tuple[int, int]] = None  # the model's test resize (model_input_scale): film_shrunk QC
+    calibration: Optional[object] = None  # spinekey.measurement.conformal.Calibration: the *_lo / *_hi ranges
+    level_chain: Optional[object] = None  # spinekey.apis.level_chain.LevelChain: levels named by the learned chain
+    min_chain_confidence: float = 0.5  # a kept level less likely than this: the film goes to review
