@@ -9,14 +9,12 @@ Faulty entries are reported on stderr and listed in the output's info.excluded; 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from spinekey.converters.convert import FORMATS, convert_dataset, excluded_lines
 from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
-
-FORMATS = ('spinetk', 'csv-image', 'csv-vertebra', 'labelme', 'yolo-pose', 'aasce')
 
 
 def parse_args():
@@ -44,50 +42,17 @@ def parse_args():
     return p.parse_args()
 
 
-def convert_aasce(args) -> dict:
-    from spinekey.converters.aasce import read_aasce, to_coco
-    return to_coco(read_aasce(args.src, args.split, args.labels), box_pad=args.box_pad,
-                   keep_faulty=args.keep_faulty)
-
-
-def report_excluded(coco: dict, strict: bool) -> None:
-    excluded = coco['info'].get('excluded', [])
-    for item in excluded:
-        where = item['file_name'] + (f' [{item["level"]}]' if item.get('level') else '')
-        line = f'{where}: {"; ".join(item["reasons"])}'
-        if strict:
-            raise SpineKeyError(line + ' (--strict)')
-        print(f'excluded: {line}', file=sys.stderr)
-
-
-def convert_other(args) -> dict:
-    from spinekey.converters import formats
-    images_dir = args.images_dir or (args.src if os.path.isdir(args.src) else os.path.dirname(args.src) or '.')
-    names = args.keypoint_names.split(',') if args.keypoint_names else None
-    if not os.path.exists(args.src):
-        raise SpineKeyError(f'{args.src}: not found')
-    if args.fmt == 'spinetk':
-        builder = formats.read_spinetk(args.src, args.box_pad)
-    elif args.fmt == 'csv-image':
-        order = args.corner_order.split(',')
-        if sorted(order) != sorted(formats.CORNERS_4):
-            raise SpineKeyError(f'--corner-order {args.corner_order!r}: name each of {formats.CORNERS_4} once')
-        builder = formats.read_csv_image(args.src, images_dir, order, args.box_pad)
-    elif args.fmt == 'csv-vertebra':
-        builder = formats.read_csv_vertebra(args.src, images_dir, args.box_pad)
-    elif args.fmt == 'labelme':
-        builder = formats.read_labelme(args.src, images_dir, names, args.box_pad)
-    else:
-        builder = formats.read_yolo_pose(args.src, images_dir, names, args.box_pad)
-    return builder.to_coco(f'converted from {args.fmt} by SpineKey', source=os.path.abspath(args.src))
-
-
 @run_cli
 def main() -> int:
     args = parse_args()
     protect_inputs({'--src': args.src})
-    coco = convert_aasce(args) if args.fmt == 'aasce' else convert_other(args)
-    report_excluded(coco, args.strict)
+    coco = convert_dataset(args.fmt, args.src, args.images_dir,
+                           args.keypoint_names.split(',') if args.keypoint_names else None,
+                           args.corner_order.split(','), args.box_pad, args.split, args.labels, args.keep_faulty)
+    for line in excluded_lines(coco):
+        if args.strict:
+            raise SpineKeyError(line + ' (--strict)')
+        print(f'excluded: {line}', file=sys.stderr)
     if not coco['images']:
         raise SpineKeyError(f'{args.src}: nothing converted ({len(coco["info"]["excluded"])} entries excluded)')
     atomic_write_json(args.out, coco)

@@ -14,7 +14,7 @@ import os
 
 from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results
-from spinekey.io.safe_paths import one_line, output_names, path_inside
+from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 from spinekey.structures.results import DEFAULT_SCORE_THR
@@ -39,33 +39,11 @@ def parse_args():
     return p.parse_args()
 
 
-def film_sizes(films, args, gt):
-    """{film: (width, height, image path or None)}; one line naming the films that cannot be found."""
-    from spinekey.io.annotated_images import locate_image
-    from spinekey.io.images import header_size
-    by_name = {im['file_name']: im for im in (gt or {}).get('images', [])}
-    sizes, missing = {}, []
-    for film in films:
-        path = locate_image(args.images_dir, film) if args.images_dir else None
-        size = header_size(path) if path else None
-        if size is None and film in by_name:
-            size = (by_name[film]['width'], by_name[film]['height'])
-        if size is None:
-            missing.append(film)
-        else:
-            sizes[film] = (size[0], size[1], path)
-    if missing:
-        where = f'in {args.images_dir}' if args.images_dir else 'without --images-dir or --gt'
-        raise SpineKeyError(f'{args.results}: {len(missing)} film(s) not found {where} (moved since inference?), '
-                            f'e.g. {one_line(missing[0])}')
-    return sizes
-
-
 @run_cli
 def main() -> int:
     args = parse_args()
     protect_inputs({'--results': args.results, '--gt': args.gt})
-    from spinekey.converters.export import film_vertebrae, to_coco, to_labelme
+    from spinekey.converters.export import film_sizes, film_vertebrae, to_coco, to_labelme
     from spinekey.structures.results import resolve_keypoint_names
     results = load_results(args.results)
     if not results:
@@ -79,7 +57,7 @@ def main() -> int:
     except ValueError as err:
         raise SpineKeyError(f'{args.results}: {err}') from None
     films = film_vertebrae(results, names, args.score_thr, args.review_below, args.bottom_level, args.top_level)
-    sizes = film_sizes(films, args, gt)
+    sizes = film_sizes(films, args.images_dir, gt, source=args.results)
     n_review = sum(bool(v.review) for vs in films.values() for v in vs)
     if args.to == 'coco':
         atomic_write_json(args.out, to_coco(films, {f: s[:2] for f, s in sizes.items()}, names), indent=1)

@@ -19,7 +19,6 @@ import argparse
 import sys
 
 from spinekey.utils.cli import run_cli
-from spinekey.utils.errors import SpineKeyError
 from spinekey.structures.results import DEFAULT_SCORE_THR
 
 
@@ -43,80 +42,16 @@ def parse_args():
     return p.parse_args()
 
 
-def fit_from_predictions(args) -> dict:
-    """Score and uncertainty thresholds from --results / --images-csv (spinekey.measurement.qc_fit)."""
-    import csv
-    import os
-
-    from spinekey.io.coco_files import load_results
-    from spinekey.measurement.qc_fit import prediction_thresholds
-    scores, kp_scores, film_unc = [], [], []
-    if args.results:
-        kept = [r for r in load_results(args.results) if r.get('score', 0) >= args.score_thr]
-        scores = [r['score'] for r in kept]
-        kp_scores = [min(r['keypoints'][2::3]) for r in kept if r.get('keypoints')]
-    images_csv = args.images_csv or (os.path.join(args.measure_dir, 'images.csv') if args.measure_dir else None)
-    if images_csv:
-        if not os.path.isfile(images_csv):
-            raise SpineKeyError(f'{images_csv}: not found (the images.csv tools/measure.py writes)')
-        with open(images_csv, newline='') as f:
-            for row in csv.DictReader(f):
-                values = [float(v) for k, v in row.items() if k.endswith('_deg_unc') and v not in ('', None)]
-                if values:
-                    film_unc.append(max(values))
-        if not film_unc:
-            raise SpineKeyError(f'{images_csv}: no *_deg_unc values (measure results that carry keypoint_unc)')
-    fitted = prediction_thresholds(scores, kp_scores, film_unc, args.vertebra_share, args.film_share)
-    if args.measure_dir:
-        fitted.update(fit_film_rule(args.measure_dir))
-    return fitted
-
-
-def fit_film_rule(measure_dir: str) -> dict:
-    """film_flagged_min from a measure folder: flagged vertebrae per film (measurements.csv) against the films
-    with an AASCE angle off by more than 5 deg (smape.json)."""
-    import csv
-    import json
-    import os
-
-    from spinekey.evaluation.uncertainty_validation import BAD_ANGLE_DEG
-    from spinekey.measurement.qc_fit import fit_film_flagged_min
-    paths = [os.path.join(measure_dir, n) for n in ('measurements.csv', 'smape.json')]
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if missing:
-        raise SpineKeyError(f'{missing[0]}: not found (run tools/measure.py --aasce-smape --out {measure_dir})')
-    flagged = {}
-    with open(paths[0], newline='') as f:
-        for row in csv.DictReader(f):
-            flagged[row['file_name']] = flagged.get(row['file_name'], 0) + (row.get('qc_status') == 'review')
-    with open(paths[1]) as f:
-        films = json.load(f)['images']
-    bad = [max(abs(p - t) for p, t in zip(im['pred'], im['true'])) > BAD_ANGLE_DEG for im in films]
-    k = fit_film_flagged_min([flagged.get(im['file_name'], 0) for im in films], bad)
-    return {} if k is None else {'film_flagged_min': k}
-
-
 @run_cli
 def main() -> int:
     args = parse_args()
     from spinekey.io.atomic import protect_inputs
     protect_inputs({'--gt': args.gt, '--results': args.results, '--images-csv': args.images_csv})
-    if not 0.5 <= args.quantile < 1:
-        raise SpineKeyError(f'--quantile must be in [0.5, 1), got {args.quantile}')
-    from dataclasses import asdict
-
+    from spinekey.apis.qc_fitting import fit_qc
     from spinekey.io.atomic import atomic_write_json
-    from spinekey.measurement.inputs import read_gt
-    from spinekey.measurement.qc import QCThresholds
-    from spinekey.measurement.qc_fit import anatomy_stats, suggest_thresholds
-    films = [im.vertebrae for im in read_gt(args.gt) if len(im.vertebrae) >= 3]
-    if not films:
-        raise SpineKeyError(f'{args.gt}: no film with three or more annotated vertebrae to learn from')
-    fitted = suggest_thresholds(anatomy_stats(films), args.quantile, args.margin)
-    counts = {'n_films': len(films), 'n_vertebrae': fitted.pop('n_vertebrae')}
-    if args.results or args.images_csv or args.measure_dir:
-        fitted.update(fit_from_predictions(args))
-    qc = dict(asdict(QCThresholds()), **fitted)
+    qc, counts = fit_qc(args.gt, args.quantile, args.margin, results=args.results, images_csv=args.images_csv,
+                        measure_dir=args.measure_dir, score_thr=args.score_thr, vertebra_share=args.vertebra_share,
+                        film_share=args.film_share)
     print(f'# from {counts["n_films"]} films ({counts["n_vertebrae"]} vertebrae) of {args.gt}, quantile '
           f'{args.quantile}, margin {args.margin}', file=sys.stderr)
     print('qc = dict(' + ', '.join(f'{k}={v!r}' for k, v in qc.items()) + ')')

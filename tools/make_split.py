@@ -12,7 +12,7 @@ import os
 
 from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_coco_gt
-from spinekey.converters.splits import assign_groups, split_coco
+from spinekey.converters.splits import k_folds, split_parts
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
@@ -47,32 +47,23 @@ def main() -> int:
     coco = load_coco_gt(args.ann, strict=args.strict)
     if args.ratios:
         names, ratios = parse_ratios(args.ratios)
+        parts = split_parts(coco, ratios, args.seed, args.group_by, args.stratify_by)
     else:
         if args.folds < 2:
             raise SpineKeyError(f'--folds must be at least 2, got {args.folds}')
-        names, ratios = [f'fold{i}' for i in range(args.folds)], [1.0] * args.folds
-    group_of = {im['id']: im.get(args.group_by, f'film:{im["file_name"]}') for im in coco['images']}
-    sizes, strata = {}, {}
-    for im in coco['images']:
-        g = group_of[im['id']]
-        sizes[g] = sizes.get(g, 0) + 1
-        strata[g] = im.get(args.stratify_by) if args.stratify_by else None
-    by_group = assign_groups(sizes, strata, ratios, args.seed)
-    assignment = {image_id: by_group[g] for image_id, g in group_of.items()}
-    parts = split_coco(coco, assignment, len(names))
+        names = [f'fold{i}' for i in range(args.folds)]
+        folds = k_folds(coco, args.folds, args.seed, args.group_by, args.stratify_by)
+        parts = [val for _, val in folds]
     os.makedirs(args.out_dir, exist_ok=True)
     record = {'source': os.path.abspath(args.ann), 'seed': args.seed, 'group_by': args.group_by,
-              'stratify_by': args.stratify_by, 'parts': {}}
-    for name, part in zip(names, parts):
-        record['parts'][name] = sorted(im['file_name'] for im in part['images'])
+              'stratify_by': args.stratify_by,
+              'parts': {name: sorted(im['file_name'] for im in part['images']) for name, part in zip(names, parts)}}
     if args.ratios:
         for name, part in zip(names, parts):
             atomic_write_json(os.path.join(args.out_dir, f'{name}.json'), part)
             print(f'{name}.json: {len(part["images"])} images')
     else:
-        for i, val in enumerate(parts):
-            train_ids = {im['id'] for k, part in enumerate(parts) if k != i for im in part['images']}
-            train = split_coco(coco, {im['id']: 0 if im['id'] in train_ids else 1 for im in coco['images']}, 2)[0]
+        for i, (train, val) in enumerate(folds):
             atomic_write_json(os.path.join(args.out_dir, f'fold{i}_train.json'), train)
             atomic_write_json(os.path.join(args.out_dir, f'fold{i}_val.json'), val)
             print(f'fold{i}: {len(train["images"])} train / {len(val["images"])} val images')

@@ -10,24 +10,18 @@ Writes OUT/measurements.csv (one row per vertebra), OUT/images.csv (one row per 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import sys
 
-from tqdm import tqdm
-
-from spinekey.io.annotated_images import locate_image
-from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text, protect_inputs
+from spinekey.apis.measure_run import (add_films_without_detections, ensemble_members, measure_films, write_cohort,
+                                       write_measurements, write_smape, write_uncertainty_check)
+from spinekey.io.atomic import protect_inputs
 from spinekey.measurement.aasce import AASCE_ANGLES
 from spinekey.measurement.inputs import read_measure_input
-from spinekey.io.safe_paths import output_names, path_inside
-from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
 from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
+from spinekey.structures.results import DEFAULT_SCORE_THR
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
-from spinekey.structures.results import DEFAULT_SCORE_THR
-
 
 
 def parse_args():
@@ -86,15 +80,6 @@ def parse_args():
     return p.parse_args()
 
 
-def to_csv(rows, columns) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction='ignore', lineterminator='\n')
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ('' if row.get(k) is None else row.get(k)) for k in columns})
-    return buf.getvalue()
-
-
 def custom_measures(args) -> list:
     from spinekey.measurement.custom import parse_measure
     texts = list(args.define)
@@ -123,25 +108,9 @@ def qc_settings(args):
     return qc, model_input_scale(cfg), calibration_of(cfg, args.qc_config)
 
 
-def ensemble_members(args, images, names) -> dict:
-    """image_id -> the same film's ImageInput from each --ensemble file (an empty one where a model found
-    nothing on it)."""
-    from spinekey.structures.vertebra import ImageInput
-    members = {im.image_id: [] for im in images}
-    for path in args.ensemble or ():
-        kind, other = read_measure_input(path, args.score_thr, names, args.gt, args.strict)
-        if kind == 'gt':
-            raise SpineKeyError(f'{path}: --ensemble takes results.json files of other models, not ground truth')
-        by_id = {im.image_id: im for im in other}
-        for im in images:
-            members[im.image_id].append(by_id.get(im.image_id) or ImageInput(im.image_id, im.file_name))
-    return members
-
-
-def main_loop(args, images, images_dir, measures=(), ensemble=None):
-    """Measure every film (spinekey.apis.measuring.measure_film, or measure_film_ensemble with ``ensemble``:
-    image_id -> the other models' inputs); overlays go to OUT/vis/ under safe names."""
-    from spinekey.apis.measuring import measure_film, measure_film_ensemble
+def measure_options(args, measures):
+    """MeasureOptions from the flags (QC thresholds, input scale and calibration from --qc-config; the learned
+    level chain from its config and checkpoint)."""
     from spinekey.measurement.options import MeasureOptions
     qc, input_scale, calibration = qc_settings(args)
     level_chain = None
@@ -151,73 +120,18 @@ def main_loop(args, images, images_dir, measures=(), ensemble=None):
         from spinekey.apis.level_chain import AASCE_LEVELS, LevelChain
         level_chain = LevelChain(args.level_chain_config, args.level_chain_checkpoint,
                                  AASCE_LEVELS if (args.aasce or args.aasce_smape) else None)
-    options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
-                             pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
-                             chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc,
-                             unc_samples=args.unc_samples, input_scale=input_scale, calibration=calibration,
-                             level_chain=level_chain)
-    vertebra_rows, image_rows, smape_pairs = [], [], []
-    vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
-    for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
-                             file=sys.stderr, disable=len(images) < 20):
-        path = locate_image(images_dir, im.file_name) or os.path.join(images_dir, im.file_name)
-        if ensemble:
-            film = measure_film_ensemble([im] + ensemble[im.image_id], options, path, source=args.input)
-        else:
-            film = measure_film(im, options, path, source=args.input)
-        vertebra_rows += film.vertebrae
-        image_rows.append(film.image)
-        if options.aasce and im.cobb_angles and film.image.get('cobb_mt_deg') is not None:
-            pred = [film.image['cobb_pt_deg'], film.image['cobb_mt_deg'], film.image['cobb_tl_deg']]
-            unc = [film.image.get(f'cobb_{a}_deg_unc') for a in AASCE_ANGLES]
-            smape_pairs.append((im.file_name, pred, list(im.cobb_angles),
-                                {'unc': unc if None not in unc else None, 'qc_status': film.image.get('qc_status')}))
-        if film.overlay_jpg is not None:
-            atomic_write_bytes(path_inside(os.path.join(args.out, 'vis'), vis_name), film.overlay_jpg)
-    return vertebra_rows, image_rows, smape_pairs
+    return MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
+                          pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
+                          chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc,
+                          unc_samples=args.unc_samples, input_scale=input_scale, calibration=calibration,
+                          level_chain=level_chain)
 
 
-def add_films_without_detections(images, summary_path):
-    """``images`` plus an empty entry for each film of summary.csv (status ok) that has no detections."""
-    from spinekey.structures.vertebra import ImageInput
-    seen = {str(im.image_id) for im in images}
-    with open(summary_path, newline='') as f:
-        extra = [ImageInput(int(row['image_id']), row['file_name']) for row in csv.DictReader(f)
-                 if row['status'] == 'ok' and row['image_id'] not in seen]
-    return sorted(images + extra, key=lambda im: im.image_id)
-
-
-def write_smape(args, pairs) -> None:
-    from spinekey.measurement.aasce import smape
-    if not pairs:
-        raise SpineKeyError(f'{args.gt or args.input}: --aasce-smape needs images with cobb_angles (a GT file '
-                            'from tools/convert_dataset.py --from aasce) and measurable predictions')
-    value = smape([p for _, p, _, _ in pairs], [t for _, _, t, _ in pairs])
-    per_angle = [sum(abs(p[i] - t[i]) for _, p, t, _ in pairs) / len(pairs) for i in range(3)]
-    atomic_write_json(os.path.join(args.out, 'smape.json'), {
-        'smape': value, 'n_images': len(pairs), 'angle_order': list(AASCE_ANGLES),
-        'mean_abs_error_deg': dict(zip(AASCE_ANGLES, per_angle)),
-        'images': [dict({'file_name': f, 'pred': p, 'true': t}, **extra) for f, p, t, extra in pairs]}, indent=1)
-    print(f'AASCE SMAPE {value:.2f}% over {len(pairs)} images; mean |error| pt {per_angle[0]:.2f}, '
-          f'mt {per_angle[1]:.2f}, tl {per_angle[2]:.2f} deg')
-    if args.plots:
-        write_uncertainty_check(args, pairs)
-
-
-def write_uncertainty_check(args, pairs) -> None:
-    """uncertainty.json and its plots: does the angles' uncertainty (and QC) point at the large errors?"""
-    from spinekey.evaluation.uncertainty_validation import validate
-    from spinekey.visualization.plots import plot_uncertainty_validation
-    scored = [(p, t, extra) for _, p, t, extra in pairs if extra['unc'] is not None]
-    if not scored:
+def print_uncertainty_check(result, plots) -> None:
+    if result is None:
         print('no uncertainty check: the results carry no keypoint_unc (a model from before it, or '
               '--unc-samples 0)', file=sys.stderr)
         return
-    result = validate([p for p, _, _ in scored], [t for _, t, _ in scored], [e['unc'] for _, _, e in scored],
-                      [e['qc_status'] for _, _, e in scored])
-    os.makedirs(args.plots, exist_ok=True)
-    atomic_write_json(os.path.join(args.out, 'uncertainty.json'), result, indent=1)
-    plot_uncertainty_validation(result, os.path.join(args.plots, ''))
     kept90, oracle90 = (next(r['smape'] for r in result[key] if r['kept'] == 0.9)
                         for key in ('retention', 'oracle_retention'))
     qc = result['qc']
@@ -229,7 +143,7 @@ def write_uncertainty_check(args, pairs) -> None:
           f'certain films SMAPE {kept90:.2f}% (all {result["smape"]:.2f}%, the best any ranking could keep '
           f'{oracle90:.2f}%); true angle within +-1 sd '
           f'{100 * result["coverage_1sd"]:.0f}%; QC review {qc["n_review"]} films -> uncertainty.json, '
-          f'{args.plots}/retention.png, error_vs_uncertainty.png')
+          f'{plots}/retention.png, error_vs_uncertainty.png')
 
 
 @run_cli
@@ -256,31 +170,24 @@ def main() -> int:
             raise SpineKeyError(f'{args.input}: {err}') from None
     if args.ensemble and kind == 'gt':
         raise SpineKeyError(f'{args.input}: --ensemble combines models\' results.json files; --input is ground truth')
-    ensemble = ensemble_members(args, images, names) if args.ensemble else None
-    vertebra_rows, image_rows, smape_pairs = main_loop(args, images, images_dir, measures, ensemble)
-    os.makedirs(args.out, exist_ok=True)
-    extra = [c for m in measures for c in ((m.column, f'{m.name}_mm') if m.kind == 'distance' else (m.column,))]
-    at = VERTEBRA_COLUMNS.index('note')  # custom columns after the built-in numbers, before note and QC
-    columns = VERTEBRA_COLUMNS[:at] + extra + VERTEBRA_COLUMNS[at:]
-    atomic_write_text(os.path.join(args.out, 'measurements.csv'), to_csv(vertebra_rows, columns))
-    atomic_write_text(os.path.join(args.out, 'images.csv'), to_csv(image_rows, IMAGE_COLUMNS))
-    atomic_write_json(os.path.join(args.out, 'measurements.json'),
-                      {'input': os.path.abspath(args.input), 'input_kind': kind, 'vertebrae': vertebra_rows,
-                       'images': image_rows})
+    ensemble = ensemble_members(args.ensemble, images, args.score_thr, names, args.gt, args.strict) \
+        if args.ensemble else None
+    options = measure_options(args, measures)
+    vertebra_rows, image_rows, smape_pairs = measure_films(images, options, images_dir, args.out, ensemble,
+                                                           source=args.input)
+    written = write_measurements(args.out, vertebra_rows, image_rows, measures, args.input, kind)
     print(f'measured {len(vertebra_rows)} vertebrae on {len(image_rows)} images ({kind}) -> {args.out}/'
-          'measurements.csv, images.csv, measurements.json')
+          + ', '.join(written))
     if args.cohort:
-        from spinekey.measurement.cohort import COHORT_COLUMNS, cohort_table
-        from spinekey.visualization.plots import plot_cohort
-        table = cohort_table(vertebra_rows, args.reference_level)
-        if not table:
-            raise SpineKeyError(f'{args.input}: no levels to build cohort statistics from (give --bottom-level '
-                                'or labelled GT)')
-        atomic_write_text(os.path.join(args.out, 'cohort.csv'), to_csv(table, COHORT_COLUMNS))
-        plot_cohort(table, os.path.join(args.out, 'cohort.png'))
-        print(f'cohort statistics: {len(table)} rows -> cohort.csv, cohort.png')
+        n = write_cohort(args.out, vertebra_rows, args.reference_level, source=args.input)
+        print(f'cohort statistics: {n} rows -> cohort.csv, cohort.png')
     if args.aasce_smape:
-        write_smape(args, smape_pairs)
+        summary = write_smape(args.out, smape_pairs, source=args.gt or args.input)
+        err = summary['mean_abs_error_deg']
+        print(f'AASCE SMAPE {summary["smape"]:.2f}% over {summary["n_images"]} images; mean |error| pt '
+              f'{err["pt"]:.2f}, mt {err["mt"]:.2f}, tl {err["tl"]:.2f} deg')
+        if args.plots:
+            print_uncertainty_check(write_uncertainty_check(args.out, args.plots, smape_pairs), args.plots)
     return 0
 
 

@@ -14,10 +14,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from spinekey.converters.coco_builder import POLYGON_ORDER
+from spinekey.io.annotated_images import locate_image
+from spinekey.io.images import header_size
+from spinekey.io.safe_paths import one_line
 from spinekey.structures.keypoint_names import skeleton_for
 from spinekey.structures.levels import LevelOverflow
 from spinekey.structures.vertebra import VertebraInput, order_vertebrae
 from spinekey.measurement.spine import name_levels
+from spinekey.utils.errors import SpineKeyError
 
 
 @dataclass
@@ -102,3 +106,25 @@ def to_coco(films: Dict[str, List[ExportVertebra]], sizes: Dict[str, Tuple[int, 
     return {'images': images, 'annotations': anns,
             'categories': [{'id': 1, 'name': 'vertebra', 'keypoints': list(names),
                             'skeleton': skeleton_for(len(names))}]}
+
+
+def film_sizes(films, images_dir: Optional[str] = None, gt: Optional[dict] = None, source: str = 'results'
+               ) -> Dict[str, Tuple[int, int, Optional[str]]]:
+    """{film: (width, height, image path or None)}: read from the film in ``images_dir``, else from ``gt``;
+    one line naming the films that cannot be found."""
+    by_name = {im['file_name']: im for im in (gt or {}).get('images', [])}
+    sizes, missing = {}, []
+    for film in films:
+        path = locate_image(images_dir, film) if images_dir else None
+        size = header_size(path) if path else None
+        if size is None and film in by_name:
+            size = (by_name[film]['width'], by_name[film]['height'])
+        if size is None:
+            missing.append(film)
+        else:
+            sizes[film] = (size[0], size[1], path)
+    if missing:
+        where = f'in {images_dir}' if images_dir else 'without --images-dir or --gt'
+        raise SpineKeyError(f'{source}: {len(missing)} film(s) not found {where} (moved since inference?), '
+                            f'e.g. {one_line(missing[0])}')
+    return sizes

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from typing import Dict, Hashable, List, Sequence
+from typing import Dict, Hashable, List, Sequence, Tuple
 
 
 def assign_groups(sizes: Dict[Hashable, int], strata: Dict[Hashable, Hashable], ratios: Sequence[float],
@@ -45,3 +45,30 @@ def split_coco(coco: dict, assignment: Dict[int, int], n_splits: int) -> List[di
         parts.append(dict(coco, images=[im for im in coco['images'] if im['id'] in ids],
                           annotations=[a for a in coco['annotations'] if a['image_id'] in ids]))
     return parts
+
+
+def split_parts(coco: dict, ratios: Sequence[float], seed: int = 0, group_by: str = 'patient_id',
+                stratify_by: str = None) -> List[dict]:
+    """``coco`` cut into ``len(ratios)`` parts of about those shares, a group (an image field ``group_by``,
+    else the film's file name) never split, ``stratify_by`` balanced across parts; fixed by ``seed``."""
+    group_of = {im['id']: im.get(group_by, f'film:{im["file_name"]}') for im in coco['images']}
+    sizes, strata = {}, {}
+    for im in coco['images']:
+        g = group_of[im['id']]
+        sizes[g] = sizes.get(g, 0) + 1
+        strata[g] = im.get(stratify_by) if stratify_by else None
+    by_group = assign_groups(sizes, strata, ratios, seed)
+    return split_coco(coco, {image_id: by_group[g] for image_id, g in group_of.items()}, len(ratios))
+
+
+def k_folds(coco: dict, folds: int, seed: int = 0, group_by: str = 'patient_id',
+            stratify_by: str = None) -> List[Tuple[dict, dict]]:
+    """(train, val) COCO dicts of each of ``folds`` cross-validation folds (split_parts with equal shares):
+    fold i validates on part i and trains on the others."""
+    parts = split_parts(coco, [1.0] * folds, seed, group_by, stratify_by)
+    out = []
+    for i, val in enumerate(parts):
+        train_ids = {im['id'] for k, part in enumerate(parts) if k != i for im in part['images']}
+        train = split_coco(coco, {im['id']: 0 if im['id'] in train_ids else 1 for im in coco['images']}, 2)[0]
+        out.append((train, val))
+    return out

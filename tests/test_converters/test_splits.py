@@ -43,3 +43,22 @@ def test_make_split_tool_never_splits_a_patient(tmp_path):
     assert ratios.returncode == 0 and os.path.exists(out / 'train.json') and os.path.exists(out / 'val.json')
     bad = run_tool('tools/make_split.py', '--ann', str(src), '--out-dir', str(out), '--ratios', 'train:0.7')
     assert bad.returncode == 2 and 'name=fraction' in bad.stderr
+
+
+def test_k_folds_from_python_keep_films_without_a_patient_id_whole():
+    from spinekey.converters.splits import k_folds, split_parts
+    # 12 films: 8 of 4 patients (2 each), 4 without patient_id (each its own group, by file name)
+    images = [dict({'id': i, 'file_name': f'{i}.png'}, **({'patient_id': f'p{i // 2}'} if i < 8 else {}))
+              for i in range(12)]
+    coco = {'images': images, 'annotations': [{'id': i, 'image_id': i, 'category_id': 1, 'bbox': [0, 0, 1, 1]}
+                                              for i in range(12)], 'categories': [{'id': 1, 'name': 'v'}]}
+    folds = k_folds(coco, 3, seed=4)
+    assert [sorted(im['id'] for im in val['images']) for _, val in folds] == [
+        sorted(im['id'] for im in part['images']) for part in split_parts(coco, [1, 1, 1], seed=4)]
+    vals = [im['id'] for _, val in folds for im in val['images']]
+    assert sorted(vals) == list(range(12))  # every film validated exactly once
+    for train, val in folds:
+        assert {im['id'] for im in train['images']} == set(range(12)) - {im['id'] for im in val['images']}
+        for p in range(4):  # a patient's two films land on one side
+            assert ({2 * p, 2 * p + 1} <= {im['id'] for im in val['images']}
+                    or not {2 * p, 2 * p + 1} & {im['id'] for im in val['images']})

@@ -31,6 +31,11 @@ def test_fit_qc_prints_a_config_line(synthetic_dir, tmp_path):
     proc = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--out', str(out))
     assert proc.returncode == 0 and proc.stdout.startswith('qc = dict(min_score=')
     assert 'slope_deg=' in proc.stdout and out.exists()
+    from spinekey.apis.qc_fitting import fit_qc  # the Python API gives what the tool wrote
+    import json
+    qc, counts = fit_qc(f'{synthetic_dir}/det_train.json')
+    written = json.loads(out.read_text())
+    assert written['qc'] == qc and written['n_films'] == counts['n_films'] > 0
     bad = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--quantile', '1.5')
     assert bad.returncode == 2 and '--quantile' in bad.stderr and 'Traceback' not in bad.stderr
 

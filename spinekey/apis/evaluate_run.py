@@ -1,0 +1,75 @@
+"""Evaluate a run (what ``tools/evaluate_keypoints.py`` does, callable from Python): results.json against
+gts.json (matched here by box IoU unless an iou_results.json is given), then the report, metrics.json,
+per_image.csv, per_level.csv and, optionally, the PCK curve, error histograms and worst-film overlays."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import os.path as osp
+from typing import List, Optional
+
+from spinekey.evaluation.evaluate import collect_pairs, evaluate, format_report, keypoint_names_of
+from spinekey.evaluation.functional import keypoint_errors
+from spinekey.evaluation.matching import match_results
+from spinekey.io.atomic import atomic_write_json, atomic_write_text
+from spinekey.structures.results import DEFAULT_SCORE_THR
+from spinekey.utils.errors import SpineKeyError
+
+
+def per_image_csv(rows) -> str:
+    buf = io.StringIO()
+    fields = ['image_id', 'file_name', 'num_gt', 'num_matched', 'num_false_positives', 'EPE', 'PCK@0.1']
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def per_level_csv(per_level: dict) -> str:
+    """One row per vertebra level, in anatomical order (the order metrics['per_level'] keeps)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(['level', 'count', 'EPE', 'PCK@0.1'])
+    for level, v in per_level.items():
+        writer.writerow([level, v['count'], v['EPE'], v['PCK@0.1']])
+    return buf.getvalue()
+
+
+def evaluate_run(gt: dict, results: List[dict], output: str, iou_results: Optional[dict] = None,
+                 iou_thr: float = 0.5, score_thr: float = DEFAULT_SCORE_THR, auc_norm_px: Optional[float] = None
+                 ) -> dict:
+    """Every metric of ``results`` against ``gt``; the report goes to ``output``, metrics.json, per_image.csv
+    and per_level.csv beside it. Returns the metrics (format_report(metrics) is the report's text)."""
+    if iou_results is None:
+        iou_results = match_results(gt, results, 'bbox', iou_thr, score_thr)
+    metrics = evaluate(gt, results, iou_results, iou_thr=iou_thr, score_thr=score_thr, auc_norm_px=auc_norm_px)
+    out_dir = osp.dirname(osp.abspath(output))
+    atomic_write_text(output, format_report(metrics))
+    atomic_write_json(osp.join(out_dir, 'metrics.json'), metrics, indent=2)
+    if 'per_image' in metrics:  # keypoint datasets; a detection-only one has per-class AP instead
+        atomic_write_text(osp.join(out_dir, 'per_image.csv'), per_image_csv(metrics['per_image']))
+    if metrics.get('per_level'):
+        atomic_write_text(osp.join(out_dir, 'per_level.csv'), per_level_csv(metrics['per_level']))
+    return metrics
+
+
+def write_evaluation_plots(plots: str, gt: dict, results: List[dict], iou_results: Optional[dict], metrics: dict,
+                           img_prefix: str = '', score_thr: float = DEFAULT_SCORE_THR, iou_thr: float = 0.5
+                           ) -> Optional[str]:
+    """The PCK curve, per-keypoint error histograms and the worst films' overlays in ``plots``; returns a
+    warning line when the overlays could not be drawn (films not found under ``img_prefix``)."""
+    from spinekey.visualization.plots import plot_error_histograms, plot_pck_curve, save_worst_overlays
+    if iou_results is None:
+        iou_results = match_results(gt, results, 'bbox', iou_thr, score_thr)
+    os.makedirs(plots, exist_ok=True)
+    plot_pck_curve(metrics, osp.join(plots, 'pck_curve.png'))
+    pairs = collect_pairs(gt, results, iou_results)
+    if len(pairs['pred']):
+        plot_error_histograms(keypoint_errors(pairs['pred'], pairs['gt']), pairs['visible'],
+                              keypoint_names_of(gt), osp.join(plots, 'error_histograms.png'))
+    try:
+        save_worst_overlays(gt, results, metrics['worst_images'], img_prefix, plots, score_thr)
+    except SpineKeyError as err:
+        return f'warning: no worst-image overlays ({err}); set --img-prefix'
+    return None

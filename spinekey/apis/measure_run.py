@@ -1,0 +1,153 @@
+"""Measure a whole run (what ``tools/measure.py`` does, callable from Python): every film of a results.json or
+a ground-truth file through ``measure_film``, then measurements.csv / images.csv / measurements.json, cohort
+statistics, the AASCE SMAPE and the check that the angles' uncertainty points at the large errors.
+
+Each writer returns what it wrote so the tool (or a notebook) can say it; nothing here prints.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from tqdm import tqdm
+
+from spinekey.apis.measuring import measure_film, measure_film_ensemble
+from spinekey.io.annotated_images import locate_image
+from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from spinekey.io.safe_paths import output_names, path_inside
+from spinekey.measurement.aasce import AASCE_ANGLES
+from spinekey.measurement.inputs import read_measure_input
+from spinekey.measurement.options import MeasureOptions
+from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
+from spinekey.structures.vertebra import ImageInput
+from spinekey.utils.errors import SpineKeyError
+
+# (file name, predicted [pt, mt, tl], true [pt, mt, tl], {'unc': [...] or None, 'qc_status': ...})
+SmapePair = Tuple[str, List[float], List[float], dict]
+
+
+def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """CSV text of ``rows`` in ``columns`` (None as an empty cell, other keys left out)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction='ignore', lineterminator='\n')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ('' if row.get(k) is None else row.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def ensemble_members(paths: Sequence[str], images: Sequence[ImageInput], score_thr: float, names=None,
+                     gt_path: Optional[str] = None, strict: bool = False) -> Dict[int, List[ImageInput]]:
+    """image_id -> the same film's ImageInput from each of the other models' results ``paths`` (an empty one
+    where a model found nothing on it)."""
+    members = {im.image_id: [] for im in images}
+    for path in paths:
+        kind, other = read_measure_input(path, score_thr, names, gt_path, strict)
+        if kind == 'gt':
+            raise SpineKeyError(f'{path}: --ensemble takes results.json files of other models, not ground truth')
+        by_id = {im.image_id: im for im in other}
+        for im in images:
+            members[im.image_id].append(by_id.get(im.image_id) or ImageInput(im.image_id, im.file_name))
+    return members
+
+
+def add_films_without_detections(images: List[ImageInput], summary_path: str) -> List[ImageInput]:
+    """``images`` plus an empty entry for each film of tools/infer.py's summary.csv (status ok) that has no
+    detections, so every film of the run gets a row."""
+    seen = {str(im.image_id) for im in images}
+    with open(summary_path, newline='') as f:
+        extra = [ImageInput(int(row['image_id']), row['file_name']) for row in csv.DictReader(f)
+                 if row['status'] == 'ok' and row['image_id'] not in seen]
+    return sorted(images + extra, key=lambda im: im.image_id)
+
+
+def measure_films(images: Sequence[ImageInput], options: MeasureOptions, images_dir: str, out: str,
+                  ensemble: Optional[Dict[int, List[ImageInput]]] = None, source: str = 'input'
+                  ) -> Tuple[List[dict], List[dict], List[SmapePair]]:
+    """(measurements.csv rows, images.csv rows, AASCE pairs) of every film; overlays (``options.overlay``) go
+    to OUT/vis/ under safe names. ``ensemble``: image_id -> the other models' inputs (measure_film_ensemble)."""
+    vertebra_rows, image_rows, smape_pairs = [], [], []
+    vis_names = output_names([im.file_name for im in images], '.jpg', flat=True)
+    for im, vis_name in tqdm(zip(images, vis_names), total=len(images), desc='measure', unit='img',
+                             file=sys.stderr, disable=len(images) < 20):
+        path = locate_image(images_dir, im.file_name) or os.path.join(images_dir, im.file_name)
+        if ensemble:
+            film = measure_film_ensemble([im] + ensemble[im.image_id], options, path, source=source)
+        else:
+            film = measure_film(im, options, path, source=source)
+        vertebra_rows += film.vertebrae
+        image_rows.append(film.image)
+        if options.aasce and im.cobb_angles and film.image.get('cobb_mt_deg') is not None:
+            pred = [film.image['cobb_pt_deg'], film.image['cobb_mt_deg'], film.image['cobb_tl_deg']]
+            unc = [film.image.get(f'cobb_{a}_deg_unc') for a in AASCE_ANGLES]
+            smape_pairs.append((im.file_name, pred, list(im.cobb_angles),
+                                {'unc': unc if None not in unc else None, 'qc_status': film.image.get('qc_status')}))
+        if film.overlay_jpg is not None:
+            atomic_write_bytes(path_inside(os.path.join(out, 'vis'), vis_name), film.overlay_jpg)
+    return vertebra_rows, image_rows, smape_pairs
+
+
+def write_measurements(out: str, vertebra_rows: List[dict], image_rows: List[dict], measures=(),
+                       input_path: str = '', input_kind: str = 'results') -> List[str]:
+    """OUT/measurements.csv (custom columns after the built-in numbers, before note and QC), images.csv and
+    measurements.json; returns the names written."""
+    os.makedirs(out, exist_ok=True)
+    extra = [c for m in measures for c in ((m.column, f'{m.name}_mm') if m.kind == 'distance' else (m.column,))]
+    at = VERTEBRA_COLUMNS.index('note')
+    columns = VERTEBRA_COLUMNS[:at] + extra + VERTEBRA_COLUMNS[at:]
+    atomic_write_text(os.path.join(out, 'measurements.csv'), to_csv(vertebra_rows, columns))
+    atomic_write_text(os.path.join(out, 'images.csv'), to_csv(image_rows, IMAGE_COLUMNS))
+    atomic_write_json(os.path.join(out, 'measurements.json'),
+                      {'input': os.path.abspath(input_path), 'input_kind': input_kind, 'vertebrae': vertebra_rows,
+                       'images': image_rows})
+    return ['measurements.csv', 'images.csv', 'measurements.json']
+
+
+def write_cohort(out: str, vertebra_rows: List[dict], reference_level: Optional[str] = None,
+                 source: str = 'input') -> int:
+    """OUT/cohort.csv and cohort.png (per-level statistics); returns the number of rows."""
+    from spinekey.measurement.cohort import COHORT_COLUMNS, cohort_table
+    from spinekey.visualization.plots import plot_cohort
+    table = cohort_table(vertebra_rows, reference_level)
+    if not table:
+        raise SpineKeyError(f'{source}: no levels to build cohort statistics from (give --bottom-level '
+                            'or labelled GT)')
+    atomic_write_text(os.path.join(out, 'cohort.csv'), to_csv(table, COHORT_COLUMNS))
+    plot_cohort(table, os.path.join(out, 'cohort.png'))
+    return len(table)
+
+
+def write_smape(out: str, pairs: Sequence[SmapePair], source: str = 'input') -> dict:
+    """OUT/smape.json: the AASCE SMAPE of the films' angles against the stored ones; returns its summary
+    (smape, n_images, mean_abs_error_deg)."""
+    from spinekey.measurement.aasce import smape
+    if not pairs:
+        raise SpineKeyError(f'{source}: --aasce-smape needs images with cobb_angles (a GT file '
+                            'from tools/convert_dataset.py --from aasce) and measurable predictions')
+    value = smape([p for _, p, _, _ in pairs], [t for _, _, t, _ in pairs])
+    per_angle = [sum(abs(p[i] - t[i]) for _, p, t, _ in pairs) / len(pairs) for i in range(3)]
+    summary = {'smape': value, 'n_images': len(pairs), 'angle_order': list(AASCE_ANGLES),
+               'mean_abs_error_deg': dict(zip(AASCE_ANGLES, per_angle))}
+    atomic_write_json(os.path.join(out, 'smape.json'), dict(
+        summary, images=[dict({'file_name': f, 'pred': p, 'true': t}, **extra) for f, p, t, extra in pairs]),
+        indent=1)
+    return summary
+
+
+def write_uncertainty_check(out: str, plots: str, pairs: Sequence[SmapePair]) -> Optional[dict]:
+    """OUT/uncertainty.json and its plots in ``plots``: does the angles' uncertainty (and QC) point at the large
+    errors? None when no film carries an uncertainty."""
+    from spinekey.evaluation.uncertainty_validation import validate
+    from spinekey.visualization.plots import plot_uncertainty_validation
+    scored = [(p, t, extra) for _, p, t, extra in pairs if extra['unc'] is not None]
+    if not scored:
+        return None
+    result = validate([p for p, _, _ in scored], [t for _, t, _ in scored], [e['unc'] for _, _, e in scored],
+                      [e['qc_status'] for _, _, e in scored])
+    os.makedirs(plots, exist_ok=True)
+    atomic_write_json(os.path.join(out, 'uncertainty.json'), result, indent=1)
+    plot_uncertainty_validation(result, os.path.join(plots, ''))
+    return result

@@ -1,0 +1,42 @@
+"""Measuring a run from Python (spinekey.apis.measure_run) writes what tools/measure.py writes, and scores SMAPE
+as worked by hand."""
+import json
+import os
+
+import pytest
+
+from spinekey.apis.measure_run import measure_films, write_measurements, write_smape
+from spinekey.measurement.inputs import read_measure_input
+from spinekey.measurement.options import MeasureOptions
+from tests.conftest import run_tool
+
+
+def test_the_api_writes_the_tools_files(synthetic_dir, tmp_path):
+    gt = os.path.join(synthetic_dir, 'det_train.json')
+    tool_out, api_out = tmp_path / 'tool', tmp_path / 'api'
+    run_tool('tools/measure.py', '--input', gt, '--out', str(tool_out), '--anterior', 'left', '--unc-samples', '0',
+             '--bottom-level', 'L5', check=True)
+    kind, images = read_measure_input(gt)
+    rows, image_rows, pairs = measure_films(images, MeasureOptions(anterior='left', unc_samples=0,
+                                                                   bottom_level='L5'), synthetic_dir, str(api_out))
+    assert write_measurements(str(api_out), rows, image_rows, input_path=gt, input_kind=kind) == [
+        'measurements.csv', 'images.csv', 'measurements.json']
+    assert kind == 'gt' and len(image_rows) == len(images) > 5 and pairs == []  # no AASCE angles asked for
+    for name in ('measurements.csv', 'images.csv', 'measurements.json'):
+        assert (api_out / name).read_text() == (tool_out / name).read_text(), name
+    assert any(r['cobb_deg'] is not None for r in json.loads((api_out / 'measurements.json').read_text())['images'])
+
+
+def test_smape_by_hand(tmp_path):
+    # film a: |12-10| / (12+20+30 + 10+20+30) = 2/122; film b exact: mean 1/122 -> 0.8197%
+    pairs = [('a.png', [12, 20, 30], [10, 20, 30], {'unc': None, 'qc_status': 'ok'}),
+             ('b.png', [5, 5, 5], [5, 5, 5], {'unc': None, 'qc_status': 'ok'})]
+    summary = write_smape(str(tmp_path), pairs)
+    assert summary['smape'] == pytest.approx(100 / 122) and summary['n_images'] == 2
+    assert summary['mean_abs_error_deg'] == {'pt': 1.0, 'mt': 0.0, 'tl': 0.0}
+    written = json.loads((tmp_path / 'smape.json').read_text())
+    assert written['images'][0] == {'file_name': 'a.png', 'pred': [12, 20, 30], 'true': [10, 20, 30], 'unc': None,
+                                    'qc_status': 'ok'}
+    from spinekey.utils.errors import SpineKeyError
+    with pytest.raises(SpineKeyError, match='^gt.json: --aasce-smape needs images with cobb_angles'):
+        write_smape(str(tmp_path), [], source='gt.json')
