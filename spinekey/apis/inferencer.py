@@ -100,8 +100,11 @@ class SpineKeyInferencer:
         self.measure = MeasureOptions() if measure is True else (measure or None)
         self.batch_size, self.num_workers = batch_size, num_workers
         head = getattr(self.model.roi_head, 'keypoint_head', None)
-        names = resolve_keypoint_names(head.num_keypoints, self.model.dataset_meta.get('keypoint_names')) \
-            if head is not None else []
+        try:
+            names = resolve_keypoint_names(head.num_keypoints, self.model.dataset_meta.get('keypoint_names')) \
+                if head is not None else []
+        except ValueError as err:  # names in the checkpoint that do not fit its head
+            raise SpineKeyError(f'{checkpoint}: {err}') from None
         self.keypoint_names = names
         from spinekey.measurement.qc import QCThresholds
         try:

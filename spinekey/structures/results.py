@@ -74,9 +74,10 @@ def resolve_keypoint_names(num_keypoints: int, given: Optional[Sequence[str]] = 
         try:
             return keypoint_names_for(num_keypoints)
         except ValueError:
-            raise ValueError(f'results have K={num_keypoints} keypoints; pass --keypoint-names') from None
+            raise ValueError(f'K={num_keypoints} keypoints and no default names for that K; pass --keypoint-names') \
+                from None
     if len(names) != num_keypoints:
-        raise ValueError(f'results have K={num_keypoints} keypoints but {len(names)} names were given '
+        raise ValueError(f'K={num_keypoints} keypoints but {len(names)} names were given '
                          f'({",".join(names)})')
     return names
 
