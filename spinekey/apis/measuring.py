@@ -187,8 +187,7 @@ def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions
     from dataclasses import replace
 
     from spinekey.measurement.ensemble import combine_image_rows
-    from spinekey.measurement.qc import QC_DEFAULTS, apply_qc
-    from spinekey.measurement.aasce import AASCE_VERTEBRAE
+    from spinekey.measurement.spine import spine_qc
     from spinekey.measurement.uncertainty import IMAGE_UNC, unc_column
     first = measure_film(members[0], options, image_path, source=source)
     quiet = replace(options, overlay=False, anterior=first.anterior)  # same side: angles signed alike
@@ -196,6 +195,6 @@ def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions
     combined = combine_image_rows([first.image] + [o.image for o in others])
     spine = first.spine
     spine.image.update({k: combined.get(k) for a in IMAGE_UNC for k in (a, unc_column(a)) if k in combined})
-    apply_qc(spine, options.expected_levels or (AASCE_VERTEBRAE if options.aasce else None), options.qc or QC_DEFAULTS)
+    spine_qc(spine, options)
     combined.update(qc_status=spine.image['qc_status'], qc_reasons=spine.image['qc_reasons'])
     return replace(first, image=combined)

@@ -134,7 +134,7 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
                   ) -> SpineMeasurement:
     """Every measurement of one film (rows without image_id/file_name, which the caller adds), in four steps
     a reader can find by name: ``spine_rows`` (order, levels, heights, grades, slips), ``spine_angles``
-    (Cobb, lordosis, AASCE), ``add_uncertainty`` (the ``*_unc`` columns by Monte Carlo) and ``apply_qc``.
+    (Cobb, lordosis, AASCE), ``add_uncertainty`` (the ``*_unc`` columns by Monte Carlo) and ``spine_qc``.
 
     ``anterior`` is the side already chosen ('left' / 'right'); ``spacing`` [row_mm, col_mm] or None;
     ``image_height`` is needed by the AASCE procedure. From ``options``: bottom_level / top_level name the
@@ -152,8 +152,14 @@ def measure_spine(vertebrae: Sequence[VertebraInput], anterior: str, spacing=Non
             spine_angles(again, image_height, quiet)
             return again.vertebrae, again.image
         add_uncertainty(out.vertebrae, out.image, out.ordered, measure_again, options.unc_samples)
-    apply_qc(out, options.expected_levels or (AASCE_VERTEBRAE if options.aasce else None), options.qc or QC_DEFAULTS)
+    spine_qc(out, options)
     return out
+
+
+def spine_qc(out: SpineMeasurement, options: MeasureOptions) -> None:
+    """The QC columns of ``out`` with ``options``' thresholds (None: the defaults) and expected levels (None:
+    17 with aasce); also what an ensemble's combined angles are judged again with."""
+    apply_qc(out, options.expected_levels or (AASCE_VERTEBRAE if options.aasce else None), options.qc or QC_DEFAULTS)
 
 
 def spine_rows(vertebrae: Sequence[VertebraInput], anterior: str, spacing, options: MeasureOptions
