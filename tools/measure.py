@@ -10,18 +10,15 @@ Writes OUT/measurements.csv (one row per vertebra), OUT/images.csv (one row per 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from spinekey.apis.measure_run import (add_films_without_detections, ensemble_members, measure_films, write_cohort,
-                                       write_measurements, write_smape, write_uncertainty_check)
+from spinekey.apis.measure_run import measure_run, options_from_files, parse_custom_measures
 from spinekey.io.atomic import protect_inputs
 from spinekey.measurement.aasce import AASCE_ANGLES
-from spinekey.measurement.inputs import read_measure_input
+from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 from spinekey.structures.results import DEFAULT_SCORE_THR
 from spinekey.utils.cli import run_cli
-from spinekey.utils.errors import SpineKeyError
 
 
 def parse_args():
@@ -80,51 +77,13 @@ def parse_args():
     return p.parse_args()
 
 
-def custom_measures(args) -> list:
-    from spinekey.measurement.custom import parse_measure
-    texts = list(args.define)
-    if args.define_file:
-        from spinekey.utils.cli import load_config
-        texts += list(load_config(args.define_file).get('custom_measures', []))
-    try:
-        return [parse_measure(t) for t in texts]
-    except ValueError as err:
-        raise SpineKeyError(f'--define: {err}') from None
-
-
-def qc_settings(args):
-    """(QCThresholds from --qc-config's ``qc = dict(...)``, the model's input scale from its test pipeline, its
-    conformal calibration); (None, None, None) without it."""
-    from spinekey.apis.measuring import calibration_of, model_input_scale
-    from spinekey.measurement.qc import QCThresholds
-    if not args.qc_config:
-        return None, None, None
-    from spinekey.utils.cli import load_config
-    cfg = load_config(args.qc_config)
-    try:
-        qc = QCThresholds.from_config(cfg.get('qc'))
-    except ValueError as err:
-        raise SpineKeyError(f'{args.qc_config}: {err}') from None
-    return qc, model_input_scale(cfg), calibration_of(cfg, args.qc_config)
-
-
-def measure_options(args, measures):
-    """MeasureOptions from the flags (QC thresholds, input scale and calibration from --qc-config; the learned
-    level chain from its config and checkpoint)."""
-    from spinekey.measurement.options import MeasureOptions
-    qc, input_scale, calibration = qc_settings(args)
-    level_chain = None
-    if bool(args.level_chain_config) != bool(args.level_chain_checkpoint):
-        raise SpineKeyError('--level-chain-config and --level-chain-checkpoint go together')
-    if args.level_chain_config:
-        from spinekey.apis.level_chain import AASCE_LEVELS, LevelChain
-        level_chain = LevelChain(args.level_chain_config, args.level_chain_checkpoint,
-                                 AASCE_LEVELS if (args.aasce or args.aasce_smape) else None)
-    return MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
-                          pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
-                          chain=args.chain, custom=measures, overlay=args.save_vis, qc=qc,
-                          unc_samples=args.unc_samples, input_scale=input_scale, calibration=calibration,
-                          level_chain=level_chain)
+def measure_options(args):
+    """MeasureOptions from the flags and the files they name (QC config, level chain)."""
+    options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
+                             pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
+                             chain=args.chain, custom=parse_custom_measures(args.define, args.define_file),
+                             overlay=args.save_vis, unc_samples=args.unc_samples)
+    return options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint)
 
 
 def print_uncertainty_check(result, plots) -> None:
@@ -153,41 +112,21 @@ def main() -> int:
                     '--qc-config': args.qc_config, '--level-chain-config': args.level_chain_config,
                     '--level-chain-checkpoint': args.level_chain_checkpoint,
                     **{f'--ensemble {p}': p for p in (args.ensemble or [])}})
-    names = args.keypoint_names.split(',') if args.keypoint_names else None
-    kind, images = read_measure_input(args.input, args.score_thr, names, args.gt, args.strict)
-    if args.films:
-        images = add_films_without_detections(images, args.films)
-    if not images:
-        raise SpineKeyError(f'{args.input}: no images to measure')
-    images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.input))
-    measures = custom_measures(args)
-    if measures:
-        from spinekey.measurement.custom import check_names
-        names_seen = sorted({n for im in images for v in im.vertebrae for n in v.points})
-        try:
-            check_names(measures, names_seen)
-        except ValueError as err:
-            raise SpineKeyError(f'{args.input}: {err}') from None
-    if args.ensemble and kind == 'gt':
-        raise SpineKeyError(f'{args.input}: --ensemble combines models\' results.json files; --input is ground truth')
-    ensemble = ensemble_members(args.ensemble, images, args.score_thr, names, args.gt, args.strict) \
-        if args.ensemble else None
-    options = measure_options(args, measures)
-    vertebra_rows, image_rows, smape_pairs = measure_films(images, options, images_dir, args.out, ensemble,
-                                                           source=args.input)
-    written = write_measurements(args.out, vertebra_rows, image_rows, measures, args.input, kind)
-    print(f'measured {len(vertebra_rows)} vertebrae on {len(image_rows)} images ({kind}) -> {args.out}/'
-          + ', '.join(written))
-    if args.cohort:
-        n = write_cohort(args.out, vertebra_rows, args.reference_level, source=args.input)
-        print(f'cohort statistics: {n} rows -> cohort.csv, cohort.png')
-    if args.aasce_smape:
-        summary = write_smape(args.out, smape_pairs, source=args.gt or args.input)
-        err = summary['mean_abs_error_deg']
-        print(f'AASCE SMAPE {summary["smape"]:.2f}% over {summary["n_images"]} images; mean |error| pt '
+    run = measure_run(args.input, args.out, measure_options(args), images_dir=args.images_dir,
+                      score_thr=args.score_thr, gt=args.gt,
+                      keypoint_names=args.keypoint_names.split(',') if args.keypoint_names else None,
+                      strict=args.strict, films=args.films, ensemble=args.ensemble or (), cohort=args.cohort,
+                      reference_level=args.reference_level, aasce_smape=args.aasce_smape, plots=args.plots)
+    print(f'measured {run.n_vertebrae} vertebrae on {run.n_images} images ({run.kind}) -> {args.out}/'
+          + ', '.join(run.written))
+    if run.cohort_rows is not None:
+        print(f'cohort statistics: {run.cohort_rows} rows -> cohort.csv, cohort.png')
+    if run.smape is not None:
+        err = run.smape['mean_abs_error_deg']
+        print(f'AASCE SMAPE {run.smape["smape"]:.2f}% over {run.smape["n_images"]} images; mean |error| pt '
               f'{err["pt"]:.2f}, mt {err["mt"]:.2f}, tl {err["tl"]:.2f} deg')
         if args.plots:
-            print_uncertainty_check(write_uncertainty_check(args.out, args.plots, smape_pairs), args.plots)
+            print_uncertainty_check(run.uncertainty, args.plots)
     return 0
 
 

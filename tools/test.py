@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import DictAction
 
+from spinekey.apis.runner import default_work_dir, runner_test
 from spinekey.utils.cli import load_config, run_cli
-from spinekey.utils.errors import SpineKeyError
-from spinekey.apis.batch import close_process_group
-from spinekey.apis.training import init_cpu_distributed, prepare_test_config
 
 
 def parse_args():
@@ -39,36 +36,13 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if args.out and not args.out.endswith(('.json', '.pkl', '.pickle')):
-        raise SpineKeyError(f'--out {args.out}: give a .json (results.json) or .pkl file')
     cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0], 'test')
-    prepare_test_config(cfg, args.checkpoint, work_dir)
-    if args.show_dir:
-        cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
-    if args.launcher == 'pytorch':
-        init_cpu_distributed(cfg)
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
-    if args.out:
-        runner.test_evaluator.metrics.append(_dump_metric(args.out, cfg))
-    metrics = runner.test()
+    metrics = runner_test(cfg, args.checkpoint, args.work_dir or default_work_dir(args.config, 'test'),
+                       launcher=args.launcher, out=args.out, show_dir=args.show_dir)
     print('test metrics: ' + ', '.join(f'{k}={v:.4f}' for k, v in metrics.items() if isinstance(v, float)))
     if args.out:
         print(f'wrote {args.out}')
-    close_process_group()
     return 0
-
-
-def _dump_metric(out: str, cfg):
-    if out.endswith('.json'):
-        from spinekey.evaluation.metrics.dump_results import DumpSpineResults
-        ds = cfg.test_dataloader.dataset
-        root = osp.join(ds.get('data_root', '') or '', (ds.get('data_prefix') or {}).get('img', '') or '')
-        return DumpSpineResults(out_file=out, image_root=root)
-    from mmdet.evaluation import DumpDetResults
-    return DumpDetResults(out_file_path=out)
 
 
 if __name__ == '__main__':

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import DictAction
 
+from spinekey.apis.runner import default_work_dir, train_run
 from spinekey.utils.cli import load_config, run_cli
-from spinekey.apis.training import init_cpu_distributed, prepare_training_config
 
 
 def parse_args():
@@ -41,21 +40,11 @@ def main() -> int:
     args = parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
-    for key in ('train_dataloader', 'val_dataloader'):
-        if cfg.get(key) is not None and cfg[key].dataset.get('type') == 'SpineCocoDataset':
-            cfg[key].dataset.skip_bad_images = args.skip_bad_images
-            cfg[key].dataset.strict = args.strict
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     user_workers = any(k.startswith('train_dataloader.num_workers') for k in args.cfg_options or {})
-    prepare_training_config(cfg, amp=args.amp, auto_scale_lr=args.auto_scale_lr, resume=args.resume,
-                            workers=args.workers, scale_workers=not user_workers)
-    if args.launcher == 'pytorch':
-        init_cpu_distributed(cfg)
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    train_run(cfg, launcher=args.launcher, skip_bad_images=args.skip_bad_images, strict=args.strict, amp=args.amp,
+              auto_scale_lr=args.auto_scale_lr, resume=args.resume, workers=args.workers,
+              scale_workers=not user_workers)
     return 0
 
 

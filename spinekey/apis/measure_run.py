@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import sys
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
@@ -22,6 +23,7 @@ from spinekey.measurement.aasce import AASCE_ANGLES
 from spinekey.measurement.inputs import read_measure_input
 from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
+from spinekey.structures.results import DEFAULT_SCORE_THR
 from spinekey.structures.vertebra import ImageInput
 from spinekey.utils.errors import SpineKeyError
 
@@ -151,3 +153,99 @@ def write_uncertainty_check(out: str, plots: str, pairs: Sequence[SmapePair]) ->
     atomic_write_json(os.path.join(out, 'uncertainty.json'), result, indent=1)
     plot_uncertainty_validation(result, os.path.join(plots, ''))
     return result
+
+
+def parse_custom_measures(defines: Sequence[str] = (), define_file: Optional[str] = None) -> list:
+    """Custom measures from ``NAME=KIND:POINTS`` texts and a config file's ``custom_measures = [...]``."""
+    from spinekey.measurement.custom import parse_measure
+    texts = list(defines)
+    if define_file:
+        from spinekey.utils.cli import load_config
+        texts += list(load_config(define_file).get('custom_measures', []))
+    try:
+        return [parse_measure(t) for t in texts]
+    except ValueError as err:
+        raise SpineKeyError(f'--define: {err}') from None
+
+
+def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
+                       level_chain_config: Optional[str] = None,
+                       level_chain_checkpoint: Optional[str] = None) -> MeasureOptions:
+    """``options`` with what files decide: QC thresholds, the model's input scale and its conformal calibration
+    from ``qc_config``'s ``qc = dict(...)`` (a model config), and the learned level chain."""
+    from spinekey.apis.measuring import calibration_of, model_input_scale
+    from spinekey.measurement.qc import QCThresholds
+    if bool(level_chain_config) != bool(level_chain_checkpoint):
+        raise SpineKeyError('--level-chain-config and --level-chain-checkpoint go together')
+    if qc_config:
+        from spinekey.utils.cli import load_config
+        cfg = load_config(qc_config)
+        try:
+            qc = QCThresholds.from_config(cfg.get('qc'))
+        except ValueError as err:
+            raise SpineKeyError(f'{qc_config}: {err}') from None
+        options = replace(options, qc=qc, input_scale=model_input_scale(cfg),
+                          calibration=calibration_of(cfg, qc_config))
+    if level_chain_config:
+        from spinekey.apis.level_chain import AASCE_LEVELS, LevelChain
+        options = replace(options, level_chain=LevelChain(level_chain_config, level_chain_checkpoint,
+                                                          AASCE_LEVELS if options.aasce else None))
+    return options
+
+
+def check_custom_measures(measures: Sequence, images: Sequence[ImageInput], source: str) -> None:
+    """One line naming ``source`` when a custom measure names a point no vertebra of the input has."""
+    if not measures:
+        return
+    from spinekey.measurement.custom import check_names
+    try:
+        check_names(measures, sorted({n for im in images for v in im.vertebrae for n in v.points}))
+    except ValueError as err:
+        raise SpineKeyError(f'{source}: {err}') from None
+
+
+@dataclass
+class MeasureRun:
+    """What ``measure_run`` wrote: counts, file names and the scores (None where not asked for)."""
+    kind: str  # 'results' or 'gt'
+    n_vertebrae: int
+    n_images: int
+    written: List[str]
+    cohort_rows: Optional[int] = None
+    smape: Optional[dict] = None  # write_smape's summary
+    uncertainty: Optional[dict] = None  # write_uncertainty_check's result
+    pairs: List[SmapePair] = field(default_factory=list)
+
+
+def measure_run(input_path: str, out: str, options: MeasureOptions = MeasureOptions(), *,
+                images_dir: Optional[str] = None, score_thr: float = DEFAULT_SCORE_THR, gt: Optional[str] = None,
+                keypoint_names: Optional[Sequence[str]] = None, strict: bool = False,
+                films: Optional[str] = None, ensemble: Sequence[str] = (), cohort: bool = False,
+                reference_level: Optional[str] = None, aasce_smape: bool = False,
+                plots: Optional[str] = None) -> MeasureRun:
+    """tools/measure.py as one call: read a results.json or a GT file (``films``: also the run's films without
+    detections), measure every film, write the CSVs and JSON to ``out``; ``cohort``, ``aasce_smape`` (with
+    ``plots``: the uncertainty check) add their files. ``options.aasce`` is set when ``aasce_smape`` is."""
+    kind, images = read_measure_input(input_path, score_thr, keypoint_names, gt, strict)
+    if films:
+        images = add_films_without_detections(images, films)
+    if not images:
+        raise SpineKeyError(f'{input_path}: no images to measure')
+    check_custom_measures(options.custom, images, input_path)
+    if ensemble and kind == 'gt':
+        raise SpineKeyError(f'{input_path}: --ensemble combines models\' results.json files; --input is ground truth')
+    members = ensemble_members(ensemble, images, score_thr, keypoint_names, gt, strict) if ensemble else None
+    if aasce_smape:
+        options = replace(options, aasce=True)
+    images_dir = images_dir or os.path.dirname(os.path.abspath(input_path))
+    vertebra_rows, image_rows, pairs = measure_films(images, options, images_dir, out, members, source=input_path)
+    run = MeasureRun(kind, len(vertebra_rows), len(image_rows),
+                     write_measurements(out, vertebra_rows, image_rows, options.custom, input_path, kind),
+                     pairs=pairs)
+    if cohort:
+        run.cohort_rows = write_cohort(out, vertebra_rows, reference_level, source=input_path)
+    if aasce_smape:
+        run.smape = write_smape(out, pairs, source=gt or input_path)
+        if plots:
+            run.uncertainty = write_uncertainty_check(out, plots, pairs)
+    return run

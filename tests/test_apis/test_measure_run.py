@@ -5,26 +5,55 @@ import os
 
 import pytest
 
-from spinekey.apis.measure_run import measure_films, write_measurements, write_smape
+from spinekey.apis.measure_run import (measure_films, measure_run, options_from_files, parse_custom_measures,
+                                       write_measurements, write_smape)
 from spinekey.measurement.inputs import read_measure_input
 from spinekey.measurement.options import MeasureOptions
+from spinekey.utils.errors import SpineKeyError
 from tests.conftest import run_tool
 
 
 def test_the_api_writes_the_tools_files(synthetic_dir, tmp_path):
     gt = os.path.join(synthetic_dir, 'det_train.json')
-    tool_out, api_out = tmp_path / 'tool', tmp_path / 'api'
-    run_tool('tools/measure.py', '--input', gt, '--out', str(tool_out), '--anterior', 'left', '--unc-samples', '0',
-             '--bottom-level', 'L5', check=True)
+    tool_out, api_out, run_out = tmp_path / 'tool', tmp_path / 'api', tmp_path / 'run'
+    proc = run_tool('tools/measure.py', '--input', gt, '--out', str(tool_out), '--anterior', 'left',
+                    '--unc-samples', '0', '--bottom-level', 'L5', '--cohort',
+                    '--define', 'w=distance:top_left,top_right', check=True)
+    options = MeasureOptions(anterior='left', unc_samples=0, bottom_level='L5',
+                             custom=parse_custom_measures(['w=distance:top_left,top_right']))
     kind, images = read_measure_input(gt)
-    rows, image_rows, pairs = measure_films(images, MeasureOptions(anterior='left', unc_samples=0,
-                                                                   bottom_level='L5'), synthetic_dir, str(api_out))
-    assert write_measurements(str(api_out), rows, image_rows, input_path=gt, input_kind=kind) == [
+    rows, image_rows, pairs = measure_films(images, options, synthetic_dir, str(api_out))
+    assert write_measurements(str(api_out), rows, image_rows, options.custom, input_path=gt, input_kind=kind) == [
         'measurements.csv', 'images.csv', 'measurements.json']
     assert kind == 'gt' and len(image_rows) == len(images) > 5 and pairs == []  # no AASCE angles asked for
+    run = measure_run(gt, str(run_out), options, cohort=True)
+    assert (run.kind, run.n_vertebrae, run.n_images) == ('gt', len(rows), len(image_rows))
+    assert run.smape is None and run.uncertainty is None and run.cohort_rows > 0
+    assert f'measured {len(rows)} vertebrae on {len(image_rows)} images (gt)' in proc.stdout
     for name in ('measurements.csv', 'images.csv', 'measurements.json'):
-        assert (api_out / name).read_text() == (tool_out / name).read_text(), name
+        assert (api_out / name).read_text() == (tool_out / name).read_text() == (run_out / name).read_text(), name
+    assert (run_out / 'cohort.csv').read_text() == (tool_out / 'cohort.csv').read_text()
+    assert 'w_px' in (run_out / 'measurements.csv').read_text().splitlines()[0].split(',')
     assert any(r['cobb_deg'] is not None for r in json.loads((api_out / 'measurements.json').read_text())['images'])
+
+
+def test_options_from_files(tmp_path):
+    base = MeasureOptions(aasce=True)
+    assert options_from_files(base) == base  # no files: nothing changes
+    with pytest.raises(SpineKeyError, match='^--level-chain-config and --level-chain-checkpoint go together$'):
+        options_from_files(base, level_chain_config='chain.py')
+    cfg = tmp_path / 'model.py'
+    cfg.write_text("qc = dict(min_score=0.4)\n"
+                   "test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(1024, 512), "
+                   "keep_ratio=True)]\n")
+    got = options_from_files(base, qc_config=str(cfg))
+    assert got.qc.min_score == 0.4 and got.input_scale == (1024, 512) and got.calibration is None
+    assert got.aasce and base.qc is None  # the rest kept; the options given are not changed
+    cfg.write_text("qc = dict(min_scroe=0.4)\n")
+    with pytest.raises(SpineKeyError, match=f'^{cfg}: unknown QC threshold.s. min_scroe'):
+        options_from_files(base, qc_config=str(cfg))
+    with pytest.raises(SpineKeyError, match='^--define: '):
+        parse_custom_measures(['no equals sign'])
 
 
 def test_smape_by_hand(tmp_path):
