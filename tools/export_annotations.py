@@ -10,14 +10,11 @@ data with `python tools/convert_dataset.py --from labelme --src OUT --out train.
 from __future__ import annotations
 
 import argparse
-import os
 
-from spinekey.io.atomic import atomic_write_json, protect_inputs
-from spinekey.io.coco_files import load_coco_gt, load_results
-from spinekey.io.safe_paths import output_names, path_inside
-from spinekey.utils.cli import run_cli
-from spinekey.utils.errors import SpineKeyError
+from spinekey.converters.export import export_annotations
+from spinekey.io.atomic import protect_inputs
 from spinekey.structures.results import DEFAULT_SCORE_THR
+from spinekey.utils.cli import run_cli
 
 
 def parse_args():
@@ -43,35 +40,15 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     protect_inputs({'--results': args.results, '--gt': args.gt})
-    from spinekey.converters.export import film_sizes, film_vertebrae, to_coco, to_labelme
-    from spinekey.structures.results import resolve_keypoint_names
-    results = load_results(args.results)
-    if not results:
-        raise SpineKeyError(f'{args.results}: no detections to export')
-    gt = load_coco_gt(args.gt) if args.gt else None
-    k = len(results[0].get('keypoints') or []) // 3
-    categories = gt['categories'] if gt else []
-    try:
-        names = resolve_keypoint_names(k, args.keypoint_names.split(',') if args.keypoint_names else None,
-                                       categories[0].get('keypoints') if categories else None)
-    except ValueError as err:
-        raise SpineKeyError(f'{args.results}: {err}') from None
-    films = film_vertebrae(results, names, args.score_thr, args.review_below, args.bottom_level, args.top_level)
-    sizes = film_sizes(films, args.images_dir, gt, source=args.results)
-    n_review = sum(bool(v.review) for vs in films.values() for v in vs)
+    run = export_annotations(args.results, args.out, args.to, gt_path=args.gt, images_dir=args.images_dir,
+                             keypoint_names=args.keypoint_names.split(',') if args.keypoint_names else None,
+                             score_thr=args.score_thr, review_below=args.review_below,
+                             bottom_level=args.bottom_level, top_level=args.top_level)
     if args.to == 'coco':
-        atomic_write_json(args.out, to_coco(films, {f: s[:2] for f, s in sizes.items()}, names), indent=1)
-        print(f'wrote {args.out}: {len(films)} films, {sum(map(len, films.values()))} vertebrae '
-              f'({n_review} marked for review)')
-        return 0
-    film_list = sorted(films)
-    for film, name in zip(film_list, output_names(film_list, '.json', flat=True)):
-        out_path = path_inside(args.out, name)
-        width, height, image = sizes[film]
-        image_path = os.path.relpath(image, os.path.dirname(out_path)) if image else film
-        atomic_write_json(out_path, to_labelme(films[film], image_path, width, height), indent=1)
-    print(f'wrote {len(film_list)} labelme files to {args.out} ({n_review} vertebrae marked for review); '
-          f'bring them back with: python tools/convert_dataset.py --from labelme --src {args.out} --out train.json')
+        print(f'wrote {args.out}: {run.n_films} films, {run.n_vertebrae} vertebrae ({run.n_review} marked for review)')
+    else:
+        print(f'wrote {run.files} labelme files to {args.out} ({run.n_review} vertebrae marked for review); '
+              f'bring them back with: python tools/convert_dataset.py --from labelme --src {args.out} --out train.json')
     return 0
 
 

@@ -8,11 +8,10 @@ split.json records which file went where, so the split is documented and reprodu
 from __future__ import annotations
 
 import argparse
-import os
 
-from spinekey.io.atomic import atomic_write_json, protect_inputs
+from spinekey.io.atomic import protect_inputs
 from spinekey.io.coco_files import load_coco_gt
-from spinekey.converters.splits import k_folds, split_parts
+from spinekey.converters.splits import write_split
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
 
@@ -45,29 +44,11 @@ def main() -> int:
     args = parse_args()
     protect_inputs({'--ann': args.ann})
     coco = load_coco_gt(args.ann, strict=args.strict)
-    if args.ratios:
-        names, ratios = parse_ratios(args.ratios)
-        parts = split_parts(coco, ratios, args.seed, args.group_by, args.stratify_by)
-    else:
-        if args.folds < 2:
-            raise SpineKeyError(f'--folds must be at least 2, got {args.folds}')
-        names = [f'fold{i}' for i in range(args.folds)]
-        folds = k_folds(coco, args.folds, args.seed, args.group_by, args.stratify_by)
-        parts = [val for _, val in folds]
-    os.makedirs(args.out_dir, exist_ok=True)
-    record = {'source': os.path.abspath(args.ann), 'seed': args.seed, 'group_by': args.group_by,
-              'stratify_by': args.stratify_by,
-              'parts': {name: sorted(im['file_name'] for im in part['images']) for name, part in zip(names, parts)}}
-    if args.ratios:
-        for name, part in zip(names, parts):
-            atomic_write_json(os.path.join(args.out_dir, f'{name}.json'), part)
-            print(f'{name}.json: {len(part["images"])} images')
-    else:
-        for i, (train, val) in enumerate(folds):
-            atomic_write_json(os.path.join(args.out_dir, f'fold{i}_train.json'), train)
-            atomic_write_json(os.path.join(args.out_dir, f'fold{i}_val.json'), val)
-            print(f'fold{i}: {len(train["images"])} train / {len(val["images"])} val images')
-    atomic_write_json(os.path.join(args.out_dir, 'split.json'), record, indent=1)
+    written = write_split(coco, args.ann, args.out_dir, folds=args.folds,
+                          ratios=parse_ratios(args.ratios) if args.ratios else None, seed=args.seed,
+                          group_by=args.group_by, stratify_by=args.stratify_by)
+    for name, n, n_val in written:
+        print(f'{name}.json: {n} images' if n_val is None else f'{name}: {n} train / {n_val} val images')
     print(f'wrote {args.out_dir}/split.json')
     return 0
 

@@ -11,9 +11,8 @@ import sys
 
 from tqdm import tqdm
 
-from spinekey.io.atomic import atomic_write_json, protect_inputs
+from spinekey.io.atomic import protect_inputs
 from spinekey.utils.cli import run_cli
-from spinekey.utils.errors import SpineKeyError
 
 
 def parse_args():
@@ -39,27 +38,16 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     protect_inputs({'--results': args.results, '--config': args.config, '--checkpoint': args.checkpoint})
-    from spinekey.apis.refine import Refiner, refine_results
-    from spinekey.structures.keypoint_names import keypoint_names_for
-    from spinekey.io.coco_files import load_results
-    results = load_results(args.results)
-    with_kps = [r for r in results if r.get('keypoints')]
-    if not with_kps:
-        raise SpineKeyError(f'{args.results}: no detection with keypoints to refine')
-    k = len(with_kps[0]['keypoints']) // 3
-    try:
-        names = args.keypoint_names.split(',') if args.keypoint_names else keypoint_names_for(k)
-    except ValueError as err:
-        raise SpineKeyError(f'{args.results}: {err} (pass --keypoint-names)') from None
-    refiner = Refiner(args.config, args.checkpoint, device=args.device, passes=args.passes,
-                      rotate_test=args.rotate_test)
-    skipped = refine_results(refiner, results, args.images_dir, names, args.score_thr,
-                             progress=lambda films: tqdm(films, desc='refine', unit='film', file=sys.stderr))
-    for line in skipped:
+    from spinekey.apis.refine import Refiner, refine_results_file
+    run = refine_results_file(
+        lambda: Refiner(args.config, args.checkpoint, device=args.device, passes=args.passes,
+                        rotate_test=args.rotate_test), args.results, args.out, args.images_dir,
+        args.keypoint_names.split(',') if args.keypoint_names else None, args.score_thr,
+        progress=lambda films: tqdm(films, desc='refine', unit='film', file=sys.stderr))
+    for line in run.skipped:
         print(f'skipped: {line}', file=sys.stderr)
-    atomic_write_json(args.out, results)
-    print(f'wrote {args.out}: {sum("keypoints_stage1" in r for r in results)} of {len(results)} detections refined '
-          f'({refiner.passes} pass{"es" if refiner.passes > 1 else ""})')
+    print(f'wrote {args.out}: {run.refined} of {run.total} detections refined '
+          f'({run.passes} pass{"es" if run.passes > 1 else ""})')
     return 0
 
 

@@ -9,7 +9,8 @@ standard deviation (film pixels, per coordinate). ``tools/refine.py`` applies it
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -150,3 +151,34 @@ def refine_results(refiner: Refiner, results: List[dict], images_dir: str, names
             continue
         refiner.refine_detections(film, dets, names)
     return skipped
+
+
+@dataclass
+class RefineRun:
+    refined: int          # detections whose keypoints the refiner re-placed
+    total: int            # detections in the file
+    skipped: List[str]    # films not refined, with why
+    passes: int
+
+
+def refine_results_file(make_refiner: Callable[[], Refiner], results_path: str, out: str, images_dir: str,
+                        keypoint_names: Optional[Sequence[str]] = None, score_thr: float = 0.0,
+                        progress=None) -> 'RefineRun':
+    """tools/refine.py as one call: ``results_path`` refined (``refine_results``) and written to ``out``.
+    Keypoint names: ``keypoint_names``, else the default set for K. ``make_refiner`` is called once the results
+    are read (a bad file is one line before any weights load)."""
+    from spinekey.io.atomic import atomic_write_json
+    from spinekey.io.coco_files import load_results
+    from spinekey.structures.results import resolve_keypoint_names
+    results = load_results(results_path)
+    with_kps = [r for r in results if r.get('keypoints')]
+    if not with_kps:
+        raise SpineKeyError(f'{results_path}: no detection with keypoints to refine')
+    try:
+        names = resolve_keypoint_names(len(with_kps[0]['keypoints']) // 3, keypoint_names)
+    except ValueError as err:
+        raise SpineKeyError(f'{results_path}: {err}') from None
+    refiner = make_refiner()
+    skipped = refine_results(refiner, results, images_dir, names, score_thr, progress)
+    atomic_write_json(out, results)
+    return RefineRun(sum('keypoints_stage1' in r for r in results), len(results), skipped, refiner.passes)

@@ -7,6 +7,7 @@ look at are marked: labelme ``flags`` ``{"review": true}`` and the reason in ``d
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -15,9 +16,12 @@ import numpy as np
 
 from spinekey.converters.coco_builder import POLYGON_ORDER
 from spinekey.io.annotated_images import locate_image
+from spinekey.io.atomic import atomic_write_json
+from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.io.images import header_size
-from spinekey.io.safe_paths import one_line
+from spinekey.io.safe_paths import one_line, output_names, path_inside
 from spinekey.structures.keypoint_names import skeleton_for
+from spinekey.structures.results import resolve_keypoint_names
 from spinekey.structures.levels import LevelOverflow
 from spinekey.structures.vertebra import VertebraInput, order_vertebrae
 from spinekey.measurement.spine import name_levels
@@ -128,3 +132,48 @@ def film_sizes(films, images_dir: Optional[str] = None, gt: Optional[dict] = Non
         raise SpineKeyError(f'{source}: {len(missing)} film(s) not found {where} (moved since inference?), '
                             f'e.g. {one_line(missing[0])}')
     return sizes
+
+
+@dataclass
+class ExportRun:
+    """What ``export_annotations`` wrote."""
+    n_films: int
+    n_vertebrae: int
+    n_review: int     # vertebrae marked for review
+    files: int        # labelme JSON files (1 for a COCO file)
+
+
+def export_annotations(results_path: str, out: str, to: str, *, gt_path: Optional[str] = None,
+                       images_dir: Optional[str] = None, keypoint_names: Optional[Sequence[str]] = None,
+                       score_thr: float = 0.3, review_below: float = 0.5, bottom_level: Optional[str] = None,
+                       top_level: Optional[str] = None) -> ExportRun:
+    """tools/export_annotations.py as one call: a results.json as one labelme JSON per film in the folder
+    ``out`` (``to='labelme'``) or one GT-style COCO file ``out`` (``to='coco'``). Keypoint names: ``keypoint_names``,
+    else the GT's category, else the default set for K."""
+    if to not in ('labelme', 'coco'):
+        raise SpineKeyError(f'--to {to}: choose labelme or coco')
+    results = load_results(results_path)
+    if not results:
+        raise SpineKeyError(f'{results_path}: no detections to export')
+    gt = load_coco_gt(gt_path) if gt_path else None
+    categories = gt['categories'] if gt else []
+    try:
+        names = resolve_keypoint_names(len(results[0].get('keypoints') or []) // 3, keypoint_names,
+                                       categories[0].get('keypoints') if categories else None)
+    except ValueError as err:
+        raise SpineKeyError(f'{results_path}: {err}') from None
+    films = film_vertebrae(results, names, score_thr, review_below, bottom_level, top_level)
+    sizes = film_sizes(films, images_dir, gt, source=results_path)
+    run = ExportRun(len(films), sum(map(len, films.values())), sum(bool(v.review) for vs in films.values() for v in vs),
+                    1)
+    if to == 'coco':
+        atomic_write_json(out, to_coco(films, {f: s[:2] for f, s in sizes.items()}, names), indent=1)
+        return run
+    film_list = sorted(films)
+    for film, name in zip(film_list, output_names(film_list, '.json', flat=True)):
+        out_path = path_inside(out, name)
+        width, height, image = sizes[film]
+        image_path = os.path.relpath(image, os.path.dirname(out_path)) if image else film
+        atomic_write_json(out_path, to_labelme(films[film], image_path, width, height), indent=1)
+    run.files = len(film_list)
+    return run

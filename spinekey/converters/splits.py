@@ -6,9 +6,13 @@ stratum, so every split gets its share of each stratum (e.g. hardware present / 
 """
 from __future__ import annotations
 
+import os
 import random
 from collections import defaultdict
-from typing import Dict, Hashable, List, Sequence, Tuple
+from typing import Dict, Hashable, List, Optional, Sequence, Tuple
+
+from spinekey.io.atomic import atomic_write_json
+from spinekey.utils.errors import SpineKeyError
 
 
 def assign_groups(sizes: Dict[Hashable, int], strata: Dict[Hashable, Hashable], ratios: Sequence[float],
@@ -72,3 +76,37 @@ def k_folds(coco: dict, folds: int, seed: int = 0, group_by: str = 'patient_id',
         train = split_coco(coco, {im['id']: 0 if im['id'] in train_ids else 1 for im in coco['images']}, 2)[0]
         out.append((train, val))
     return out
+
+
+def write_split(coco: dict, source: str, out_dir: str, *, folds: int = 5,
+                ratios: Optional[Tuple[Sequence[str], Sequence[float]]] = None, seed: int = 0,
+                group_by: str = 'patient_id', stratify_by: Optional[str] = None
+                ) -> List[Tuple[str, int, Optional[int]]]:
+    """tools/make_split.py as one call: ``folds`` folds (fold{i}_train.json / fold{i}_val.json) or, with
+    ``ratios`` (names, fractions), one file per named part; and split.json, which file went where (``source``:
+    the COCO file split). Returns (name, images, None) per part or (fold name, train images, val images)."""
+    if ratios:
+        names = list(ratios[0])
+        parts = split_parts(coco, ratios[1], seed, group_by, stratify_by)
+        pairs = None
+    else:
+        if folds < 2:
+            raise SpineKeyError(f'--folds must be at least 2, got {folds}')
+        names = [f'fold{i}' for i in range(folds)]
+        pairs = k_folds(coco, folds, seed, group_by, stratify_by)
+        parts = [val for _, val in pairs]
+    os.makedirs(out_dir, exist_ok=True)
+    record = {'source': os.path.abspath(source), 'seed': seed, 'group_by': group_by, 'stratify_by': stratify_by,
+              'parts': {name: sorted(im['file_name'] for im in part['images']) for name, part in zip(names, parts)}}
+    written: List[Tuple[str, int, Optional[int]]] = []
+    if pairs is None:
+        for name, part in zip(names, parts):
+            atomic_write_json(os.path.join(out_dir, f'{name}.json'), part)
+            written.append((name, len(part['images']), None))
+    else:
+        for name, (train, val) in zip(names, pairs):
+            atomic_write_json(os.path.join(out_dir, f'{name}_train.json'), train)
+            atomic_write_json(os.path.join(out_dir, f'{name}_val.json'), val)
+            written.append((name, len(train['images']), len(val['images'])))
+    atomic_write_json(os.path.join(out_dir, 'split.json'), record, indent=1)
+    return written

@@ -62,3 +62,21 @@ def test_k_folds_from_python_keep_films_without_a_patient_id_whole():
         for p in range(4):  # a patient's two films land on one side
             assert ({2 * p, 2 * p + 1} <= {im['id'] for im in val['images']}
                     or not {2 * p, 2 * p + 1} & {im['id'] for im in val['images']})
+
+
+def test_write_split_by_ratio_records_every_film_once(tmp_path):
+    import pytest
+    from spinekey.converters.splits import write_split
+    from spinekey.utils.errors import SpineKeyError
+    images = [{'id': i, 'file_name': f'{i}.png', 'patient_id': f'p{i // 2}'} for i in range(20)]
+    coco = {'images': images, 'annotations': [], 'categories': [{'id': 1, 'name': 'v'}]}
+    written = write_split(coco, 'all.json', str(tmp_path), ratios=(['train', 'test'], [0.8, 0.2]), seed=3)
+    assert [name for name, _, _ in written] == ['train', 'test'] and sum(n for _, n, _ in written) == 20
+    assert all(n_val is None for _, _, n_val in written)
+    record = json.loads((tmp_path / 'split.json').read_text())
+    assert record['source'] == os.path.abspath('all.json') and record['seed'] == 3
+    train = {im['file_name'] for im in json.loads((tmp_path / 'train.json').read_text())['images']}
+    assert sorted(train) == record['parts']['train'] and not train & set(record['parts']['test'])
+    assert len(train) == written[0][1]
+    with pytest.raises(SpineKeyError, match='^--folds must be at least 2, got 1$'):
+        write_split(coco, 'all.json', str(tmp_path / 'x'), folds=1)
