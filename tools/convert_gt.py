@@ -8,7 +8,7 @@ import sys
 
 from spinekey.evaluation.image_sets import FIX_HINT
 from spinekey.io.atomic import atomic_write_json, protect_inputs
-from spinekey.io.checkpoint import load_checkpoint_file
+from spinekey.io.checkpoint import checkpoint_dataset_meta
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.converters.gt_conversion import convert_gt
 from spinekey.utils.cli import run_cli
@@ -33,7 +33,7 @@ def main() -> int:
     gt = load_coco_gt(args.anns)
     results = load_results(args.results)
     if args.checkpoint:
-        meta = (load_checkpoint_file(args.checkpoint).get('meta') or {}).get('dataset_meta') or {}
+        meta = checkpoint_dataset_meta(args.checkpoint)
         model_names = meta.get('keypoint_names') or []
     else:
         model_names = args.keypoint_names.split(',') if args.keypoint_names else []

@@ -9,7 +9,7 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
-from spinekey.io.checkpoint import load_checkpoint_file, load_model_weights
+from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
 from spinekey.io.images import read_image, to_bgr8
 from spinekey.utils.cli import load_config
 from spinekey.utils.errors import SpineKeyError
@@ -29,7 +29,7 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     from mmdet.registry import MODELS
     meta = {}
     if checkpoint:
-        meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
+        meta = checkpoint_dataset_meta(checkpoint)
         names = meta.get('keypoint_names')
         fit_heads(cfg.model, None if names is None else len(names), len(meta.get('classes') or ()))
     model = MODELS.build(cfg.model)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
-from spinekey.io.checkpoint import load_checkpoint_file, load_model_weights
+from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
 from spinekey.utils.cli import load_config
 from spinekey.utils.errors import SpineKeyError
 
@@ -40,7 +40,7 @@ class Refiner:
             raise SpineKeyError(f'{config}: not a refiner config (model type {cfg.get("model", {}).get("type")!r}); '
                                 'give the stage-2 config, e.g. configs/refiner/'
                                 'refiner_lite0-integral_p192_5e_aasce_cpu.py')
-        meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
+        meta = checkpoint_dataset_meta(checkpoint)
         self.keypoint_names: List[str] = list(meta.get('keypoint_names') or [])
         if not self.keypoint_names:
             raise SpineKeyError(f'{checkpoint}: no keypoint names in the checkpoint; not a refiner checkpoint')

@@ -202,13 +202,13 @@ def prepare_test_config(cfg, checkpoint: str, work_dir: str) -> None:
     K, classes and keypoint names come from the checkpoint's meta (as ``spinekey.apis.init_model`` does), the
     evaluators' files from the test dataset, and the weights are loaded by the Runner (safe unpickler).
     """
-    from spinekey.io.checkpoint import load_checkpoint_file
+    from spinekey.io.checkpoint import checkpoint_dataset_meta
     if not osp.isfile(checkpoint):
         raise SpineKeyError(f'{checkpoint}: checkpoint not found')
     if not cfg.get('test_dataloader') or not cfg.get('test_evaluator'):
         raise SpineKeyError('the config has no test_dataloader/test_evaluator: set both (see '
                             'configs/_base_/datasets/spine_coco_keypoint.py) to use tools/test.py')
-    meta = (load_checkpoint_file(checkpoint).get('meta') or {}).get('dataset_meta') or {}
+    meta = checkpoint_dataset_meta(checkpoint)
     names = meta.get('keypoint_names')
     classes = tuple(meta.get('classes') or ())
     fit_heads(cfg.model, None if names is None else len(names), len(classes))

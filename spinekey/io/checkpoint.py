@@ -76,6 +76,11 @@ def load_checkpoint_file(path: str, map_location: str = 'cpu') -> Dict[str, Any]
     return ckpt
 
 
+def checkpoint_dataset_meta(path: str) -> Dict[str, Any]:
+    """The ``meta.dataset_meta`` a SpineKey checkpoint carries (classes, keypoint_names, ...); {} without one."""
+    return (load_checkpoint_file(path).get('meta') or {}).get('dataset_meta') or {}
+
+
 def mismatch_cause(keys) -> str:
     """What a user most likely got wrong, read from the first part of the model that does not fit."""
     parts = {k.split('.')[0] if not k.startswith('roi_head.') else '.'.join(k.split('.')[:2]) for k in keys}

@@ -65,3 +65,17 @@ def test_atomic_backend_replaces_whole_files(tmp_path):
     backend.put_text('last', str(tmp_path / 'last_checkpoint'))
     assert target.read_bytes() == b'abc' and (tmp_path / 'last_checkpoint').read_text() == 'last'
     assert sorted(os.listdir(tmp_path)) == ['epoch_1.pth', 'last_checkpoint']
+
+
+def test_dataset_meta_of_a_checkpoint_with_and_without_one(tmp_path):
+    from spinekey.io.checkpoint import checkpoint_dataset_meta
+    names = ['top_left', 'top_right', 'bottom_right', 'bottom_left']
+    torch.save({'state_dict': {}, 'meta': {'dataset_meta': {'classes': ('vertebra',), 'keypoint_names': names}}},
+               tmp_path / 'with.pth')
+    torch.save({'state_dict': {}, 'meta': {'epoch': 1}}, tmp_path / 'without.pth')
+    torch.save({'state_dict': {}}, tmp_path / 'bare.pth')
+    assert checkpoint_dataset_meta(str(tmp_path / 'with.pth')) == {'classes': ('vertebra',), 'keypoint_names': names}
+    assert checkpoint_dataset_meta(str(tmp_path / 'without.pth')) == {}
+    assert checkpoint_dataset_meta(str(tmp_path / 'bare.pth')) == {}
+    with pytest.raises(SpineKeyError, match='checkpoint not found'):
+        checkpoint_dataset_meta(str(tmp_path / 'none.pth'))
