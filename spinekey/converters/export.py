@@ -164,8 +164,8 @@ def export_annotations(results_path: str, out: str, to: str, *, gt_path: Optiona
         raise SpineKeyError(f'{results_path}: {err}') from None
     films = film_vertebrae(results, names, score_thr, review_below, bottom_level, top_level)
     sizes = film_sizes(films, images_dir, gt, source=results_path)
-    run = ExportRun(len(films), sum(map(len, films.values())), sum(bool(v.review) for vs in films.values() for v in vs),
-                    1)
+    n_review = sum(bool(v.review) for vs in films.values() for v in vs)
+    run = ExportRun(len(films), sum(map(len, films.values())), n_review, files=1)
     if to == 'coco':
         atomic_write_json(out, to_coco(films, {f: s[:2] for f, s in sizes.items()}, names), indent=1)
         return run
