@@ -40,17 +40,23 @@ def _coco(tmp_path, films=6):
 
 
 def test_a_briefly_trained_chain_names_a_clean_column_and_drops_an_injected_c7(tmp_path):
+    # No missed end levels in this brief training: with them a clean 17-column is also C7..L4 or T2..S1 by
+    # count alone, and which way 250 steps at a constant rate leaned changed with the machine's numerics (it
+    # named T1 'C7' in CI). Decaying the rate to zero ends on a settled model: 10 of 10 seeds passed.
     torch.manual_seed(0)
-    ds = SimulatedChainDataset(str(_coco(tmp_path)), repeats=1, p_extra=0.6)
+    ds = SimulatedChainDataset(str(_coco(tmp_path)), repeats=1, p_extra=0.6, p_miss_end=0.0)
     model = LevelChainModel(hidden=32)
+    steps = 300
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for step in range(250):
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for step in range(steps):
         batch = [ds[(step * 4 + j) % len(ds)] for j in range(4)]
         loss = model([b['inputs'] for b in batch], {'labels': [b['data_samples']['labels'] for b in batch]},
                      mode='loss')['loss_level']
         opt.zero_grad()
         loss.backward()
         opt.step()
+        schedule.step()
     model.eval()
     clean = column(17)
     names, conf = model.name_levels(detection_features(clean, 1200))
