@@ -5,7 +5,8 @@ image. Input: a results.json from tools/infer.py or a COCO ground-truth file (de
 
 Writes OUT/measurements.csv (one row per vertebra), OUT/images.csv (one row per image), OUT/measurements.json
 (both); --cohort adds cohort.csv/cohort.png; --save_vis draws the measurements on each film (OUT/vis/);
---aasce-smape scores the AASCE angles against the ones stored in the GT (OUT/smape.json).
+--aasce-smape scores the AASCE angles against the ones stored in the GT (OUT/smape.json); with --gt also the
+gross failures and how many QC's review holds (OUT/gross_failures.json).
 """
 from __future__ import annotations
 
@@ -105,6 +106,14 @@ def print_uncertainty_check(result, plots) -> None:
           f'{plots}/retention.png, error_vs_uncertainty.png')
 
 
+def print_gross_failures(result) -> None:
+    held = '' if result['held_fraction'] is None else f' ({100 * result["held_fraction"]:.0f}%)'
+    print(f'gross failures (an angle off by more than {result["gross_deg"]:g} deg or a wrong end level): '
+          f'{result["n_gross"]} of {result["n_films"]} films ({result["n_gross_angle"]} by angle, '
+          f'{result["n_gross_end_level"]} by end level); QC review holds {result["n_gross_held"]}{held} while '
+          f'sending {100 * result["review_fraction"]:.0f}% of films -> gross_failures.json')
+
+
 @run_cli
 def main() -> int:
     args = parse_args()
@@ -125,6 +134,8 @@ def main() -> int:
         err = run.smape['mean_abs_error_deg']
         print(f'AASCE SMAPE {run.smape["smape"]:.2f}% over {run.smape["n_images"]} images; mean |error| pt '
               f'{err["pt"]:.2f}, mt {err["mt"]:.2f}, tl {err["tl"]:.2f} deg')
+        if run.gross is not None:
+            print_gross_failures(run.gross)
         if args.plots:
             print_uncertainty_check(run.uncertainty, args.plots)
     return 0

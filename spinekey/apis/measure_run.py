@@ -27,7 +27,8 @@ from spinekey.structures.results import DEFAULT_SCORE_THR
 from spinekey.structures.vertebra import ImageInput
 from spinekey.utils.errors import SpineKeyError
 
-# (file name, predicted [pt, mt, tl], true [pt, mt, tl], {'unc': [...] or None, 'qc_status': ...})
+# (file name, predicted [pt, mt, tl], true [pt, mt, tl], {'unc': [...] or None, 'qc_status', 'qc_reasons',
+#  'ends': centres of the top and bottom vertebrae the angles were measured on})
 SmapePair = Tuple[str, List[float], List[float], dict]
 
 
@@ -85,8 +86,11 @@ def measure_films(images: Sequence[ImageInput], options: MeasureOptions, images_
         if options.aasce and im.cobb_angles and film.image.get('cobb_mt_deg') is not None:
             pred = [film.image['cobb_pt_deg'], film.image['cobb_mt_deg'], film.image['cobb_tl_deg']]
             unc = [film.image.get(f'cobb_{a}_deg_unc') for a in AASCE_ANGLES]
+            ends = film.spine.aasce_vertebrae
             smape_pairs.append((im.file_name, pred, list(im.cobb_angles),
-                                {'unc': unc if None not in unc else None, 'qc_status': film.image.get('qc_status')}))
+                                {'unc': unc if None not in unc else None, 'qc_status': film.image.get('qc_status'),
+                                 'qc_reasons': film.image.get('qc_reasons') or '',
+                                 'ends': [ends[0].centre().tolist(), ends[-1].centre().tolist()] if ends else None}))
         if film.overlay_jpg is not None:
             atomic_write_bytes(path_inside(os.path.join(out, 'vis'), vis_name), film.overlay_jpg)
     return vertebra_rows, image_rows, smape_pairs
@@ -134,7 +138,8 @@ def write_smape(out: str, pairs: Sequence[SmapePair], source: str = 'input') -> 
     summary = {'smape': value, 'n_images': len(pairs), 'angle_order': list(AASCE_ANGLES),
                'mean_abs_error_deg': dict(zip(AASCE_ANGLES, per_angle))}
     atomic_write_json(os.path.join(out, 'smape.json'), dict(
-        summary, images=[dict({'file_name': f, 'pred': p, 'true': t}, **extra) for f, p, t, extra in pairs]),
+        summary, images=[{'file_name': f, 'pred': p, 'true': t, 'unc': extra['unc'], 'qc_status': extra['qc_status']}
+                         for f, p, t, extra in pairs]),
         indent=1)
     return summary
 
@@ -152,6 +157,53 @@ def write_uncertainty_check(out: str, plots: str, pairs: Sequence[SmapePair]) ->
     os.makedirs(plots, exist_ok=True)
     atomic_write_json(os.path.join(out, 'uncertainty.json'), result, indent=1)
     plot_uncertainty_validation(result, os.path.join(plots, ''))
+    return result
+
+
+def true_columns(gt_path: str) -> Dict[str, Tuple[List[List[float]], List[str]]]:
+    """File name (and its base name) -> (true vertebra centres top to bottom, their levels) of a GT file."""
+    from spinekey.io.coco_files import load_coco_gt
+    from spinekey.structures.levels import level_sort_key
+    gt = load_coco_gt(gt_path)
+    by_image: Dict[int, list] = {}
+    for a in gt['annotations']:
+        kps = [a['keypoints'][i:i + 2] for i in range(0, len(a.get('keypoints') or []), 3)
+               if a['keypoints'][i + 2] > 0]
+        if kps:
+            centre = [sum(p[0] for p in kps) / len(kps), sum(p[1] for p in kps) / len(kps)]
+        else:
+            x, y, w, h = a['bbox']
+            centre = [x + w / 2, y + h / 2]
+        by_image.setdefault(a['image_id'], []).append((a.get('label'), centre))
+    out: Dict[str, Tuple[List[List[float]], List[str]]] = {}
+    for im in gt['images']:
+        column = by_image.get(im['id'], [])
+        if all(label for label, _ in column):
+            column.sort(key=lambda t: level_sort_key(t[0]))
+        else:
+            column.sort(key=lambda t: t[1][1])
+            column = [(label or f'#{k + 1}', c) for k, (label, c) in enumerate(column)]
+        entry = ([c for _, c in column], [label for label, _ in column])
+        out[im['file_name']] = entry
+        out.setdefault(os.path.basename(im['file_name']), entry)
+    return out
+
+
+def write_gross_failures(out: str, pairs: Sequence[SmapePair], gt_path: str) -> Optional[dict]:
+    """OUT/gross_failures.json: the films with an angle off by more than 10 deg or a wrong end level, and how
+    many of them QC's review holds (spinekey.evaluation.gross_failures). None without films to judge."""
+    from spinekey.evaluation.gross_failures import FilmOutcome, end_level_errors, gross_failure_check
+    truth = true_columns(gt_path)
+    films = []
+    for name, pred, true, extra in pairs:
+        centres, levels = truth.get(name) or truth.get(os.path.basename(name)) or ([], [])
+        ends = end_level_errors(extra['ends'], centres, levels) if extra.get('ends') and len(centres) >= 2 else []
+        films.append(FilmOutcome(name, max(abs(p - t) for p, t in zip(pred, true)), ends, extra.get('qc_status'),
+                                 extra.get('qc_reasons', ''), max(extra['unc']) if extra.get('unc') else None))
+    if not films:
+        return None
+    result = gross_failure_check(films)
+    atomic_write_json(os.path.join(out, 'gross_failures.json'), result, indent=1)
     return result
 
 
@@ -214,6 +266,7 @@ class MeasureRun:
     cohort_rows: Optional[int] = None
     smape: Optional[dict] = None  # write_smape's summary
     uncertainty: Optional[dict] = None  # write_uncertainty_check's result
+    gross: Optional[dict] = None  # write_gross_failures' result
     pairs: List[SmapePair] = field(default_factory=list)
 
 
@@ -246,6 +299,8 @@ def measure_run(input_path: str, out: str, options: MeasureOptions = MeasureOpti
         run.cohort_rows = write_cohort(out, vertebra_rows, reference_level, source=input_path)
     if aasce_smape:
         run.smape = write_smape(out, pairs, source=gt or input_path)
+        if gt:
+            run.gross = write_gross_failures(out, pairs, gt)
         if plots:
             run.uncertainty = write_uncertainty_check(out, plots, pairs)
     return run

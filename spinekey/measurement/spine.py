@@ -240,6 +240,7 @@ def _aasce_angles(out: SpineMeasurement, full: List[int], image: dict, image_hei
         notes.extend(f'chain: {n}' for n in chain.notes)
         if len(chain.links) < 2:
             return
+        out.aasce_vertebrae = [lk.vertebra for lk in chain.links]
         corners = np.array([[lk.vertebra.points[n] for n in CORNERS] for lk in chain.links], float)
         (main, second, third), _ = aasce_cobb_angles(corners, image_height)
         image.update(cobb_mt_deg=_round(main, 3), cobb_pt_deg=_round(second, 3), cobb_tl_deg=_round(third, 3))
@@ -251,6 +252,7 @@ def _aasce_angles(out: SpineMeasurement, full: List[int], image: dict, image_hei
     elif len(full) != AASCE_VERTEBRAE:
         notes.append(f'AASCE procedure on {len(full)} vertebrae (the challenge expects {AASCE_VERTEBRAE}, T1-L5)')
     chosen = full[start:end]
+    out.aasce_vertebrae = [out.ordered[i] for i in chosen]
     corners = np.array([[out.ordered[i].points[n] for n in CORNERS] for i in chosen], float)
     (main, second, third), _ = aasce_cobb_angles(corners, image_height)
     image.update(cobb_mt_deg=_round(main, 3), cobb_pt_deg=_round(second, 3), cobb_tl_deg=_round(third, 3))

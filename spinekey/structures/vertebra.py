@@ -64,6 +64,7 @@ class SpineMeasurement:
     cobb_ends: Optional[Tuple[int, int]] = None           # indices into ordered
     lordosis_ends: Optional[Tuple[int, int]] = None
     lordosis_plate: str = 'inferior'                      # caudal endplate used for lordosis
+    aasce_vertebrae: List[VertebraInput] = field(default_factory=list)  # what the AASCE angles were measured on
 
 
 def vertebra_quad(v: VertebraInput) -> Optional[np.ndarray]:
