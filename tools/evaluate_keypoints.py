@@ -10,12 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spinekey.apis.evaluate_run import evaluate_run, write_evaluation_plots
+from spinekey.apis.evaluate_run import evaluate_files
 from spinekey.evaluation.evaluate import format_report
-from spinekey.evaluation.image_sets import common_images
-from spinekey.evaluation.matching import match_results
 from spinekey.io.atomic import protect_inputs
-from spinekey.io.coco_files import load_coco_gt, load_results, read_json
 from spinekey.structures.results import DEFAULT_SCORE_THR
 from spinekey.utils.cli import run_cli
 
@@ -44,19 +41,12 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     protect_inputs({'--gt_file': args.gt_file, '--result_file': args.result_file, '--iou_results': args.iou_results})
-    gt = load_coco_gt(args.gt_file, strict=args.strict)
-    results = load_results(args.result_file)
-    iou_results = read_json(args.iou_results, 'iou_results file') if args.iou_results else None
-    common = args.common_images or bool((iou_results or {}).get('common_images'))  # indices must agree
-    gt, results = common_images(gt, results, args.gt_file, args.result_file, common)
-    matched = iou_results if iou_results is not None else match_results(gt, results, 'bbox', args.iou_threshold,
-                                                                        args.score_thr)
-    metrics = evaluate_run(gt, results, args.output, matched, args.iou_threshold, args.score_thr, args.auc_norm_px)
+    metrics, warning = evaluate_files(args.gt_file, args.result_file, args.output, args.iou_results,
+                                      args.common_images, args.iou_threshold, args.score_thr, args.auc_norm_px,
+                                      args.strict, args.plots, args.img_prefix)
+    if warning:
+        print(warning, file=sys.stderr)
     report = format_report(metrics)
-    if args.plots and metrics.get('task') != 'detection':
-        warning = write_evaluation_plots(args.plots, gt, results, matched, metrics, args.img_prefix, args.score_thr)
-        if warning:
-            print(warning, file=sys.stderr)
     print(report, end='')
     return 0
 

@@ -7,7 +7,7 @@ import csv
 import io
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from spinekey.evaluation.evaluate import collect_pairs, evaluate, format_report, keypoint_names_of
 from spinekey.evaluation.functional import keypoint_errors
@@ -73,3 +73,26 @@ def write_evaluation_plots(plots: str, gt: dict, results: List[dict], iou_result
     except SpineKeyError as err:
         return f'warning: no worst-image overlays ({err}); set --img-prefix'
     return None
+
+
+def evaluate_files(gt_file: str, result_file: str, output: str, iou_results_file: Optional[str] = None,
+                   common_only: bool = False, iou_thr: float = 0.5, score_thr: float = DEFAULT_SCORE_THR,
+                   auc_norm_px: Optional[float] = None, strict: bool = False, plots: Optional[str] = None,
+                   img_prefix: str = '') -> Tuple[dict, Optional[str]]:
+    """tools/evaluate_keypoints.py as one call: read the files, keep the films both cover when asked (or when
+    the iou_results.json was matched that way: its indices must agree), evaluate, and draw the plots of a
+    keypoint dataset. Returns (metrics, a warning line or None)."""
+    from spinekey.evaluation.image_sets import common_images
+    from spinekey.io.coco_files import load_coco_gt, load_results, read_json
+    gt = load_coco_gt(gt_file, strict=strict)
+    results = load_results(result_file)
+    iou_results = read_json(iou_results_file, 'iou_results file') if iou_results_file else None
+    common = common_only or bool((iou_results or {}).get('common_images'))
+    gt, results = common_images(gt, results, gt_file, result_file, common)
+    if iou_results is None:
+        iou_results = match_results(gt, results, 'bbox', iou_thr, score_thr)
+    metrics = evaluate_run(gt, results, output, iou_results, iou_thr, score_thr, auc_norm_px)
+    warning = None
+    if plots and metrics.get('task') != 'detection':
+        warning = write_evaluation_plots(plots, gt, results, iou_results, metrics, img_prefix, score_thr)
+    return metrics, warning
