@@ -6,13 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spinekey.evaluation.image_sets import FIX_HINT
-from spinekey.io.atomic import atomic_write_json, protect_inputs
+from spinekey.apis.evaluate_run import write_gt_for_results
+from spinekey.io.atomic import protect_inputs
 from spinekey.io.checkpoint import checkpoint_dataset_meta
-from spinekey.io.coco_files import load_coco_gt, load_results
-from spinekey.converters.gt_conversion import convert_gt
 from spinekey.utils.cli import run_cli
-from spinekey.utils.errors import SpineKeyError
 
 
 def parse_args():
@@ -30,23 +27,13 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     protect_inputs({'--anns': args.anns, '--results': args.results, '--checkpoint': args.checkpoint})
-    gt = load_coco_gt(args.anns)
-    results = load_results(args.results)
     if args.checkpoint:
-        meta = checkpoint_dataset_meta(args.checkpoint)
-        model_names = meta.get('keypoint_names') or []
+        model_names = checkpoint_dataset_meta(args.checkpoint).get('keypoint_names') or []
     else:
         model_names = args.keypoint_names.split(',') if args.keypoint_names else []
-    gts, unmatched = convert_gt(gt, results, model_names)
-    if not gts['images']:
-        raise SpineKeyError(f'{args.anns}: none of the {len({r["image_id"] for r in results})} result images '
-                            'is in this ground truth (images are paired by file name)')
-    if unmatched:
-        n_results = len({r['image_id'] for r in results})
-        print(f'warning: {len(unmatched)} of the {n_results} result images have no ground truth in {args.anns} '
-              f'(e.g. {unmatched[:3]}); gts.json covers the other {len(gts["images"])}. {FIX_HINT[0].upper()}'
-              f'{FIX_HINT[1:]} (tools/match_iou.py, tools/evaluate_keypoints.py)', file=sys.stderr)
-    atomic_write_json(args.out, gts)
+    gts, warning = write_gt_for_results(args.anns, args.results, args.out, model_names)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f'wrote {args.out}: {len(gts["images"])} images, {len(gts["annotations"])} annotations')
     return 0
 

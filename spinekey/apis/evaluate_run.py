@@ -7,7 +7,7 @@ import csv
 import io
 import os
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from spinekey.evaluation.evaluate import collect_pairs, evaluate, format_report, keypoint_names_of
 from spinekey.evaluation.functional import keypoint_errors
@@ -96,3 +96,27 @@ def evaluate_files(gt_file: str, result_file: str, output: str, iou_results_file
     if plots and metrics.get('task') != 'detection':
         warning = write_evaluation_plots(plots, gt, results, iou_results, metrics, img_prefix, score_thr)
     return metrics, warning
+
+
+def write_gt_for_results(anns_file: str, result_file: str, out: str, model_names: Sequence[str] = ()
+                         ) -> Tuple[dict, Optional[str]]:
+    """tools/convert_gt.py as one call: the COCO ground truth of exactly the films of ``result_file``, keyed by
+    its image ids and with keypoints in the model's order (``model_names``), written to ``out``. Returns
+    (gts, a warning line for result films without ground truth or None)."""
+    from spinekey.converters.gt_conversion import convert_gt
+    from spinekey.evaluation.image_sets import FIX_HINT
+    from spinekey.io.coco_files import load_coco_gt, load_results
+    gt = load_coco_gt(anns_file)
+    results = load_results(result_file)
+    gts, unmatched = convert_gt(gt, results, list(model_names))
+    n_results = len({r['image_id'] for r in results})
+    if not gts['images']:
+        raise SpineKeyError(f'{anns_file}: none of the {n_results} result images is in this ground truth '
+                            '(images are paired by file name)')
+    warning = None
+    if unmatched:
+        warning = (f'warning: {len(unmatched)} of the {n_results} result images have no ground truth in '
+                   f'{anns_file} (e.g. {unmatched[:3]}); gts.json covers the other {len(gts["images"])}. '
+                   f'{FIX_HINT[0].upper()}{FIX_HINT[1:]} (tools/match_iou.py, tools/evaluate_keypoints.py)')
+    atomic_write_json(out, gts)
+    return gts, warning
