@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
-from spinekey.apis.visualize import annotation_panels, augmented_sheet, side_by_side, write_image
+from spinekey.apis.visualize import augmented_sheet, draw_annotation_files, write_image
 from spinekey.io.atomic import protect_inputs
-from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.structures.results import DEFAULT_SCORE_THR
 from spinekey.utils.cli import run_cli
 from spinekey.utils.errors import SpineKeyError
@@ -44,19 +43,10 @@ def main() -> int:
         return 0
     if not args.ann_file:
         raise SpineKeyError('give --ann-file (annotations/results) or --pipeline CONFIG (augmentation)')
-    gt = load_coco_gt(args.ann_file)
-    if args.results:
-        instances = [r for r in load_results(args.results) if r['score'] >= args.score_thr]
-    else:
-        instances = gt['annotations']
-    panels = annotation_panels(gt, instances, args.img_prefix, args.num, args.scale)
-    if args.out.lower().endswith(('.png', '.jpg')):
-        write_image(args.out, side_by_side(panels), quality=80)
-        print(f'wrote {args.out}')
-    else:
-        for im, panel in zip(sorted(gt['images'], key=lambda i: i['id']), panels):
-            write_image(osp.join(args.out, osp.basename(im['file_name'])), panel)
-        print(f'wrote {len(panels)} images to {args.out}')
+    written = draw_annotation_files(args.ann_file, args.out, args.results, args.score_thr, args.img_prefix,
+                                    args.num, args.scale)
+    one_panel = args.out.lower().endswith(('.png', '.jpg'))
+    print(f'wrote {args.out}' if one_panel else f'wrote {len(written)} images to {args.out}')
     return 0
 
 

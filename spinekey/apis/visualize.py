@@ -86,3 +86,21 @@ def augmented_sheet(config: str, num: int = 3, repeats: int = 4, seed: int = 0, 
             row.append(draw_instances(img, instances, skeleton, scale=scale))
         rows.append(side_by_side(row))
     return side_by_side(rows, axis=0)
+
+
+def draw_annotation_files(ann_file: str, out: str, results_file: Optional[str] = None,
+                          score_thr: float = 0.3, img_prefix: str = '', num: int = 3, scale: int = 1) -> List[str]:
+    """tools/visualize.py without --pipeline: the annotations of ``ann_file`` (or ``results_file``'s detections
+    from ``score_thr`` up) drawn on the first ``num`` films, into ``out`` (a folder, one image per film, or a
+    .png/.jpg for one side-by-side panel). Returns the paths written."""
+    from spinekey.io.coco_files import load_coco_gt, load_results
+    gt = load_coco_gt(ann_file)
+    if results_file:
+        instances = [r for r in load_results(results_file) if r['score'] >= score_thr]
+    else:
+        instances = gt['annotations']
+    panels = annotation_panels(gt, instances, img_prefix, num, scale)
+    if out.lower().endswith(('.png', '.jpg')):
+        return [write_image(out, side_by_side(panels), quality=80)]
+    return [write_image(osp.join(out, osp.basename(im['file_name'])), panel)
+            for im, panel in zip(sorted(gt['images'], key=lambda i: i['id']), panels)]
