@@ -30,6 +30,7 @@ class QCThresholds:
     max_shrink: float = 4.0           # film shrunk more than this to the model's input: vertebrae may be lost
     film_flagged_min: float = 1       # flagged vertebrae that send the whole film to review
     extra_levels_ok: float = 0        # extra vertebrae that do not (C7, the sacrum: the AASCE window drops them)
+    end_level_choice: float = 0       # 1: review a film whose AASCE window had to drop an end vertebra (0: off)
 
     @classmethod
     def from_config(cls, values: Optional[dict]) -> 'QCThresholds':
@@ -224,5 +225,27 @@ def apply_qc(m: SpineMeasurement, expected_levels: Optional[int] = None, th: QCT
     per_vertebra = vertebra_reasons(m.ordered, th)
     for row, reasons in zip(m.vertebrae, per_vertebra):
         row['qc_status'], row['qc_reasons'] = qc_status(reasons)
-    m.image['qc_status'], m.image['qc_reasons'] = qc_status(film_reasons(m.ordered, per_vertebra,
-                                                                         expected_levels, th, m.image))
+    reasons = film_reasons(m.ordered, per_vertebra, expected_levels, th, m.image)
+    if th.end_level_choice:
+        reasons += end_choice_reasons(m, expected_levels, th)
+    m.image['qc_status'], m.image['qc_reasons'] = qc_status(reasons)
+
+
+def end_choice_reasons(m: SpineMeasurement, expected_levels: Optional[int], th: QCThresholds = QC_DEFAULTS
+                       ) -> List[str]:
+    """``end_level_choice`` when the AASCE angles were measured on a window of the best-scored vertebrae that
+    left out a found one at an end, on a film with no more vertebrae than ``count_high`` allows: whether the
+    column's top is T1 or a C7, its bottom L5 or a sacrum, was the detector's score's guess, and a wrong end
+    is a gross failure (docs/measurements.md)."""
+    kept, n = m.aasce_vertebrae, len(m.ordered)
+    if not expected_levels or not kept or n <= len(kept) or n > expected_levels + th.extra_levels_ok:
+        return []
+    ids = [id(v) for v in m.ordered]
+    if id(kept[0]) not in ids or id(kept[-1]) not in ids:  # the rule-based chain's links: filled, not found
+        return []
+    above, below = ids.index(id(kept[0])), n - 1 - ids.index(id(kept[-1]))
+    where = ' and '.join(f'{k} {side}' for k, side in ((above, 'above'), (below, 'below')) if k)
+    if not where:
+        return []
+    return [f'end_level_choice: {n} vertebrae found and {len(kept)} measured ({where} left out): the top may not '
+            'be T1 or the bottom not L5']

@@ -152,3 +152,19 @@ def test_shrink_factor_by_hand_and_the_film_shrunk_reason():
     reason = shrink_reason(512, 4000, (512, 512))
     assert reason.startswith('film_shrunk: the film (512x4000 px) was shrunk 7.8x')
     assert shrink_reason(512, 4000, None) is None
+
+
+def test_an_aasce_window_that_left_out_an_end_vertebra_is_named_when_asked():
+    def reasons(n, **th):
+        spine = column(n)
+        spine[0].score, spine[-1].score = 0.95, 0.4  # a confident top (a C7?) and a faint bottom
+        m = measure_spine(spine, 'left', None, 1200, MeasureOptions(aasce=True, qc=QCThresholds(extra_levels_ok=2,
+                                                                                                **th)))
+        return [r for r in m.image['qc_reasons'].split('; ') if r]
+    choice = [r for r in reasons(18, end_level_choice=1) if r.startswith('end_level_choice')]
+    assert choice == ['end_level_choice: 18 vertebrae found and 17 measured (1 below left out): the top may not '
+                      'be T1 or the bottom not L5']
+    assert 'end_level_choice' not in codes(reasons(18))                      # off unless the config asks
+    assert 'end_level_choice' not in codes(reasons(17, end_level_choice=1))  # nothing left out
+    many = codes(reasons(20, end_level_choice=1))                            # count_high says it already
+    assert 'count_high' in many and 'end_level_choice' not in many
