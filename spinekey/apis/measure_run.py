@@ -160,40 +160,12 @@ def write_uncertainty_check(out: str, plots: str, pairs: Sequence[SmapePair]) ->
     return result
 
 
-def true_columns(gt_path: str) -> Dict[str, Tuple[List[List[float]], List[str]]]:
-    """File name (and its base name) -> (true vertebra centres top to bottom, their levels) of a GT file."""
-    from spinekey.io.coco_files import load_coco_gt
-    from spinekey.structures.levels import level_sort_key
-    gt = load_coco_gt(gt_path)
-    by_image: Dict[int, list] = {}
-    for a in gt['annotations']:
-        kps = [a['keypoints'][i:i + 2] for i in range(0, len(a.get('keypoints') or []), 3)
-               if a['keypoints'][i + 2] > 0]
-        if kps:
-            centre = [sum(p[0] for p in kps) / len(kps), sum(p[1] for p in kps) / len(kps)]
-        else:
-            x, y, w, h = a['bbox']
-            centre = [x + w / 2, y + h / 2]
-        by_image.setdefault(a['image_id'], []).append((a.get('label'), centre))
-    out: Dict[str, Tuple[List[List[float]], List[str]]] = {}
-    for im in gt['images']:
-        column = by_image.get(im['id'], [])
-        if all(label for label, _ in column):
-            column.sort(key=lambda t: level_sort_key(t[0]))
-        else:
-            column.sort(key=lambda t: t[1][1])
-            column = [(label or f'#{k + 1}', c) for k, (label, c) in enumerate(column)]
-        entry = ([c for _, c in column], [label for label, _ in column])
-        out[im['file_name']] = entry
-        out.setdefault(os.path.basename(im['file_name']), entry)
-    return out
-
-
 def write_gross_failures(out: str, pairs: Sequence[SmapePair], gt_path: str) -> Optional[dict]:
     """OUT/gross_failures.json: the films with an angle off by more than 10 deg or a wrong end level, and how
     many of them QC's review holds (spinekey.evaluation.gross_failures). None without films to judge."""
-    from spinekey.evaluation.gross_failures import FilmOutcome, end_level_errors, gross_failure_check
-    truth = true_columns(gt_path)
+    from spinekey.evaluation.gross_failures import FilmOutcome, end_level_errors, gross_failure_check, true_columns
+    from spinekey.io.coco_files import load_coco_gt
+    truth = true_columns(load_coco_gt(gt_path))
     films = []
     for name, pred, true, extra in pairs:
         centres, levels = truth.get(name) or truth.get(os.path.basename(name)) or ([], [])

@@ -8,16 +8,18 @@ end vertebra with the nearest true vertebra by centre and, when that is the true
 measured one lies beyond it by more than half the true spacing there.
 
 ``gross_failure_check`` then says how many gross failures QC's ``review`` holds, how many films it sends to
-review for that, and how well the film's uncertainty ranks them (AUROC). Pure numpy.
+review for that, and how well the film's uncertainty ranks them (AUROC).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from spinekey.evaluation.uncertainty_validation import auroc
+from spinekey.structures.levels import level_sort_key
 
 GROSS_ANGLE_DEG = 10.0
 
@@ -82,3 +84,30 @@ def gross_failure_check(films: Sequence[FilmOutcome], gross_deg: float = GROSS_A
                    'qc_status': f.qc_status, 'qc_reasons': f.qc_reasons}
                   for f, g, a in zip(films, gross, by_angle) if g],
     }
+
+
+def true_columns(gt: dict) -> Dict[str, Tuple[List[List[float]], List[str]]]:
+    """File name (and its base name) -> (true vertebra centres top to bottom, their levels) of a COCO GT dict:
+    by level when every vertebra is labelled, else by height on the film."""
+    by_image: Dict[int, list] = {}
+    for a in gt['annotations']:
+        kps = [a['keypoints'][i:i + 2] for i in range(0, len(a.get('keypoints') or []), 3)
+               if a['keypoints'][i + 2] > 0]
+        if kps:
+            centre = [sum(p[0] for p in kps) / len(kps), sum(p[1] for p in kps) / len(kps)]
+        else:
+            x, y, w, h = a['bbox']
+            centre = [x + w / 2, y + h / 2]
+        by_image.setdefault(a['image_id'], []).append((a.get('label'), centre))
+    out: Dict[str, Tuple[List[List[float]], List[str]]] = {}
+    for im in gt['images']:
+        column = by_image.get(im['id'], [])
+        if all(label for label, _ in column):
+            column.sort(key=lambda t: level_sort_key(t[0]))
+        else:
+            column.sort(key=lambda t: t[1][1])
+            column = [(label or f'#{k + 1}', c) for k, (label, c) in enumerate(column)]
+        entry = ([c for _, c in column], [label for label, _ in column])
+        out[im['file_name']] = entry
+        out.setdefault(os.path.basename(im['file_name']), entry)
+    return out
