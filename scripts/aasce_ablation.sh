@@ -70,7 +70,7 @@ done
 "$PY" - "$OUT" "${ROWS[@]}" <<'PY'
 import json, os, sys
 out, ttas = sys.argv[1], sys.argv[2:]
-print('| fold | test time | angles from | recall | precision | MRE px | tilt err deg | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review |')
+print('| fold | test time | angles from | recall | precision | MRE px | tilt err deg | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review | gross failures (end level) / held by review |')
 for tta in ttas:
     m = json.load(open(os.path.join(out, tta, 'metrics.json')))
     for pick in ('best17', 'chain', 'learned'):
@@ -80,8 +80,11 @@ for tta in ttas:
         s = json.load(open(os.path.join(d, 'smape.json')))
         u = json.load(open(os.path.join(d, 'uncertainty.json'))) if os.path.exists(os.path.join(d, 'uncertainty.json')) else {}
         kept = next((r['smape'] for r in u.get('retention', []) if r['kept'] == 0.9), float('nan'))
+        g_path = os.path.join(d, 'gross_failures.json')
+        g = json.load(open(g_path)) if os.path.exists(g_path) else None
+        gross = f"{g['n_gross']} ({g['n_gross_end_level']}) / {g['n_gross_held']}" if g else '-'
         print(f"| {os.path.basename(out)} | {tta} | {pick} | {m['recall']:.3f} | {m['precision']:.3f} | {m['EPE']:.1f} | "
               f"{m.get('endplate_tilt_error_deg', float('nan')):.2f} | "
               f"{m['PCK@0.1']:.3f} | {s['smape']:.2f}% | {u.get('auroc', float('nan')):.3f} | {kept:.2f}% | "
-              f"{100 * u.get('coverage_1sd', float('nan')):.0f}% | {u.get('qc', {}).get('n_review', '-')} |")
+              f"{100 * u.get('coverage_1sd', float('nan')):.0f}% | {u.get('qc', {}).get('n_review', '-')} | {gross} |")
 PY
