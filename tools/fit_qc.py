@@ -4,7 +4,8 @@ quantile of what real spines in a training fold show, times a margin); with a mo
 fold (results.json and the images.csv tools/measure.py wrote for it), the score rules (the lowest 5% of
 detections) and uncertain_angle (the most uncertain 20% of films) too; with the measure folder of an
 ``--aasce-smape`` run (its measurements.csv and smape.json), how many flagged vertebrae send a film to review
-(the count that best separates the films with an angle off by more than 5 deg). Prints a ``qc = dict(...)``
+(the count that best separates the films with an angle off by more than 5 deg); with --end-share, end_width
+(a bottom vertebra narrower than true L5s ever are but that share). Prints a ``qc = dict(...)``
 line for a config; thresholds it has no data for keep the defaults.
 
     python tools/fit_qc.py --gt data/aasce/fold0_train.json
@@ -28,6 +29,10 @@ def parse_args():
                    'you report numbers on)')
     p.add_argument('--quantile', type=float, default=0.995, help='quantile of real anatomy (default 0.995)')
     p.add_argument('--margin', type=float, default=1.1, help='factor on top, for the model\'s noise (default 1.1)')
+    p.add_argument('--end-share', type=float, default=0.0,
+                   help='turn on end_width (a bottom vertebra narrower than the three above it: the bottom may '
+                   'not be L5) at the width ratio that flags this share of the annotated true bottoms, e.g. 0.05 '
+                   '(default 0: off)')
     p.add_argument('--results', help='a model\'s results.json on a tuning fold (never the fold you report)')
     p.add_argument('--images-csv', help='images.csv of tools/measure.py on those results (angle uncertainties)')
     p.add_argument('--measure-dir', help='output folder of tools/measure.py --aasce-smape on those results: '
@@ -49,9 +54,9 @@ def main() -> int:
     protect_inputs({'--gt': args.gt, '--results': args.results, '--images-csv': args.images_csv})
     from spinekey.apis.qc_fitting import fit_qc
     from spinekey.io.atomic import atomic_write_json
-    qc, counts = fit_qc(args.gt, args.quantile, args.margin, results=args.results, images_csv=args.images_csv,
-                        measure_dir=args.measure_dir, score_thr=args.score_thr, vertebra_share=args.vertebra_share,
-                        film_share=args.film_share)
+    qc, counts = fit_qc(args.gt, args.quantile, args.margin, args.end_share, results=args.results,
+                        images_csv=args.images_csv, measure_dir=args.measure_dir, score_thr=args.score_thr,
+                        vertebra_share=args.vertebra_share, film_share=args.film_share)
     print(f'# from {counts["n_films"]} films ({counts["n_vertebrae"]} vertebrae) of {args.gt}, quantile '
           f'{args.quantile}, margin {args.margin}', file=sys.stderr)
     print('qc = dict(' + ', '.join(f'{k}={v!r}' for k, v in qc.items()) + ')')

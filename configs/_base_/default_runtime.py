@@ -34,4 +34,4 @@ rotate_test = 0.0
 # docs/measurements.md says how each default was chosen; tools/measure.py --qc-config CONFIG reads them.
 qc = dict(min_score=0.5, min_keypoint_score=0.3, size_ratio=1.5, slope_deg=10.0, duplicate_iou=0.5,
           gap_factor=1.6, film_min_score=0.6, max_angle_unc_deg=3.0, film_flagged_min=1, extra_levels_ok=0,
-          max_shrink=4.0, end_level_choice=0)
+          max_shrink=4.0, end_level_choice=0, min_bottom_width_ratio=0)

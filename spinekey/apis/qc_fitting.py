@@ -13,19 +13,23 @@ from spinekey.structures.results import DEFAULT_SCORE_THR
 from spinekey.utils.errors import SpineKeyError
 
 
-def fit_qc(gt: str, quantile: float = 0.995, margin: float = 1.1, **predictions) -> Tuple[dict, dict]:
+def fit_qc(gt: str, quantile: float = 0.995, margin: float = 1.1, end_share: float = 0.0,
+           **predictions) -> Tuple[dict, dict]:
     """(every QC threshold as ``qc = dict(...)`` holds it, counts of what it was fitted on). Anatomy from the
-    films of ``gt`` with three or more vertebrae, at ``quantile`` of real anatomy times ``margin``;
+    films of ``gt`` with three or more vertebrae, at ``quantile`` of real anatomy times ``margin``
+    (``end_share`` > 0: end_width too, flagging that share of the true bottom vertebrae);
     ``predictions``: fit_from_predictions's arguments (none: the score and uncertainty rules keep defaults)."""
     from spinekey.measurement.inputs import read_gt
     from spinekey.measurement.qc import QCThresholds
     from spinekey.measurement.qc_fit import anatomy_stats, suggest_thresholds
     if not 0.5 <= quantile < 1:
         raise SpineKeyError(f'--quantile must be in [0.5, 1), got {quantile}')
+    if not 0 <= end_share < 0.5:
+        raise SpineKeyError(f'--end-share must be in [0, 0.5), got {end_share}')
     films = [im.vertebrae for im in read_gt(gt) if len(im.vertebrae) >= 3]
     if not films:
         raise SpineKeyError(f'{gt}: no film with three or more annotated vertebrae to learn from')
-    fitted = suggest_thresholds(anatomy_stats(films), quantile, margin)
+    fitted = suggest_thresholds(anatomy_stats(films), quantile, margin, end_share)
     counts = {'n_films': len(films), 'n_vertebrae': fitted.pop('n_vertebrae')}
     if any(predictions.get(k) for k in ('results', 'images_csv', 'measure_dir')):
         fitted.update(fit_from_predictions(**predictions))

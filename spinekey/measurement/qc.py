@@ -31,6 +31,7 @@ class QCThresholds:
     film_flagged_min: float = 1       # flagged vertebrae that send the whole film to review
     extra_levels_ok: float = 0        # extra vertebrae that do not (C7, the sacrum: the AASCE window drops them)
     end_level_choice: float = 0       # 1: review a film whose AASCE window had to drop an end vertebra (0: off)
+    min_bottom_width_ratio: float = 0  # bottom vertebra narrower than this x the three above it: review (0: off)
 
     @classmethod
     def from_config(cls, values: Optional[dict]) -> 'QCThresholds':
@@ -228,7 +229,36 @@ def apply_qc(m: SpineMeasurement, expected_levels: Optional[int] = None, th: QCT
     reasons = film_reasons(m.ordered, per_vertebra, expected_levels, th, m.image)
     if th.end_level_choice:
         reasons += end_choice_reasons(m, expected_levels, th)
+    if th.min_bottom_width_ratio:
+        reasons += bottom_width_reasons(m.aasce_vertebrae or m.ordered, th)
     m.image['qc_status'], m.image['qc_reasons'] = qc_status(reasons)
+
+
+def quad_width(q: np.ndarray) -> float:
+    """Mean of the two endplate lengths of a corner quadrilateral."""
+    return float((np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2)
+
+
+def bottom_width_ratio(column: Sequence[VertebraInput]) -> Optional[float]:
+    """Width of the column's bottom vertebra over the median width of the three above it (None with fewer
+    than four vertebrae with corners at the bottom)."""
+    quads = [vertebra_quad(v) for v in column[-4:]]
+    if len(quads) < 4 or any(q is None for q in quads):
+        return None
+    above = float(np.median([quad_width(q) for q in quads[:3]]))
+    return quad_width(quads[3]) / above if above > 0 else None
+
+
+def bottom_width_reasons(column: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[str]:
+    """``end_width`` when the bottom vertebra of the measured column is narrower than ``min_bottom_width_ratio``
+    x the three above it. Vertebral bodies widen down the spine to L5 (on AASCE fold 1, a true L5 at the bottom
+    is 1.14x its three neighbours' width in median), so a narrow bottom is more often a sacral segment taken as
+    L5, or a column that stops short (docs/measurements.md, gross failures)."""
+    ratio = bottom_width_ratio(column)
+    if ratio is None or ratio >= th.min_bottom_width_ratio:
+        return []
+    return [f'end_width: the bottom vertebra is {ratio:.2f}x as wide as the three above it (L5 is usually the '
+            'widest): the bottom may not be L5']
 
 
 def end_choice_reasons(m: SpineMeasurement, expected_levels: Optional[int], th: QCThresholds = QC_DEFAULTS

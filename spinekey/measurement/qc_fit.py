@@ -2,9 +2,10 @@
 
 For each annotated film (ground truth of a training fold, never the fold a number is reported on) the
 quantities the rules of spinekey.measurement.qc test are collected: a vertebra's height against its
-neighbours' mean, its superior endplate's smallest slope difference to its two neighbours, and the centre
-spacing against the film's median. A threshold is a high quantile of what real anatomy shows, times a
-margin for the model's own noise, so a healthy spine is almost never sent to review for its shape.
+neighbours' mean, its superior endplate's smallest slope difference to its two neighbours, the centre
+spacing against the film's median, and the bottom vertebra's width against the three above it. A threshold is
+a high quantile of what real anatomy shows, times a margin for the model's own noise, so a healthy spine is
+almost never sent to review for its shape (end_width: a low quantile, when asked for).
 The film rules are chosen from a model's predictions on a tuning fold: the scores' low tail, the most
 uncertain films, and how many flagged vertebrae make a film likely to carry a large angle error.
 """
@@ -14,16 +15,18 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from spinekey.measurement.qc import height_ratio, neighbour_quads, slope_offset, spacing_ratios
+from spinekey.measurement.qc import (bottom_width_ratio, height_ratio, neighbour_quads, slope_offset,
+                                     spacing_ratios)
 from spinekey.structures.vertebra import order_vertebrae, vertebra_quad
 
 
 def anatomy_stats(films: Sequence[Sequence]) -> Dict[str, np.ndarray]:
-    """Per-vertebra size ratios, slope offsets (deg) and spacing ratios over ``films`` (lists of
-    VertebraInput with four corners)."""
+    """Per-vertebra size ratios, slope offsets (deg) and spacing ratios, and per film the bottom vertebra's width
+    ratio, over ``films`` (lists of VertebraInput with four corners)."""
     sizes: List[float] = []
     slopes: List[float] = []
     gaps: List[float] = []
+    bottoms: List[float] = []
     for vertebrae in films:
         ordered = [vertebrae[i] for i in order_vertebrae(vertebrae)]
         quads = [vertebra_quad(v) for v in ordered]
@@ -39,15 +42,25 @@ def anatomy_stats(films: Sequence[Sequence]) -> Dict[str, np.ndarray]:
         ratios = spacing_ratios(ordered)
         if ratios is not None:
             gaps.extend(ratios)
-    return {'size_ratio': np.asarray(sizes), 'slope_deg': np.asarray(slopes), 'gap_factor': np.asarray(gaps)}
+        bottom = bottom_width_ratio(ordered)
+        if bottom is not None:
+            bottoms.append(bottom)
+    return {'size_ratio': np.asarray(sizes), 'slope_deg': np.asarray(slopes), 'gap_factor': np.asarray(gaps),
+            'bottom_width_ratio': np.asarray(bottoms)}
 
 
-def suggest_thresholds(stats: Dict[str, np.ndarray], quantile: float = 0.995, margin: float = 1.1) -> Dict:
+def suggest_thresholds(stats: Dict[str, np.ndarray], quantile: float = 0.995, margin: float = 1.1,
+                       end_share: float = 0.0) -> Dict:
     """``{rule: threshold}``: the ``quantile`` of each statistic times ``margin`` (ratios: their excess over 1),
-    with the counts it was taken from."""
+    with the counts it was taken from. ``end_share`` > 0 also turns on ``end_width`` at the ratio that flags
+    that share of the annotated films' true bottom vertebrae (no margin: it is a low tail, and the rule's price
+    is the share of correct films it sends to review)."""
     out = {}
+    bottoms = stats.get('bottom_width_ratio', np.zeros(0))
+    if end_share and len(bottoms):
+        out['min_bottom_width_ratio'] = round(float(np.quantile(bottoms, end_share)), 3)
     for key, values in stats.items():
-        if not len(values):
+        if not len(values) or key == 'bottom_width_ratio':
             continue
         q = float(np.quantile(values, quantile))
         out[key] = round(1 + (q - 1) * margin, 3) if key in ('size_ratio', 'gap_factor') else round(q * margin, 2)

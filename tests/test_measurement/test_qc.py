@@ -168,3 +168,28 @@ def test_an_aasce_window_that_left_out_an_end_vertebra_is_named_when_asked():
     assert 'end_level_choice' not in codes(reasons(17, end_level_choice=1))  # nothing left out
     many = codes(reasons(20, end_level_choice=1))                            # count_high says it already
     assert 'count_high' in many and 'end_level_choice' not in many
+
+
+def narrow_bottom(n, bottom_width):
+    """A column of 60 px wide vertebrae whose bottom one is ``bottom_width`` px wide (a sacral segment?)."""
+    spine = column(n)
+    spine[-1] = column(n, width=bottom_width)[-1]
+    return spine
+
+
+def test_a_bottom_vertebra_narrower_than_those_above_is_named_when_asked():
+    from spinekey.measurement.qc import bottom_width_ratio, quad_width
+    assert quad_width(np.array([[0, 0], [50, 0], [56, 30], [-2, 30]], float)) == pytest.approx(54.0)  # (50+58)/2
+    assert bottom_width_ratio(narrow_bottom(17, 54.0)) == pytest.approx(0.9)  # 54 / median(60, 60, 60)
+    assert bottom_width_ratio(column(3)) is None                              # three vertebrae: nothing above
+
+    def reasons(bottom_width, **th):
+        m = measure_spine(narrow_bottom(17, bottom_width), 'left', None, 1200,
+                          MeasureOptions(aasce=True, qc=QCThresholds(**th)))
+        return [r for r in m.image['qc_reasons'].split('; ') if r]
+    assert [r for r in reasons(54.0, min_bottom_width_ratio=0.95) if r.startswith('end_width')] == [
+        'end_width: the bottom vertebra is 0.90x as wide as the three above it (L5 is usually the widest): the '
+        'bottom may not be L5']
+    assert 'end_width' not in codes(reasons(54.0))                              # off unless the config asks
+    assert 'end_width' not in codes(reasons(54.0, min_bottom_width_ratio=0.85))  # above the threshold
+    assert 'end_width' not in codes(reasons(66.0, min_bottom_width_ratio=0.95))  # a wide L5: the usual

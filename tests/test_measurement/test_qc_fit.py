@@ -16,6 +16,7 @@ def test_stats_of_a_column_with_one_tilted_vertebra():
     assert sorted(stats['slope_deg'])[-2] == pytest.approx(0.0, abs=1e-9)  # its neighbours: one flat neighbour
     assert np.allclose(stats['size_ratio'], 1.0)  # equal heights (tilting keeps the edges' lengths)
     assert len(stats['gap_factor']) == 16
+    assert stats['bottom_width_ratio'].tolist() == pytest.approx([1.0])  # one film, all 60 px wide
 
 
 def test_thresholds_are_the_quantile_plus_a_margin():
@@ -24,18 +25,29 @@ def test_thresholds_are_the_quantile_plus_a_margin():
     out = suggest_thresholds(stats, quantile=0.5, margin=1.1)
     assert out['size_ratio'] == pytest.approx(1.22) and out['slope_deg'] == pytest.approx(4.4)
     assert out['gap_factor'] == pytest.approx(1.11) and out['n_vertebrae'] == 3
+    assert 'min_bottom_width_ratio' not in out  # end_width stays off unless asked
+
+
+def test_end_width_is_the_low_quantile_of_the_true_bottoms():
+    stats = {'size_ratio': np.array([1.0]), 'slope_deg': np.array([1.0]), 'gap_factor': np.array([1.0]),
+             'bottom_width_ratio': np.array([0.9, 1.0, 1.1, 1.2, 1.3])}
+    # numpy's linear quantile at 0.25 of five sorted values: index 0.25 x 4 = 1 -> 1.0; at 0.1: 0.9 + 0.4 x 0.1
+    assert suggest_thresholds(stats, end_share=0.25)['min_bottom_width_ratio'] == pytest.approx(1.0)
+    assert suggest_thresholds(stats, end_share=0.1)['min_bottom_width_ratio'] == pytest.approx(0.94)
 
 
 def test_fit_qc_prints_a_config_line(synthetic_dir, tmp_path):
     out = tmp_path / 'qc.json'
-    proc = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--out', str(out))
+    proc = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--out', str(out), '--end-share',
+                    '0.05')
     assert proc.returncode == 0 and proc.stdout.startswith('qc = dict(min_score=')
     assert 'slope_deg=' in proc.stdout and out.exists()
     from spinekey.apis.qc_fitting import fit_qc  # the Python API gives what the tool wrote
     import json
-    qc, counts = fit_qc(f'{synthetic_dir}/det_train.json')
+    qc, counts = fit_qc(f'{synthetic_dir}/det_train.json', end_share=0.05)
     written = json.loads(out.read_text())
     assert written['qc'] == qc and written['n_films'] == counts['n_films'] > 0
+    assert 0 < qc['min_bottom_width_ratio'] < 2 and 'min_bottom_width_ratio=' in proc.stdout
     bad = run_tool('tools/fit_qc.py', '--gt', f'{synthetic_dir}/det_train.json', '--quantile', '1.5')
     assert bad.returncode == 2 and '--quantile' in bad.stderr and 'Traceback' not in bad.stderr
 
