@@ -31,36 +31,57 @@ def read_angles(smape_json: str):
     return np.array([f['pred'] for f in films], float), np.array([f['true'] for f in films], float), unc
 
 
-def fit_angles(smape_json: str, level: float = 0.9, mode: Optional[str] = None,
-               num_keypoints: Optional[int] = None) -> Dict:
-    """``{'conformal': config dict, 'fit': per-angle factors and median widths}``; ``mode`` None picks the
-    normalised intervals when they are narrower in median than the plain ones on every angle, else plain."""
+def angle_columns(smape_json: str) -> Dict[str, tuple]:
+    """``{column: (pred, true, unc)}`` of the three AASCE angles of a fold (read_angles)."""
     pred, true, unc = read_angles(smape_json)
+    return {c: (pred[:, k], true[:, k], unc[:, k]) for k, c in enumerate(ANGLE_COLUMNS)}
+
+
+def fit_columns(values: Dict[str, tuple], level: float = 0.9, mode: Optional[str] = None,
+                num_keypoints: Optional[int] = None, source: str = 'calibration values') -> Dict:
+    """``{'conformal': config dict, 'fit': per-column factors and median widths}`` from ``{column: (pred, true,
+    unc)}`` of a calibration set; ``mode`` None picks the normalised intervals when they are narrower in median
+    than the plain ones on every column, else plain."""
     try:
-        per_angle = {c: fit(pred[:, k], true[:, k], unc[:, k], 1 - level) for k, c in enumerate(ANGLE_COLUMNS)}
+        per_column = {c: fit(p, t, u, 1 - level) for c, (p, t, u) in values.items()}
     except ValueError as err:
-        raise SpineKeyError(f'{smape_json}: {err}') from None
+        raise SpineKeyError(f'{source}: {err}') from None
     if mode is None:
-        narrower = all(f['median_width_normalised'] < f['median_width_plain'] for f in per_angle.values())
+        narrower = all(f['median_width_normalised'] < f['median_width_plain'] for f in per_column.values())
         mode = 'normalised' if narrower else 'plain'
     conformal = dict(level=level, mode=mode, num_keypoints=num_keypoints,
-                     factors={c: round(f['factor'], 4) for c, f in per_angle.items()},
-                     widths={c: round(f['width'], 3) for c, f in per_angle.items()})
-    return {'conformal': conformal, 'fit': per_angle, 'n_films': len(pred), 'source': smape_json}
+                     factors={c: round(f['factor'], 4) for c, f in per_column.items()},
+                     widths={c: round(f['width'], 3) for c, f in per_column.items()})
+    return {'conformal': conformal, 'fit': per_column, 'source': source}
 
 
-def judge_angles(smape_json: str, conformal: dict) -> Dict:
-    """Coverage and median width of the intervals of ``conformal`` on another fold, per angle and pooled, in
-    both modes (the one the config uses is what it ships)."""
-    pred, true, unc = read_angles(smape_json)
+def judge_columns(values: Dict[str, tuple], conformal: dict) -> Dict:
+    """Coverage and median width of the intervals of ``conformal`` on another set's ``{column: (pred, true,
+    unc)}``, per column and pooled (the mean over columns), in both modes (the config ships its ``mode``)."""
     cal = Calibration.from_config(conformal)
-    out = {'n_films': len(pred), 'mode': cal.mode, 'per_angle': {}}
+    out = {'mode': cal.mode, 'per_column': {}}
     for mode in ('normalised', 'plain'):
         inside = []
-        for k, c in enumerate(ANGLE_COLUMNS):
+        for c, (p, t, u) in values.items():
             kw = {'factor': cal.factors[c]} if mode == 'normalised' else {'width': cal.widths[c]}
-            cov = coverage(pred[:, k], true[:, k], unc[:, k], **kw)
-            out['per_angle'].setdefault(c, {})[mode] = cov
+            cov = coverage(p, t, u, **kw)
+            out['per_column'].setdefault(c, {})[mode] = cov
             inside.append(cov['coverage'])
         out[f'pooled_{mode}'] = float(np.mean(inside))
     return out
+
+
+def fit_angles(smape_json: str, level: float = 0.9, mode: Optional[str] = None,
+               num_keypoints: Optional[int] = None) -> Dict:
+    """fit_columns on the AASCE angles of a fold's smape.json, with the number of films."""
+    values = angle_columns(smape_json)
+    fitted = fit_columns(values, level, mode, num_keypoints, smape_json)
+    return dict(fitted, n_films=len(values[ANGLE_COLUMNS[0]][0]))
+
+
+def judge_angles(smape_json: str, conformal: dict) -> Dict:
+    """judge_columns on the AASCE angles of another fold's smape.json (``per_angle``: per_column's name here)."""
+    values = angle_columns(smape_json)
+    judged = judge_columns(values, conformal)
+    judged['per_angle'] = judged.pop('per_column')
+    return dict(judged, n_films=len(values[ANGLE_COLUMNS[0]][0]))

@@ -4,7 +4,9 @@ Vertebrae are paired by box IoU (Hungarian); per pair the Genant and Meyerding g
 compared, per image the Cobb and lordosis angles. The predicted Cobb angle's uncertainty (``cobb_deg_unc``) and the
 film's QC status are checked against the exact error too (``cobb_uncertainty``: the numbers of
 spinekey.evaluation.uncertainty_validation, here for one angle per film), when the predictions carry
-``keypoint_unc``. The GT side uses the true anterior side when known; the
+``keypoint_unc``; ``interval_values`` keeps (predicted, true, uncertainty) of the Cobb angle per film and of the
+three heights per paired vertebra, what conformal intervals are fitted and judged on
+(spinekey.apis.calibration.fit_columns / judge_columns). The GT side uses the true anterior side when known; the
 prediction side reads it from the image, as tools/measure.py does by default, and names its levels from
 ``pred_bottom_level`` (what a user passes as --bottom-level), so lordosis spans the same levels.
 """
@@ -41,6 +43,7 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
     meyerding = np.zeros((6, 6), int)
     slip_err, cobb_err, lordosis_err, side_ok = [], [], [], []
     cobb_checked = []  # (predicted, true, uncertainty, qc_status) of films whose Cobb angle has an uncertainty
+    interval_values: Dict[str, tuple] = {c: ([], [], []) for c in INTERVAL_COLUMNS}
     matched = total = 0
     for gim in gt_images:
         truth_side = true_anterior.get(gim.file_name, 'left')
@@ -64,6 +67,7 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
             matched += 1
             if 'genant_grade' in gr and 'genant_grade' in pr:
                 genant[gr['genant_grade'], pr['genant_grade']] += 1
+            _keep_triple(interval_values, HEIGHT_COLUMNS, pr, gr)
             if 'slip_percent' in gr and 'slip_percent' in pr:
                 slip_err.append(abs(gr['slip_percent'] - pr['slip_percent']))
                 meyerding[gr['meyerding_grade'], pr['meyerding_grade']] += 1
@@ -73,6 +77,7 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
         if gm.image.get('cobb_deg') is not None and pm.image.get('cobb_deg_unc') is not None:
             cobb_checked.append((pm.image['cobb_deg'], gm.image['cobb_deg'], pm.image['cobb_deg_unc'],
                                  pm.image.get('qc_status')))
+        _keep_triple(interval_values, ['cobb_deg'], pm.image, gm.image)
 
     def mean(x):
         return round(float(np.mean(x)), 3) if len(x) else None
@@ -83,7 +88,20 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
             'meyerding_accuracy': round(float(np.trace(meyerding) / meyerding.sum()), 4) if meyerding.sum() else None,
             'anterior_side_accuracy': mean(side_ok),
             'genant_confusion': genant.tolist(), 'meyerding_confusion': meyerding.tolist(),
-            'cobb_uncertainty': _cobb_uncertainty(cobb_checked)}
+            'cobb_uncertainty': _cobb_uncertainty(cobb_checked),
+            'interval_values': {c: tuple(np.asarray(a, float) for a in v) for c, v in interval_values.items() if v[0]}}
+
+
+HEIGHT_COLUMNS = ['height_anterior_px', 'height_middle_px', 'height_posterior_px']
+INTERVAL_COLUMNS = ['cobb_deg'] + HEIGHT_COLUMNS
+
+
+def _keep_triple(values: Dict[str, tuple], columns, pred_row: dict, true_row: dict) -> None:
+    """Append (predicted, true, uncertainty) of each of ``columns`` that both rows have, with an uncertainty."""
+    for c in columns:
+        if pred_row.get(c) is not None and true_row.get(c) is not None and pred_row.get(f'{c}_unc') is not None:
+            for store, x in zip(values[c], (pred_row[c], true_row[c], pred_row[f'{c}_unc'])):
+                store.append(float(x))
 
 
 def _cobb_uncertainty(checked) -> Optional[dict]:

@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from spinekey.evaluation.measurement_agreement import measurement_agreement
@@ -49,8 +50,9 @@ def test_cobb_uncertainty_is_checked_against_the_exact_error(synthetic_dir):
     truth = json.load(open(os.path.join(synthetic_dir, 'truth.json')))['images']
     sides = {k: v['anterior'] for k, v in truth.items()}
     results = _results(gt)
-    assert measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt), sides,
-                                 pred_bottom_level='L5')['cobb_uncertainty'] is None
+    certain = measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt), sides,
+                                    pred_bottom_level='L5')
+    assert certain['cobb_uncertainty'] is None and certain['interval_values'] == {}  # nothing to calibrate
     bad_image = gt['images'][0]['id']
     for r in results:
         r['keypoint_unc'] = [0.2] * 4
@@ -63,6 +65,15 @@ def test_cobb_uncertainty_is_checked_against_the_exact_error(synthetic_dir):
                                 pred_bottom_level='L5')
     check = row['cobb_uncertainty']
     assert check['n_films'] == len(gt['images']) and check['n_bad'] == 1
+    pred, true, unc = row['interval_values']['cobb_deg']  # one (predicted, true, uncertainty) per film
+    assert len(pred) == len(gt['images']) and int(np.sum(np.abs(pred - true) > 5)) == 1
+    assert np.all(unc > 0)
+    moved = 0  # one per paired vertebra; the raised top_left corner changes one side's height of one vertebra
+    for side in ('anterior', 'posterior'):
+        pred, true, unc = row['interval_values'][f'height_{side}_px']
+        assert len(pred) == row['matched_vertebrae']
+        moved += int(np.sum(np.abs(pred - true) > 1e-6))
+    assert moved == 1
     assert check['auroc'] == 1.0
     assert check['films'][0]['film_error'] > 5 and check['films'][0]['film_unc'] == max(
         f['film_unc'] for f in check['films'])

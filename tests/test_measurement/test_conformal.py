@@ -67,3 +67,15 @@ def test_bad_calibrations_say_why():
     nan = np.full(30, np.nan)
     with pytest.raises(ValueError, match='at least 20'):  # NaN uncertainties are not calibration data
         fit(rng.normal(size=30), rng.normal(size=30), nan)
+
+
+def test_fit_and_judge_columns_by_hand():
+    from spinekey.apis.calibration import fit_columns, judge_columns
+    unc = np.full(20, 2.0)
+    err = 2.0 * np.arange(1, 21)  # |error| / unc = 1..20: the normalised factor is the 19th smallest, 19
+    values = {'cobb_deg': (30 + err, np.full(20, 30.0), unc)}
+    fitted = fit_columns(values)
+    assert fitted['conformal']['factors'] == {'cobb_deg': 19.0} and fitted['conformal']['widths'] == {'cobb_deg': 38.0}
+    judged = judge_columns(values, fitted['conformal'])  # on the same 20: 19 inside (the 20th lies at 40 > 38)
+    assert judged['per_column']['cobb_deg']['normalised']['coverage'] == pytest.approx(0.95)
+    assert judged['pooled_plain'] == pytest.approx(0.95)
