@@ -164,8 +164,8 @@ def write_gross_failures(out: str, pairs: Sequence[SmapePair], gt_path: str) -> 
     """OUT/gross_failures.json: the films with an angle off by more than 10 deg or a wrong end level, and how
     many of them QC's review holds (spinekey.evaluation.gross_failures). None without films to judge."""
     from spinekey.evaluation.gross_failures import FilmOutcome, end_level_errors, gross_failure_check, true_columns
-    from spinekey.io.coco_files import load_coco_gt
-    truth = true_columns(load_coco_gt(gt_path))
+    from spinekey.measurement.inputs import read_gt
+    truth = true_columns(read_gt(gt_path))
     films = []
     for name, pred, true, extra in pairs:
         centres, levels = truth.get(name) or truth.get(os.path.basename(name)) or ([], [])

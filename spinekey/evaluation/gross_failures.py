@@ -20,6 +20,7 @@ import numpy as np
 
 from spinekey.evaluation.uncertainty_validation import auroc
 from spinekey.structures.levels import level_sort_key
+from spinekey.structures.vertebra import ImageInput
 
 GROSS_ANGLE_DEG = 10.0
 
@@ -86,28 +87,20 @@ def gross_failure_check(films: Sequence[FilmOutcome], gross_deg: float = GROSS_A
     }
 
 
-def true_columns(gt: dict) -> Dict[str, Tuple[List[List[float]], List[str]]]:
-    """File name (and its base name) -> (true vertebra centres top to bottom, their levels) of a COCO GT dict:
-    by level when every vertebra is labelled, else by height on the film."""
-    by_image: Dict[int, list] = {}
-    for a in gt['annotations']:
-        kps = [a['keypoints'][i:i + 2] for i in range(0, len(a.get('keypoints') or []), 3)
-               if a['keypoints'][i + 2] > 0]
-        if kps:
-            centre = [sum(p[0] for p in kps) / len(kps), sum(p[1] for p in kps) / len(kps)]
-        else:
-            x, y, w, h = a['bbox']
-            centre = [x + w / 2, y + h / 2]
-        by_image.setdefault(a['image_id'], []).append((a.get('label'), centre))
+def true_columns(images: Sequence[ImageInput]) -> Dict[str, Tuple[List[List[float]], List[str]]]:
+    """File name (and its base name) -> (true vertebra centres top to bottom, their levels) of annotated films
+    (spinekey.measurement.inputs.read_gt): by level when every vertebra is labelled, else by height on the film.
+    Centres are VertebraInput.centre(), the same as the measured ends'."""
     out: Dict[str, Tuple[List[List[float]], List[str]]] = {}
-    for im in gt['images']:
-        column = by_image.get(im['id'], [])
+    for im in images:
+        column = [(v.label, v.centre()) for v in im.vertebrae]
+        column = [(label, [float(c[0]), float(c[1])]) for label, c in column if c is not None]
         if all(label for label, _ in column):
             column.sort(key=lambda t: level_sort_key(t[0]))
         else:
             column.sort(key=lambda t: t[1][1])
             column = [(label or f'#{k + 1}', c) for k, (label, c) in enumerate(column)]
         entry = ([c for _, c in column], [label for label, _ in column])
-        out[im['file_name']] = entry
-        out.setdefault(os.path.basename(im['file_name']), entry)
+        out[im.file_name] = entry
+        out.setdefault(os.path.basename(im.file_name), entry)
     return out

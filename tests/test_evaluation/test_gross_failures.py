@@ -47,13 +47,16 @@ def test_qc_catch_of_gross_failures_by_hand():
 
 
 def test_true_columns_go_by_level_else_by_height():
-    gt = {'images': [{'id': 1, 'file_name': 'sub/a.png'}, {'id': 2, 'file_name': 'b.png'}], 'annotations': [
-        {'image_id': 1, 'label': 'L1', 'bbox': [0, 0, 1, 1],
+    from spinekey.measurement.inputs import images_from_gt
+    gt = {'categories': [{'id': 1, 'keypoints': ['top_left', 'top_right', 'bottom_right', 'bottom_left']}],
+          'images': [{'id': 1, 'file_name': 'sub/a.png'}, {'id': 2, 'file_name': 'b.png'}], 'annotations': [
+        {'image_id': 1, 'category_id': 1, 'label': 'L1', 'bbox': [0, 0, 1, 1],
          'keypoints': [0, 500, 2, 10, 500, 2, 10, 520, 2, 0, 520, 0]},
-        {'image_id': 1, 'label': 'T12', 'bbox': [0, 0, 1, 1],
+        {'image_id': 1, 'category_id': 1, 'label': 'T12', 'bbox': [0, 0, 1, 1],
          'keypoints': [0, 900, 2, 10, 900, 2, 10, 920, 2, 0, 920, 2]},
-        {'image_id': 2, 'bbox': [0, 300, 10, 20]}, {'image_id': 2, 'bbox': [0, 100, 10, 20]}]}
-    columns = true_columns(gt)
+        {'image_id': 2, 'category_id': 1, 'bbox': [0, 300, 10, 20], 'keypoints': [0] * 12},  # none visible
+        {'image_id': 2, 'category_id': 1, 'bbox': [0, 100, 10, 20], 'keypoints': [0] * 12}]}
+    columns = true_columns(images_from_gt(gt))
     # T12 before L1 whatever their heights; a centre is the mean of the visible corners (the fourth is not)
     assert columns['sub/a.png'] == columns['a.png'] == ([[5.0, 910.0], [20 / 3, 1520 / 3]], ['T12', 'L1'])
     assert columns['b.png'] == ([[5.0, 110.0], [5.0, 310.0]], ['#1', '#2'])  # no labels: top to bottom by box
