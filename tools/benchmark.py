@@ -5,8 +5,9 @@ overhead: latency, training step and peak memory with vs without the keypoint br
 batch:    images/s of the tools/infer.py loop at batch 4 vs 1 (target >= 1.3x)
 scaling:  latency and memory at 512-2048 px long side and at 5, 17, 24 vertebrae per image
 eval:     10,000-image keypoint evaluation vs pycocotools (and faster-coco-eval when installed)
-measure:  measurement errors of the demo model (needs make demo), and whether its Cobb uncertainty and QC find
-          the films with the large errors (exact truth: the synthetic test split)
+measure:  measurement errors of the demo model (needs make demo), whether its Cobb uncertainty and QC find
+          the films with the large errors, and the coverage of 90% conformal intervals of the Cobb angle and the
+          heights fitted on the validation split (exact truth: judged on the synthetic test split)
 gpu:      fp16 inference / AMP training vs fp32 and the EPE change (needs a CUDA device)
 profile:  where a training step's time goes, by part (loader wait, backbone, RPN, RoI stages and their targets,
           backward, ...), with host-device syncs per part and a Chrome trace: the R50 reference config (or

@@ -27,3 +27,6 @@ rotate_test = 4.0
 #       --measure-dir work_dirs/aasce_lite0_14e_cpu/ablation_fold0/rotate/measure_best17
 # (bash scripts/aasce_ablation.sh work_dirs/aasce_lite0_14e_cpu 0 measures with this config: run it, fit, repeat)
 qc = dict(min_score=0.487, min_keypoint_score=0.289, max_angle_unc_deg=10.03, film_flagged_min=6)
+# its uncertainty is not the 7-epoch model's: no calibration until fitted on its own held-out fold
+# (tools/fit_intervals.py --calibrate ...eval_fold0/measurements/smape.json); the columns say 'uncalibrated'
+conformal = None

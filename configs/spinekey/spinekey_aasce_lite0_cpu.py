@@ -18,3 +18,12 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=200),
     dict(type='CosineAnnealingLR', begin=0, end=max_epochs, by_epoch=True, eta_min=1e-5),
 ]
+# 90% intervals of the AASCE angles (the *_lo / *_hi columns; spinekey.measurement.conformal): split-conformal
+# factors of this recipe's angle uncertainty, calibrated on fold 0's 91 held-out films (the model trained on
+# fold0_train.json, 2026-12-03) and judged on fold 1's with the fold-1 model: 94.5 / 93.4 / 92.3% covered (pt /
+# mt / tl), median widths 15.7 / 13.9 / 15.4 deg (docs/measurements.md). Refit for another recipe or test pass:
+#   python tools/fit_intervals.py --calibrate work_dirs/<run>/eval_fold0/measurements/smape.json --num-keypoints 4
+# Configs built on this one with another model or test pass (more epochs, 1280 px) reset it to None.
+conformal = dict(level=0.9, mode='normalised', num_keypoints=4,
+                 factors={'cobb_pt_deg': 2.0247, 'cobb_mt_deg': 1.9949, 'cobb_tl_deg': 2.2331},
+                 widths={'cobb_pt_deg': 11.485, 'cobb_mt_deg': 8.103, 'cobb_tl_deg': 18.559})

@@ -67,15 +67,20 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
     ann = os.path.join(data, 'det_test.json')
     if not checkpoint or not os.path.isfile(ann):
         return {'skipped': f'needs the demo checkpoint and {ann}: run make demo first'}
-    films = films_of_coco(ann, data)  # in this process, through the same inferencer tools/infer.py uses
     inferencer = SpineKeyInferencer(DEMO_CONFIG, checkpoint, device='cpu', score_thr=0.3, measure=False)
-    results = [d for film in inferencer.iter(films.paths, films.image_ids, films.names) for d in film.detections]
-    gt = load_coco_gt(ann)
     truth = json.load(open(os.path.join(data, 'truth.json')))['images']
-    row = measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt),
-                                {name: t['anterior'] for name, t in truth.items()}, images_dir=data,
-                                pred_bottom_level='L5',  # every synthetic column ends at L5
-                                qc_thresholds=QCThresholds.from_config(Config.fromfile(DEMO_CONFIG).get('qc')))
+    qc = QCThresholds.from_config(Config.fromfile(DEMO_CONFIG).get('qc'))
+
+    def agreement(split_json: str) -> dict:
+        films = films_of_coco(split_json, data)  # in this process, through the same inferencer tools/infer.py uses
+        results = [d for film in inferencer.iter(films.paths, films.image_ids, films.names) for d in film.detections]
+        gt = load_coco_gt(split_json)
+        return measurement_agreement(images_from_gt(gt), images_from_results(results, 0.3, gt=gt),
+                                     {name: t['anterior'] for name, t in truth.items()}, images_dir=data,
+                                     pred_bottom_level='L5',  # every synthetic column ends at L5
+                                     qc_thresholds=qc)
+    row = agreement(ann)
+    row.update(_intervals_judged(row.pop('interval_values'), os.path.join(data, 'det_val.json'), agreement))
     png = os.path.join(ctx.work_dir, 'measure_confusion.png')  # beside --out
     os.makedirs(ctx.work_dir, exist_ok=True)
     plot_confusions({'Genant': row['genant_confusion'], 'Meyerding': row['meyerding_confusion']}, png)
@@ -93,6 +98,30 @@ def bench_measure(ctx: BenchContext, data: str = 'data/synthetic') -> dict:
                    cobb_smape_qc_review=_round(check['qc']['smape_review']))
         row['uncertainty_png'] = plot_uncertainty_validation(check, os.path.join(ctx.work_dir, 'measure_cobb_'))
     return row
+
+
+def _intervals_judged(test_values: dict, val_json: str, agreement) -> dict:
+    """Conformal 90% intervals of the Cobb angle and the three heights fitted on the validation split (exact
+    truth) and judged on the test split: coverage per column, pooled, and the median widths, in the mode the fit
+    picks (spinekey.apis.calibration)."""
+    from spinekey.apis.calibration import fit_columns, judge_columns
+    from spinekey.utils.errors import SpineKeyError
+    if not test_values or not os.path.isfile(val_json):
+        return {'intervals': f'skipped: needs keypoint_unc and {val_json}'}
+    try:
+        fitted = fit_columns(agreement(val_json)['interval_values'], source=val_json)
+    except SpineKeyError as err:  # too few validation films: the quantile would promise nothing
+        return {'intervals': f'skipped: {err}'}
+    judged = judge_columns({c: v for c, v in test_values.items() if c in fitted['conformal']['factors']},
+                           fitted['conformal'])
+    mode = fitted['conformal']['mode']
+    out = {'intervals_mode': mode, 'intervals_pooled_coverage': _round(judged[f'pooled_{mode}']),
+           'intervals_calibration_n': {c: f['n'] for c, f in fitted['fit'].items()}}
+    for c, modes in judged['per_column'].items():
+        out[f'{c}_interval_coverage'] = _round(modes[mode]['coverage'])
+        out[f'{c}_interval_median_width'] = _round(modes[mode]['median_width'], 2)
+        out[f'{c}_interval_judged_n'] = modes[mode]['n']
+    return out
 
 
 def _round(x, digits: int = 3):

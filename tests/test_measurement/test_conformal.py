@@ -79,3 +79,22 @@ def test_fit_and_judge_columns_by_hand():
     judged = judge_columns(values, fitted['conformal'])  # on the same 20: 19 inside (the 20th lies at 40 > 38)
     assert judged['per_column']['cobb_deg']['normalised']['coverage'] == pytest.approx(0.95)
     assert judged['pooled_plain'] == pytest.approx(0.95)
+
+
+def test_the_aasce_recipe_ships_its_factors_and_its_other_test_passes_none():
+    """The 7-epoch config carries the factors fitted on its held-out fold 0; a config built on it with another
+    model or test pass (14 epochs with a rotation test, 1280 px) must not inherit a promise made for another
+    uncertainty."""
+    import os
+    from mmengine.config import Config
+    from tests.conftest import ROOT
+
+    def conformal_of(name):
+        return Calibration.from_config(Config.fromfile(os.path.join(ROOT, 'configs/spinekey', name)).get('conformal'))
+    cal = conformal_of('spinekey_aasce_lite0_cpu.py')
+    assert cal.num_keypoints == 4 and set(cal.factors) == {'cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg'}
+    cal.check_keypoints(4)
+    with pytest.raises(ValueError, match='K=4'):
+        cal.check_keypoints(6)
+    for child in ('spinekey_aasce_lite0_14e_cpu.py', 'spinekey_aasce_lite0_1280_cpu.py'):
+        assert conformal_of(child) is None
