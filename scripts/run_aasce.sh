@@ -51,5 +51,11 @@ for d in "$OUT" "$OUT/baseline"; do
         --aasce-smape --anterior left --top-level T1 --score-thr 0.3 --qc-config "$CFG" --plots "$d/plots" \
         $([ "$d" = "$OUT" ] && echo --save_vis)
 done
+# the 90% intervals' factors of this model, fitted on its held-out fold: the conformal = dict(...) block to put in
+# its config (docs/measurements.md); their coverage is judged on another fold (tools/fit_intervals.py --judge)
+"$PY" tools/fit_intervals.py --calibrate "$OUT/measurements/smape.json" --num-keypoints 4 \
+    --out "$OUT/measurements/intervals_fit.json" > "$OUT/measurements/conformal.py" \
+    && echo "interval factors for the config: $OUT/measurements/conformal.py" \
+    || echo "no interval factors: see the line above (fewer than 20 films, or no uncertainties)"
 echo "AASCE run finished in ${SECONDS}s; head: $OUT/metrics.json + measurements/smape.json," \
      "baseline: $OUT/baseline/"
