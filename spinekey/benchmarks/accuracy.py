@@ -117,10 +117,13 @@ def _intervals_judged(test_values: dict, val_json: str, agreement) -> dict:
     mode = fitted['conformal']['mode']
     out = {'intervals_mode': mode, 'intervals_pooled_coverage': _round(judged[f'pooled_{mode}']),
            'intervals_calibration_n': {c: f['n'] for c, f in fitted['fit'].items()}}
+    other = 'plain' if mode == 'normalised' else 'normalised'
     for c, modes in judged['per_column'].items():
         out[f'{c}_interval_coverage'] = _round(modes[mode]['coverage'])
         out[f'{c}_interval_median_width'] = _round(modes[mode]['median_width'], 2)
         out[f'{c}_interval_judged_n'] = modes[mode]['n']
+        out[f'{c}_interval_{other}_coverage_width'] = [_round(modes[other]['coverage']),
+                                                       _round(modes[other]['median_width'], 2)]
     return out
 
 
