@@ -251,9 +251,9 @@ def bottom_width_ratio(column: Sequence[VertebraInput]) -> Optional[float]:
 
 def bottom_width_reasons(column: Sequence[VertebraInput], th: QCThresholds = QC_DEFAULTS) -> List[str]:
     """``end_width`` when the bottom vertebra of the measured column is narrower than ``min_bottom_width_ratio``
-    x the three above it. Vertebral bodies widen down the spine to L5 (on AASCE fold 1, a true L5 at the bottom
-    is 1.14x its three neighbours' width in median), so a narrow bottom is more often a sacral segment taken as
-    L5, or a column that stops short (docs/measurements.md, gross failures)."""
+    x the three above it. Vertebral bodies widen down the spine to L5 (on AASCE's annotated films a true L5 is
+    1.12x its three neighbours' width in median), so a narrow bottom is more often a sacral segment taken as L5.
+    Off by default: on AASCE it held more gross failures on fold 1 but not on fold 0 (docs/aasce.md)."""
     ratio = bottom_width_ratio(column)
     if ratio is None or ratio >= th.min_bottom_width_ratio:
         return []
