@@ -43,7 +43,7 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
     meyerding = np.zeros((6, 6), int)
     slip_err, cobb_err, lordosis_err, side_ok = [], [], [], []
     cobb_checked = []  # (predicted, true, uncertainty, qc_status) of films whose Cobb angle has an uncertainty
-    interval_values: Dict[str, tuple] = {c: ([], [], []) for c in INTERVAL_COLUMNS}
+    heights: Dict[str, tuple] = {c: ([], [], []) for c in HEIGHT_COLUMNS}  # (predicted, true, unc) per pair
     matched = total = 0
     for gim in gt_images:
         truth_side = true_anterior.get(gim.file_name, 'left')
@@ -67,7 +67,7 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
             matched += 1
             if 'genant_grade' in gr and 'genant_grade' in pr:
                 genant[gr['genant_grade'], pr['genant_grade']] += 1
-            _keep_triple(interval_values, HEIGHT_COLUMNS, pr, gr)
+            _keep_heights(heights, pr, gr)
             if 'slip_percent' in gr and 'slip_percent' in pr:
                 slip_err.append(abs(gr['slip_percent'] - pr['slip_percent']))
                 meyerding[gr['meyerding_grade'], pr['meyerding_grade']] += 1
@@ -77,7 +77,6 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
         if gm.image.get('cobb_deg') is not None and pm.image.get('cobb_deg_unc') is not None:
             cobb_checked.append((pm.image['cobb_deg'], gm.image['cobb_deg'], pm.image['cobb_deg_unc'],
                                  pm.image.get('qc_status')))
-        _keep_triple(interval_values, ['cobb_deg'], pm.image, gm.image)
 
     def mean(x):
         return round(float(np.mean(x)), 3) if len(x) else None
@@ -89,19 +88,26 @@ def measurement_agreement(gt_images: List[ImageInput], pred_images: List[ImageIn
             'anterior_side_accuracy': mean(side_ok),
             'genant_confusion': genant.tolist(), 'meyerding_confusion': meyerding.tolist(),
             'cobb_uncertainty': _cobb_uncertainty(cobb_checked),
-            'interval_values': {c: tuple(np.asarray(a, float) for a in v) for c, v in interval_values.items() if v[0]}}
+            'interval_values': _interval_values(cobb_checked, heights)}
 
 
 HEIGHT_COLUMNS = ['height_anterior_px', 'height_middle_px', 'height_posterior_px']
-INTERVAL_COLUMNS = ['cobb_deg'] + HEIGHT_COLUMNS
 
 
-def _keep_triple(values: Dict[str, tuple], columns, pred_row: dict, true_row: dict) -> None:
-    """Append (predicted, true, uncertainty) of each of ``columns`` that both rows have, with an uncertainty."""
-    for c in columns:
+def _keep_heights(heights: Dict[str, tuple], pred_row: dict, true_row: dict) -> None:
+    """Append (predicted, true, uncertainty) of each height that both rows of a pair have, with an uncertainty."""
+    for c in HEIGHT_COLUMNS:
         if pred_row.get(c) is not None and true_row.get(c) is not None and pred_row.get(f'{c}_unc') is not None:
-            for store, x in zip(values[c], (pred_row[c], true_row[c], pred_row[f'{c}_unc'])):
+            for store, x in zip(heights[c], (pred_row[c], true_row[c], pred_row[f'{c}_unc'])):
                 store.append(float(x))
+
+
+def _interval_values(cobb_checked, heights: Dict[str, tuple]) -> Dict[str, tuple]:
+    """``{column: (pred, true, unc) arrays}`` for the columns that have any: the Cobb angle from the films
+    the uncertainty check pairs, the heights from the paired vertebrae."""
+    values = {'cobb_deg': tuple(zip(*cobb_checked))[:3]} if cobb_checked else {}
+    values.update(heights)
+    return {c: tuple(np.asarray(a, float) for a in v) for c, v in values.items() if len(v[0])}
 
 
 def _cobb_uncertainty(checked) -> Optional[dict]:

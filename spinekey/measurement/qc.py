@@ -14,7 +14,7 @@ import numpy as np
 
 from spinekey.measurement.uncertainty import IMAGE_UNC
 from spinekey.structures.vertebra import (CORNERS, SpineMeasurement, VertebraInput, box_iou, centre_steps,
-                                          column_axis, order_vertebrae, quad_height, vertebra_quad)
+                                          column_axis, order_vertebrae, quad_height, quad_width, vertebra_quad)
 
 
 @dataclass(frozen=True)
@@ -232,11 +232,6 @@ def apply_qc(m: SpineMeasurement, expected_levels: Optional[int] = None, th: QCT
     if th.min_bottom_width_ratio:
         reasons += bottom_width_reasons(m.aasce_vertebrae or m.ordered, th)
     m.image['qc_status'], m.image['qc_reasons'] = qc_status(reasons)
-
-
-def quad_width(q: np.ndarray) -> float:
-    """Mean of the two endplate lengths of a corner quadrilateral."""
-    return float((np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2)
 
 
 def bottom_width_ratio(column: Sequence[VertebraInput]) -> Optional[float]:

@@ -78,6 +78,11 @@ def quad_height(q: np.ndarray) -> float:
     return float((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2)
 
 
+def quad_width(q: np.ndarray) -> float:
+    """Mean of the two endplate lengths of a corner quadrilateral."""
+    return float((np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2)
+
+
 def vertebra_box(v: VertebraInput) -> Optional[np.ndarray]:
     """[x1, y1, x2, y2]: around the four corners when all are known, else the record's own box."""
     q = vertebra_quad(v)

@@ -178,7 +178,8 @@ def narrow_bottom(n, bottom_width):
 
 
 def test_a_bottom_vertebra_narrower_than_those_above_is_named_when_asked():
-    from spinekey.measurement.qc import bottom_width_ratio, quad_width
+    from spinekey.measurement.qc import bottom_width_ratio
+    from spinekey.structures.vertebra import quad_width
     assert quad_width(np.array([[0, 0], [50, 0], [56, 30], [-2, 30]], float)) == pytest.approx(54.0)  # (50+58)/2
     assert bottom_width_ratio(narrow_bottom(17, 54.0)) == pytest.approx(0.9)  # 54 / median(60, 60, 60)
     assert bottom_width_ratio(column(3)) is None                              # three vertebrae: nothing above

@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from spinekey.structures.vertebra import VertebraInput, box_iou, quad_height, vertebra_quad
+from spinekey.structures.vertebra import VertebraInput, box_iou, quad_height, quad_width, vertebra_quad
 
 NUM_FEATURES = 16
 
@@ -30,7 +30,7 @@ def detection_features(ordered: Sequence[VertebraInput], film_height: Optional[f
         return np.zeros((0, NUM_FEATURES), np.float32)
     q = np.stack(quads)
     centre = q.mean(1)
-    width = np.linalg.norm(q[:, 1] - q[:, 0], axis=1) / 2 + np.linalg.norm(q[:, 2] - q[:, 3], axis=1) / 2
+    width = np.array([quad_width(x) for x in q])
     height = np.array([quad_height(x) for x in q])
     mw, mh = max(float(np.median(width)), 1.0), max(float(np.median(height)), 1.0)
     tilt = np.array([_tilt_deg(x) for x in q])
