@@ -66,6 +66,10 @@ def parse_args():
     p.add_argument('--level-chain-config', help='level-chain model config (configs/level_chain/...): name each '
                    'detection\'s level, drop what is not a vertebra, fill missed levels (with its checkpoint)')
     p.add_argument('--level-chain-checkpoint', help='the level-chain model\'s weights (.pth)')
+    p.add_argument('--end-levels-config', help='end-level classifier config (configs/end_levels/...): read from the '
+                   'film where the T1-L5 column starts and ends, drop a C7 above it or a sacral segment below it, '
+                   'send a film whose T1 or L5 was not found to review (with its checkpoint; needs --images-dir)')
+    p.add_argument('--end-levels-checkpoint', help='the end-level classifier\'s weights (.pth)')
     p.add_argument('--ensemble', nargs='+', metavar='RESULTS',
                    help='results.json of other, independently trained models on the same films: images.csv\'s '
                    'angles become the models\' mean and their *_unc includes how far the models disagree '
@@ -79,12 +83,13 @@ def parse_args():
 
 
 def measure_options(args):
-    """MeasureOptions from the flags and the files they name (QC config, level chain)."""
+    """MeasureOptions from the flags and the files they name (QC config, level chain, end levels)."""
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=parse_custom_measures(args.define, args.define_file),
                              overlay=args.save_vis, unc_samples=args.unc_samples)
-    return options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint)
+    return options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
+                              args.end_levels_config, args.end_levels_checkpoint)
 
 
 def print_uncertainty_check(result, plots) -> None:
@@ -120,6 +125,8 @@ def main() -> int:
     protect_inputs({'--input': args.input, '--gt': args.gt, '--define-file': args.define_file,
                     '--qc-config': args.qc_config, '--level-chain-config': args.level_chain_config,
                     '--level-chain-checkpoint': args.level_chain_checkpoint,
+                    '--end-levels-config': args.end_levels_config,
+                    '--end-levels-checkpoint': args.end_levels_checkpoint,
                     **{f'--ensemble {p}': p for p in (args.ensemble or [])}})
     run = measure_run(args.input, args.out, measure_options(args), images_dir=args.images_dir,
                       score_thr=args.score_thr, gt=args.gt,

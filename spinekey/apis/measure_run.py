@@ -194,13 +194,19 @@ def parse_custom_measures(defines: Sequence[str] = (), define_file: Optional[str
 
 def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
                        level_chain_config: Optional[str] = None,
-                       level_chain_checkpoint: Optional[str] = None) -> MeasureOptions:
+                       level_chain_checkpoint: Optional[str] = None, end_levels_config: Optional[str] = None,
+                       end_levels_checkpoint: Optional[str] = None) -> MeasureOptions:
     """``options`` with what files decide: QC thresholds, the model's input scale and its conformal calibration
-    from ``qc_config``'s ``qc = dict(...)`` (a model config), and the learned level chain."""
+    from ``qc_config``'s ``qc = dict(...)`` (a model config), the learned level chain, the end-level classifier."""
     from spinekey.apis.measuring import calibration_of, model_input_scale
     from spinekey.measurement.qc import QCThresholds
     if bool(level_chain_config) != bool(level_chain_checkpoint):
         raise SpineKeyError('--level-chain-config and --level-chain-checkpoint go together')
+    if bool(end_levels_config) != bool(end_levels_checkpoint):
+        raise SpineKeyError('--end-levels-config and --end-levels-checkpoint go together')
+    if level_chain_config and end_levels_config:
+        raise SpineKeyError('--level-chain-config and --end-levels-config: give one (both decide which detections '
+                            'form the column)')
     if qc_config:
         from spinekey.utils.cli import load_config
         cfg = load_config(qc_config)
@@ -214,6 +220,9 @@ def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
         from spinekey.apis.level_chain import AASCE_LEVELS, LevelChain
         options = replace(options, level_chain=LevelChain(level_chain_config, level_chain_checkpoint,
                                                           AASCE_LEVELS if options.aasce else None))
+    if end_levels_config:
+        from spinekey.apis.end_levels import EndLevels
+        options = replace(options, end_levels=EndLevels(end_levels_config, end_levels_checkpoint))
     return options
 
 

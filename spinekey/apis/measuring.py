@@ -93,7 +93,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
         SpineKeyError: more vertebrae than levels from the given end level (one line naming the film).
     """
     read_note, file_spacing = '', None
-    need_image = options.anterior == 'auto' or options.overlay
+    need_image = options.anterior == 'auto' or options.overlay or options.end_levels is not None
     from spinekey.io.dicom import is_dicom
     dicom_spacing = not im.pixel_spacing and image_path and is_dicom(image_path)  # IM0001 of a PACS export too
     if gray is None and image_path and (need_image or dicom_spacing):
@@ -104,10 +104,13 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     spacing = [options.pixel_spacing] * 2 if options.pixel_spacing else (im.pixel_spacing or file_spacing)
     anterior, side_note = choose_anterior(options.anterior, im, gray)
     height = im.height or (gray.shape[0] if gray is not None else None)
-    vertebrae, chain = im.vertebrae, None
+    vertebrae, chain, ends = im.vertebrae, None, None
     if options.level_chain is not None:
         chain = options.level_chain.apply(im.vertebrae, height)
         vertebrae = chain.vertebrae
+    elif options.end_levels is not None:
+        ends = options.end_levels.apply(im.vertebrae, gray)
+        vertebrae = ends.vertebrae
     try:
         m = measure_spine(vertebrae, anterior, spacing, height, options)
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
@@ -117,6 +120,8 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     _intervals(m, options.calibration)
     if chain is not None:
         _chain_rows(m, chain, options)
+    if ends is not None:
+        _end_level_rows(m, ends)
     if options.custom:
         add_custom_columns(options.custom, m, m.vertebrae, spacing)
     notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
@@ -159,6 +164,23 @@ def _chain_rows(m: SpineMeasurement, chain, options: MeasureOptions) -> None:
         if missing:
             add_film_reason(m.image, f'end_level_missing: {" and ".join(missing)} not found; the angles lack an '
                                      'end of the column')
+
+
+def _end_level_rows(m: SpineMeasurement, ends) -> None:
+    """Say what the end-level classifier dropped, and send a film to review when an end of its column (T1 or L5)
+    was not found: the angles then lack an end vertebra, a gross failure no geometry rule sees."""
+    from spinekey.measurement.qc import add_film_reason
+    notes = [ends.note] if ends.note else []
+    if ends.dropped:
+        notes.append('end levels: dropped ' + ', '.join(sorted(set(ends.dropped.values()))))
+    if notes:
+        m.image['note'] = '; '.join(n for n in [m.image.get('note')] + notes if n)
+    if 'qc_status' in m.image and ends.missing:
+        top, bottom = ends.ends.top, ends.ends.bottom
+        seen = [f'the top detection reads as T{1 + top}' if top > 0 else '',
+                f'the bottom detection reads as L{5 + bottom}' if bottom < 0 else '']
+        add_film_reason(m.image, f'end_level_missing: {" and ".join(ends.missing)} not found '
+                                 f'({"; ".join(s for s in seen if s)}); the angles lack an end of the column')
 
 
 def _intervals(m: SpineMeasurement, calibration) -> None:

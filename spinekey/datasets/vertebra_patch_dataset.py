@@ -20,6 +20,13 @@ from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
 from spinekey.utils.errors import SpineKeyError
 
 
+def photometric_jitter(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uint8 patch with a random gamma, gain and offset (films differ in exposure and processing)."""
+    x = patch.astype(np.float32) / 255.0
+    x = np.clip(x ** rng.uniform(0.8, 1.25) * rng.uniform(0.8, 1.2) + rng.uniform(-0.08, 0.08), 0, 1)
+    return (x * 255).astype(np.uint8)
+
+
 @DATASETS.register_module()
 class VertebraPatchDataset(torch.utils.data.Dataset):
     """One item per film: its vertebrae's patches (n, 1, S, S) uint8 and targets (n, K, 2) in patch pixels.
@@ -80,9 +87,7 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
         return truth + shift + rng.normal(0.0, self.corner_noise * size, truth.shape)
 
     def _photometric(self, patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        x = patch.astype(np.float32) / 255.0
-        x = np.clip(x ** rng.uniform(0.8, 1.25) * rng.uniform(0.8, 1.2) + rng.uniform(-0.08, 0.08), 0, 1)
-        return (x * 255).astype(np.uint8)
+        return photometric_jitter(patch, rng)
 
     def __getitem__(self, index: int) -> dict:
         from spinekey.io.images import read_gray

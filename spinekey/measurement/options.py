@@ -1,7 +1,7 @@
 """``MeasureOptions``: what a user decides about measuring a film (tools/measure.py's flags, the inferencer's
 ``measure=``), in one object that the film step (spinekey.apis.measuring) and the spine step
 (spinekey.measurement.spine.measure_spine) both read. The fields typed ``object`` hold parts of higher layers
-(a learned level chain, a calibration), so this module imports none of them."""
+(a learned level chain, the end-level classifier, a calibration), so this module imports none of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,3 +28,4 @@ class MeasureOptions:
     calibration: Optional[object] = None  # spinekey.measurement.conformal.Calibration: the *_lo / *_hi ranges
     level_chain: Optional[object] = None  # spinekey.apis.level_chain.LevelChain: levels named by the learned chain
     min_chain_confidence: float = 0.5  # a kept level less likely than this: the film goes to review
+    end_levels: Optional[object] = None  # spinekey.apis.end_levels.EndLevels: the column's ends read off the film

@@ -36,3 +36,11 @@ def assign_levels(count: int, bottom_level: str) -> list:
     if count > end:
         raise LevelOverflow(f'{count} vertebrae cannot end at {bottom_level}: only {end} levels above it')
     return list(LEVELS[end - count:end])
+
+
+# What the end-level classifier (spinekey.models.end_levels) says of a detection at either end of a column, for
+# films annotated T1-L5 (AASCE): the first four classes describe the top of the column, the last four its bottom.
+# "above_T1" is C7 or higher, "T3" is T3 or lower, "L3" is L3 or higher, "below_L5" a sacral segment or lower.
+END_LEVEL_CLASSES = ('above_T1', 'T1', 'T2', 'T3', 'L3', 'L4', 'L5', 'below_L5')
+TOP_END_CLASSES = END_LEVEL_CLASSES[:4]
+BOTTOM_END_CLASSES = END_LEVEL_CLASSES[4:]
