@@ -29,8 +29,13 @@ REFINE_TURN=${AASCE_REFINE_ROTATE:-0}  # the refiner's own rotation test (rows "
 # 17 best-scored vertebrae ("best17") and the rule-based chain ("chain")
 CHAIN_CFG=${AASCE_CHAIN_CFG:-configs/level_chain/level-chain_bigru_30e_aasce.py}
 CHAIN_CKPT=${AASCE_CHAIN_CKPT:-}
+# AASCE_END_CKPT=work_dirs/end_levels_fold0/epoch_6.pth adds the end-level classifier ("ends": the 17 best-scored
+# after the classifier dropped an extra end level and sent films with a missed one to review)
+END_CFG=${AASCE_END_CFG:-configs/end_levels/end-levels_lite0_6e_aasce_cpu.py}
+END_CKPT=${AASCE_END_CKPT:-}
 PICKS="best17 chain"
-[ -n "$CHAIN_CKPT" ] && PICKS="best17 chain learned"
+[ -n "$CHAIN_CKPT" ] && PICKS="$PICKS learned"
+[ -n "$END_CKPT" ] && PICKS="$PICKS ends"
 
 evaluate_row() {  # D: a folder with results.json -> metrics.json, smape.json and the uncertainty check
     local D=$1
@@ -41,6 +46,7 @@ evaluate_row() {  # D: a folder with results.json -> metrics.json, smape.json an
     for pick in $PICKS; do
         CHAIN=(); [ "$pick" = chain ] && CHAIN=(--chain)
         [ "$pick" = learned ] && CHAIN=(--level-chain-config "$CHAIN_CFG" --level-chain-checkpoint "$CHAIN_CKPT")
+        [ "$pick" = ends ] && CHAIN=(--end-levels-config "$END_CFG" --end-levels-checkpoint "$END_CKPT")
         "$PY" tools/measure.py --input "$D/results.json" --gt "$VAL" --images-dir "$DATA/images" \
             --out "$D/measure_$pick" --aasce-smape --anterior left --top-level T1 --score-thr 0.3 \
             --qc-config "$CFG" --plots "$D/measure_$pick/plots" "${CHAIN[@]}" > "$D/measure_$pick.log" 2>&1
@@ -73,7 +79,7 @@ out, ttas = sys.argv[1], sys.argv[2:]
 print('| fold | test time | angles from | recall | precision | MRE px | tilt err deg | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review | gross failures (end level) / held by review |')
 for tta in ttas:
     m = json.load(open(os.path.join(out, tta, 'metrics.json')))
-    for pick in ('best17', 'chain', 'learned'):
+    for pick in ('best17', 'chain', 'learned', 'ends'):
         d = os.path.join(out, tta, f'measure_{pick}')
         if not os.path.exists(os.path.join(d, 'smape.json')):
             continue

@@ -23,6 +23,9 @@ def parse_args():
     p.add_argument('--images-dir', required=True, help='folder the file names are relative to (data/aasce/images)')
     p.add_argument('--out', required=True, help='JSON to write (atomically)')
     p.add_argument('--seed', type=int, default=0, help='the simulated corner errors\' draws (default 0)')
+    p.add_argument('--end-prior', type=float, nargs='+', default=[], metavar='NATS',
+                   help='also read the ends with each of these end_prior values (the cost of an end read as other '
+                   'than T1 / L5) and print how often each is right: choose it on a fold that is not the one judged')
     return p.parse_args()
 
 
@@ -32,11 +35,17 @@ def main() -> int:
     protect_inputs({'--config': args.config, '--checkpoint': args.checkpoint, '--ann-file': args.ann_file})
     from spinekey.apis.end_levels import EndLevels, check_on_annotations
     from spinekey.io.atomic import atomic_write_text
-    result = check_on_annotations(EndLevels(args.config, args.checkpoint), args.ann_file, args.images_dir, args.seed)
+    result = check_on_annotations(EndLevels(args.config, args.checkpoint), args.ann_file, args.images_dir, args.seed,
+                                  end_priors=args.end_prior)
     atomic_write_text(args.out, json.dumps(result, indent=1))
     for name, s in result['scenarios'].items():
         share = '-' if s['share'] is None else f'{100 * s["share"]:.1f}%'
         print(f'{name}: ends read right on {s["right"]} of {s["films"]} films ({share})')
+    for row in result['by_end_prior']:
+        shares = ', '.join(f'{k} {100 * s["share"]:.1f}%' for k, s in row['scenarios'].items()
+                           if s['share'] is not None)
+        balanced = '-' if row['balanced'] is None else f'{100 * row["balanced"]:.1f}%'
+        print(f'end_prior {row["end_prior"]:g}: {shares}; balanced (clean 1/2, the others 1/8 each) {balanced}')
     print('class accuracy: ' + ', '.join(f'{k} {v:.2f}' for k, v in result['class_accuracy'].items()) +
           f' -> {args.out}')
     return 0

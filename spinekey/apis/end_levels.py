@@ -115,13 +115,15 @@ SCENARIOS = {
 
 
 def check_on_annotations(end_levels: EndLevels, ann_file: str, images_dir: str, seed: int = 0,
-                         progress: bool = True) -> dict:
+                         progress: bool = True, end_priors: Sequence[float] = ()) -> dict:
     """How the classifier reads the ends of held-out films' *true* columns, with stage-1-like corner errors (the
     training simulation, fixed draws): per scenario (a clean T1-L5 column, one extra level above or below it,
     T1 or L5 missed) the share of films whose (top, bottom) reading is right; and the per-class accuracy of the
     eight classes on their own. No stage-1 run needed: a first check of a trained classifier on a judged fold.
     The level above T1 / below L5 is extrapolated as in training; a film where it falls off the film skips the
-    scenarios that need it."""
+    scenarios that need it. ``end_priors``: also read the same probabilities with each of these ``end_prior``
+    values (``by_end_prior``; ``balanced``: the clean column weighted 1/2, each of the other four 1/8), to choose
+    it on a fold that is not the one judged."""
     import os
 
     from tqdm import tqdm
@@ -132,7 +134,7 @@ def check_on_annotations(end_levels: EndLevels, ann_file: str, images_dir: str, 
     from spinekey.models.end_levels import END_DETECTIONS, read_column_ends
     coco = load_coco_gt(ann_file)
     by_image = labelled_columns(coco, ann_file)
-    right = {k: [0, 0] for k in SCENARIOS}
+    read = []  # per film: (probabilities by level, which of the levels past the ends are on the film)
     confusion = np.zeros((len(END_LEVEL_CLASSES),) * 2, int)
     images = [im for im in coco['images'] if set(AASCE_COLUMN) <= set(by_image.get(im['id'], {}))]
     for im in tqdm(images, desc='end levels', unit='film', disable=not progress):
@@ -150,17 +152,30 @@ def check_on_annotations(end_levels: EndLevels, ann_file: str, images_dir: str, 
             cls = {'above': 'above_T1', 'below': 'below_L5'}.get(lv, lv)
             if cls in END_LEVEL_CLASSES and on_film.get(lv, True):
                 confusion[END_LEVEL_CLASSES.index(cls), int(np.argmax(probs[lv]))] += 1
-        for name, (levels, truth) in SCENARIOS.items():
-            if any(not on_film.get(lv, True) for lv in levels):
-                continue
-            top = np.stack([probs[lv][:4] for lv in levels[:END_DETECTIONS]])
-            bottom = np.stack([probs[lv][4:] for lv in levels[::-1][:END_DETECTIONS]])
-            ends = read_column_ends(_renormalise(top), _renormalise(bottom), len(levels), end_levels.count_penalty,
-                                    end_levels.max_trim, end_levels.end_prior)
-            right[name][0] += int((ends.top, ends.bottom) == truth)
-            right[name][1] += 1
+        read.append((probs, on_film))
+
+    def scenarios(end_prior: float) -> dict:
+        right = {k: [0, 0] for k in SCENARIOS}
+        for probs, on_film in read:
+            for name, (levels, truth) in SCENARIOS.items():
+                if any(not on_film.get(lv, True) for lv in levels):
+                    continue
+                top = np.stack([probs[lv][:4] for lv in levels[:END_DETECTIONS]])
+                bottom = np.stack([probs[lv][4:] for lv in levels[::-1][:END_DETECTIONS]])
+                ends = read_column_ends(_renormalise(top), _renormalise(bottom), len(levels),
+                                        end_levels.count_penalty, end_levels.max_trim, end_prior)
+                right[name][0] += int((ends.top, ends.bottom) == truth)
+                right[name][1] += 1
+        return {k: {'right': r, 'films': n, 'share': r / n if n else None} for k, (r, n) in right.items()}
+
+    def balanced(shares: dict) -> Optional[float]:
+        values = [s['share'] for s in shares.values()]
+        return None if None in values else 0.5 * values[0] + 0.125 * sum(values[1:])
+
     per_class = confusion.diagonal() / np.clip(confusion.sum(1), 1, None)
-    return {'films': len(images), 'ann_file': ann_file,
-            'scenarios': {k: {'right': r, 'films': n, 'share': r / n if n else None} for k, (r, n) in right.items()},
+    by_prior = {float(p): scenarios(float(p)) for p in end_priors}
+    return {'films': len(images), 'ann_file': ann_file, 'end_prior': end_levels.end_prior,
+            'scenarios': scenarios(end_levels.end_prior),
+            'by_end_prior': [{'end_prior': p, 'balanced': balanced(s), 'scenarios': s} for p, s in by_prior.items()],
             'class_accuracy': dict(zip(END_LEVEL_CLASSES, per_class.round(4).tolist())),
             'confusion': {'classes': list(END_LEVEL_CLASSES), 'rows_true_cols_predicted': confusion.tolist()}}

@@ -42,6 +42,11 @@ def test_options_from_files(tmp_path):
     assert options_from_files(base) == base  # no files: nothing changes
     with pytest.raises(SpineKeyError, match='^--level-chain-config and --level-chain-checkpoint go together$'):
         options_from_files(base, level_chain_config='chain.py')
+    with pytest.raises(SpineKeyError, match='^--end-levels-config and --end-levels-checkpoint go together$'):
+        options_from_files(base, end_levels_checkpoint='ends.pth')
+    with pytest.raises(SpineKeyError, match='give one'):
+        options_from_files(base, level_chain_config='chain.py', level_chain_checkpoint='c.pth',
+                           end_levels_config='ends.py', end_levels_checkpoint='ends.pth')
     cfg = tmp_path / 'model.py'
     cfg.write_text("qc = dict(min_score=0.4)\n"
                    "test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(1024, 512), "

@@ -206,13 +206,16 @@ def test_a_checkpoint_for_other_classes_is_one_clear_line(tmp_path):
 def test_the_check_on_annotations_counts_the_readings(tmp_path):
     from spinekey.apis.end_levels import check_on_annotations
     ann = _film_and_coco(tmp_path, films=3)
-    wanted_classes = [0, 1, 2, 3, 3, 4, 4, 5, 6, 7]  # above, T1, T2, T3, T4 (reads T3), L2 (reads L3), L3, L4, L5, below
+    # above, T1, T2, T3, T4 (reads T3), L2 (reads L3), L3, L4, L5, below
+    wanted_classes = [0, 1, 2, 3, 3, 4, 4, 5, 6, 7]
     perfect = np.eye(8)[wanted_classes] * 0.93 + 0.01
     ends = _end_levels(perfect)
     ends.probabilities = lambda vertebrae, film: perfect[:len(vertebrae)]
-    result = check_on_annotations(ends, str(ann), str(tmp_path), progress=False)
+    result = check_on_annotations(ends, str(ann), str(tmp_path), progress=False, end_priors=[0.5, 50.0])
     assert result['films'] == 3
     assert all(s['right'] == s['films'] == 3 for s in result['scenarios'].values())
+    # a prior of 50 nats never moves an end: only the clean column reads right (balanced: 1/2)
+    assert [row['balanced'] for row in result['by_end_prior']] == [1.0, 0.5]
     assert set(result['class_accuracy'].values()) == {1.0}
     # a classifier that calls every top vertebra T1 and every bottom one L5 says nothing about which one is T1: the
     # count then finds an extra level (18 detections) but not at which end (the two readings tie: one scenario
@@ -224,3 +227,24 @@ def test_the_check_on_annotations_counts_the_readings(tmp_path):
     assert (right['clean T1-L5'], right['T1 missed'], right['L5 missed']) == (3, 0, 0)
     assert right['extra above T1'] + right['extra below L5'] == 3
     assert result['class_accuracy']['T1'] == 1.0 and result['class_accuracy']['T2'] == 0.0
+
+
+def test_measure_run_with_an_end_level_checkpoint(tmp_path):
+    """The flags' path: options_from_files builds the classifier from a config and checkpoint, measure_run cuts
+    its patches from the films in images_dir; a film keeps at most two fewer vertebrae at each end."""
+    from mmengine.config import Config
+
+    import spinekey  # noqa: F401
+    from mmdet.registry import MODELS
+    from spinekey.apis.measure_run import measure_run, options_from_files
+    from spinekey.measurement.options import MeasureOptions
+    ann = _film_and_coco(tmp_path, films=2)
+    cfg = Config.fromfile('configs/end_levels/end-levels_lite0_6e_aasce_cpu.py')
+    cfg.model.backbone.pretrained = False
+    cfg.dump(str(tmp_path / 'end.py'))
+    ckpt = tmp_path / 'end.pth'
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, ckpt)
+    options = options_from_files(MeasureOptions(anterior='left', aasce=True, unc_samples=0),
+                                 end_levels_config=str(tmp_path / 'end.py'), end_levels_checkpoint=str(ckpt))
+    run = measure_run(str(ann), str(tmp_path / 'out'), options, images_dir=str(tmp_path))
+    assert run.n_images == 2 and 2 * 13 <= run.n_vertebrae <= 2 * 17
