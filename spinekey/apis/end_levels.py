@@ -52,7 +52,7 @@ class EndLevels:
         opts = dict(cfg.get('end_levels') or {})
         self.patch_size, self.context = int(opts.get('patch_size', 128)), float(opts.get('context', 4.0))
         self.count_penalty, self.max_trim = float(opts.get('count_penalty', 1.0)), int(opts.get('max_trim', 2))
-        self.end_prior = float(opts.get('end_prior', 0.5))
+        self.end_prior = float(opts.get('end_prior', 4.0))
 
     def probabilities(self, vertebrae: Sequence[VertebraInput], film: np.ndarray) -> np.ndarray:
         """(n, 8) over END_LEVEL_CLASSES, one row per vertebra (each needs its four corners)."""

@@ -55,7 +55,7 @@ def bottom_class(level: int) -> int:
 
 
 def read_column_ends(top_probs: np.ndarray, bottom_probs: np.ndarray, count: int, count_penalty: float = 1.0,
-                     max_trim: int = 2, end_prior: float = 0.5) -> Optional[ColumnEnds]:
+                     max_trim: int = 2, end_prior: float = 4.0) -> Optional[ColumnEnds]:
     """The best (top, bottom) reading of ``count`` ordered detections.
 
     ``top_probs`` (3, 4): the first three detections' probabilities over TOP_END_CLASSES, cranial first;
