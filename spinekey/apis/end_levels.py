@@ -16,7 +16,7 @@ import numpy as np
 from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
 from spinekey.structures.levels import END_LEVEL_CLASSES, LEVELS
 from spinekey.structures.vertebra import CORNERS, VertebraInput, order_vertebrae
-from spinekey.utils.cli import load_config
+from spinekey.apis.model_configs import build_model, model_config
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -35,14 +35,9 @@ class EndLevels:
     the ends (spinekey.models.end_levels.read_column_ends)."""
 
     def __init__(self, config: str, checkpoint: str):
-        from mmengine.registry import init_default_scope
-        cfg = load_config(config)
-        init_default_scope(cfg.get('default_scope', 'mmdet'))
-        import spinekey  # noqa: F401
-        from mmdet.registry import MODELS
-        if cfg.get('model', {}).get('type') != 'EndLevelClassifier':
-            raise SpineKeyError(f'{config}: not an end-level config (model type {cfg.get("model", {}).get("type")!r})')
-        self.model = MODELS.build(cfg.model)
+        cfg = model_config(config, 'EndLevelClassifier', 'an end-level')
+        cfg.model.backbone.pretrained = False  # the checkpoint holds every weight
+        self.model = build_model(cfg)
         load_model_weights(self.model, checkpoint)
         classes = checkpoint_dataset_meta(checkpoint).get('end_level_classes')
         if classes is not None and list(classes) != list(END_LEVEL_CLASSES):

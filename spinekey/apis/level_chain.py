@@ -15,8 +15,7 @@ import numpy as np
 from spinekey.io.checkpoint import load_model_weights
 from spinekey.measurement.chain import interpolate_vertebra
 from spinekey.structures.vertebra import VertebraInput, order_vertebrae
-from spinekey.utils.cli import load_config
-from spinekey.utils.errors import SpineKeyError
+from spinekey.apis.model_configs import build_model, model_config
 
 AASCE_LEVELS = [f'T{i}' for i in range(1, 13)] + [f'L{i}' for i in range(1, 6)]
 
@@ -36,14 +35,7 @@ class LevelChain:
     """
 
     def __init__(self, config: str, checkpoint: str, levels: Optional[Sequence[str]] = None):
-        from mmengine.registry import init_default_scope
-        cfg = load_config(config)
-        init_default_scope(cfg.get('default_scope', 'mmdet'))
-        import spinekey  # noqa: F401
-        from mmdet.registry import MODELS
-        if cfg.get('model', {}).get('type') != 'LevelChainModel':
-            raise SpineKeyError(f'{config}: not a level-chain config (model type {cfg.get("model", {}).get("type")!r})')
-        self.model = MODELS.build(cfg.model)
+        self.model = build_model(model_config(config, 'LevelChainModel', 'a level-chain'))
         load_model_weights(self.model, checkpoint)
         self.model.eval()
         self.levels = list(levels) if levels else None

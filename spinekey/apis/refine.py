@@ -17,7 +17,7 @@ import torch
 
 from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
 from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
-from spinekey.utils.cli import load_config
+from spinekey.apis.model_configs import build_model, model_config
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -31,22 +31,15 @@ class Refiner:
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', passes: Optional[int] = None,
                  batch_size: int = 64, rotate_test: Optional[float] = None):
-        from mmengine.registry import init_default_scope
-        cfg = load_config(config)
-        init_default_scope(cfg.get('default_scope', 'mmdet'))
-        import spinekey  # noqa: F401  (registers the refiner)
-        from mmdet.registry import MODELS
-        if cfg.get('model', {}).get('type') != 'VertebraRefiner':
-            raise SpineKeyError(f'{config}: not a refiner config (model type {cfg.get("model", {}).get("type")!r}); '
-                                'give the stage-2 config, e.g. configs/refiner/'
-                                'refiner_lite0-integral_p192_5e_aasce_cpu.py')
+        cfg = model_config(config, 'VertebraRefiner', 'a refiner', '; give the stage-2 config, e.g. '
+                           'configs/refiner/refiner_lite0-integral_p192_5e_aasce_cpu.py')
         meta = checkpoint_dataset_meta(checkpoint)
         self.keypoint_names: List[str] = list(meta.get('keypoint_names') or [])
         if not self.keypoint_names:
             raise SpineKeyError(f'{checkpoint}: no keypoint names in the checkpoint; not a refiner checkpoint')
         cfg.model.num_keypoints = len(self.keypoint_names)
         cfg.model.backbone.pretrained = False  # the checkpoint holds every weight
-        self.model = MODELS.build(cfg.model)
+        self.model = build_model(cfg)
         load_model_weights(self.model, checkpoint)
         self.model.to(device).eval()
         self.device = device
