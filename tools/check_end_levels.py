@@ -45,7 +45,7 @@ def main() -> int:
         shares = ', '.join(f'{k} {100 * s["share"]:.1f}%' for k, s in row['scenarios'].items()
                            if s['share'] is not None)
         balanced = '-' if row['balanced'] is None else f'{100 * row["balanced"]:.1f}%'
-        print(f'end_prior {row["end_prior"]:g}: {shares}; balanced (clean 1/2, the others 1/8 each) {balanced}')
+        print(f'end_prior {row["end_prior"]:g}: {shares}; balanced (clean 1/2, the others 1/2 together) {balanced}')
     print('class accuracy: ' + ', '.join(f'{k} {v:.2f}' for k, v in result['class_accuracy'].items()) +
           f' -> {args.out}')
     return 0

@@ -106,6 +106,9 @@ SCENARIOS = {
     'extra below L5': (AASCE_COLUMN + ['below'], (0, 1)),
     'T1 missed': (AASCE_COLUMN[1:], (1, 0)),
     'L5 missed': (AASCE_COLUMN[:-1], (0, -1)),
+    # the count right and both ends wrong: the commonest end failure of stage 1 on AASCE (docs/aasce.md)
+    'shifted up (C7..L4)': (['above'] + AASCE_COLUMN[:-1], (-1, -1)),
+    'shifted down (T2..S1)': (AASCE_COLUMN[1:] + ['below'], (1, 1)),
 }
 
 
@@ -117,7 +120,7 @@ def check_on_annotations(end_levels: EndLevels, ann_file: str, images_dir: str, 
     eight classes on their own. No stage-1 run needed: a first check of a trained classifier on a judged fold.
     The level above T1 / below L5 is extrapolated as in training; a film where it falls off the film skips the
     scenarios that need it. ``end_priors``: also read the same probabilities with each of these ``end_prior``
-    values (``by_end_prior``; ``balanced``: the clean column weighted 1/2, each of the other four 1/8), to choose
+    values (``by_end_prior``; ``balanced``: the clean column weighted 1/2, the others sharing the other half), to choose
     it on a fold that is not the one judged."""
     import os
 
@@ -165,7 +168,7 @@ def check_on_annotations(end_levels: EndLevels, ann_file: str, images_dir: str, 
 
     def balanced(shares: dict) -> Optional[float]:
         values = [s['share'] for s in shares.values()]
-        return None if None in values else 0.5 * values[0] + 0.125 * sum(values[1:])
+        return None if None in values else 0.5 * values[0] + 0.5 * sum(values[1:]) / (len(values) - 1)
 
     per_class = confusion.diagonal() / np.clip(confusion.sum(1), 1, None)
     by_prior = {float(p): scenarios(float(p)) for p in end_priors}

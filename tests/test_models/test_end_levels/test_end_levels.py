@@ -225,6 +225,7 @@ def test_the_check_on_annotations_counts_the_readings(tmp_path):
     result = check_on_annotations(ends, str(ann), str(tmp_path), progress=False)
     right = {k: s['right'] for k, s in result['scenarios'].items()}
     assert (right['clean T1-L5'], right['T1 missed'], right['L5 missed']) == (3, 0, 0)
+    assert right['shifted up (C7..L4)'] == right['shifted down (T2..S1)'] == 0  # 17: the count sees nothing
     assert right['extra above T1'] + right['extra below L5'] == 3
     assert result['class_accuracy']['T1'] == 1.0 and result['class_accuracy']['T2'] == 0.0
 
