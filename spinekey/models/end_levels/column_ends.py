@@ -8,7 +8,8 @@ the three end detections (a level past the classifier's range takes its outermos
 The two ends are chosen together: every detection they leave unexplained (the kept count against the levels
 they span: a doubled or missed level inside the column) costs ``count_penalty`` nats, so the ends agree with
 the count unless the images say otherwise; and an end read as anything but T1 / L5 costs ``end_prior`` nats
-(most columns are right: when the images cannot tell, the column is left as it is). Worked example in
+(most columns are right: when the images cannot tell, the column is left as it is), once for a column shifted
+as a whole (C7..L4 or T2..S1: both ends moved the same way, one error of stage 1). Worked example in
 tests/test_models/test_end_levels/test_end_levels.py.
 """
 from __future__ import annotations
@@ -78,7 +79,8 @@ def read_column_ends(top_probs: np.ndarray, bottom_probs: np.ndarray, count: int
             kept = count - max(0, -o) - max(0, b)
             spanned = COLUMN_LEVELS - max(0, o) + min(0, b)
             unexplained = kept - spanned
-            cost = count_penalty * abs(unexplained) + end_prior * ((o != 0) + (b != 0))
+            moved = 1 if o == b != 0 else (o != 0) + (b != 0)  # a whole column shifted by one is one error
+            cost = count_penalty * abs(unexplained) + end_prior * moved
             candidates.append((ll_top + ll_bottom - cost, o, b, unexplained))
     scores = np.array([c[0] for c in candidates])
     best = int(np.argmax(scores))

@@ -38,6 +38,11 @@ def test_reading_worked_by_hand():
     # top (C7 read as T1, T1 as T2, T2 as T3) and one unexplained detection
     runner_up = 3 * math.log(0.1) + 3 * math.log(0.7) - 1.0
     assert ends.log_likelihood > runner_up
+    # 17 detections read C7, T1, T2 at the top and L4, L3, L3 at the bottom (caudal first): the column shifted up
+    # by one as a whole, charged the prior once (4 nats), not at each end
+    ends = read_column_ends(top, _probs([1, 0, 0]), 17, count_penalty=1.0, end_prior=4.0)
+    assert (ends.top, ends.bottom, ends.unexplained) == (-1, -1, 0)
+    assert ends.log_likelihood == pytest.approx(6 * math.log(0.7) - 4.0)
 
 
 def test_when_the_images_cannot_tell_the_count_and_the_prior_keep_the_column():
