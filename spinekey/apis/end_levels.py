@@ -64,7 +64,8 @@ class EndLevels:
 
     def apply(self, vertebrae: Sequence[VertebraInput], film: Optional[np.ndarray]) -> EndLevelResult:
         from spinekey.models.end_levels import END_DETECTIONS, read_column_ends
-        usable = [i for i, v in enumerate(vertebrae) if v.has_corners()]
+        usable = [i for i, v in enumerate(vertebrae)
+                  if v.has_corners() and np.all(np.isfinite([v.points[n] for n in CORNERS]))]  # NaN: not placed
         order = [usable[i] for i in order_vertebrae([vertebrae[i] for i in usable])] if usable else []
         ordered = [vertebrae[i] for i in order]
         out = EndLevelResult(vertebrae=list(vertebrae))
@@ -86,7 +87,7 @@ class EndLevels:
         for k in range(ends.trim_bottom):
             out.dropped[order[len(order) - 1 - k]] = 'below L5 (end-level classifier: a sacral segment)'
         kept = ordered[ends.trim_top:len(ordered) - ends.trim_bottom]
-        out.missing = [f'T{i}' for i in range(1, ends.top + 1)] + [f'L{5 + i}' for i in range(ends.bottom, 0)][::-1]
+        out.missing = [f'T{i}' for i in range(1, ends.top + 1)] + [f'L{6 + i}' for i in range(ends.bottom, 0)]
         if ends.unexplained == 0:  # the count agrees with both ends: every kept vertebra's level is known
             first = LEVELS.index('T1') + max(0, ends.top)
             kept = [replace(v, label=LEVELS[first + j]) for j, v in enumerate(kept)]

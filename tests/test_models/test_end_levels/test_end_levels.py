@@ -174,11 +174,27 @@ def test_apply_names_a_missed_t1_and_measuring_sends_the_film_to_review():
     assert film.vertebrae[0]['level'] == 'T2'
 
 
+def test_apply_names_a_missed_l5():
+    spine = column(16, top=80.0)
+    result = _end_levels(_rows([1, 2, 3], [5, 4, 4])).apply(spine, np.zeros((1200, 800), np.uint8))  # ... | L4, L3, L3
+    assert result.missing == ['L5'] and (result.ends.top, result.ends.bottom) == (0, -1)
+    assert [v.label for v in result.vertebrae] == AASCE[:-1]
+
+
 @pytest.mark.parametrize('count', [0, 1, 5])
 def test_too_few_detections_leave_the_column_as_it_is(count):
     spine = column(count) if count else []
     result = _end_levels(_rows([1, 2, 3], [6, 5, 4])).apply(spine, np.zeros((1200, 800), np.uint8))
     assert result.vertebrae == spine and not result.dropped and 'end levels not read' in result.note
+
+
+def test_a_nan_corner_is_left_out_of_the_reading_not_an_exception():
+    from dataclasses import replace
+    spine = column(18, top=80.0)
+    spine[5] = replace(spine[5], points=dict(spine[5].points, top_left=(float('nan'), 1.0)))
+    result = _end_levels(_rows([0, 1, 2], [6, 5, 4])).apply(spine, np.zeros((1200, 800), np.uint8))
+    assert list(result.dropped) == [0] and len(result.vertebrae) == 17
+    assert result.vertebrae[-1] is spine[5]  # kept, unread, after the column
 
 
 def test_no_image_leaves_the_column_and_says_so():
