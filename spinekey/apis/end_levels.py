@@ -16,6 +16,7 @@ import numpy as np
 from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
 from spinekey.structures.levels import END_LEVEL_CLASSES, LEVELS
 from spinekey.structures.vertebra import CORNERS, VertebraInput, order_vertebrae
+from spinekey.apis.level_chain import AASCE_LEVELS
 from spinekey.apis.model_configs import build_model, model_config
 from spinekey.utils.errors import SpineKeyError
 
@@ -99,7 +100,7 @@ def _renormalise(p: np.ndarray) -> np.ndarray:
     return p / np.clip(p.sum(-1, keepdims=True), 1e-12, None)
 
 
-AASCE_COLUMN = [f'T{i}' for i in range(1, 13)] + [f'L{i}' for i in range(1, 6)]
+AASCE_COLUMN = AASCE_LEVELS  # T1..L5, the learned chain's list
 # scenario -> (the true levels the "detections" are, the (top, bottom) reading that is right)
 SCENARIOS = {
     'clean T1-L5': (AASCE_COLUMN, (0, 0)),
@@ -127,7 +128,7 @@ def check_on_annotations(end_levels: EndLevels, ann_file: str, images_dir: str, 
 
     from tqdm import tqdm
 
-    from spinekey.datasets.end_level_patches import labelled_columns, simulate_stage1
+    from spinekey.datasets.end_level_patches import labelled_columns, level_beyond, simulate_stage1
     from spinekey.io.coco_files import load_coco_gt
     from spinekey.io.images import read_gray
     from spinekey.models.end_levels import END_DETECTIONS, read_column_ends
@@ -138,8 +139,7 @@ def check_on_annotations(end_levels: EndLevels, ann_file: str, images_dir: str, 
     images = [im for im in coco['images'] if set(AASCE_COLUMN) <= set(by_image.get(im['id'], {}))]
     for im in tqdm(images, desc='end levels', unit='film', disable=not progress):
         col = dict(by_image[im['id']])
-        col['above'] = col['T1'] + (col['T1'].mean(0) - col['T2'].mean(0))
-        col['below'] = col['L5'] + (col['L5'].mean(0) - col['L4'].mean(0))
+        col['above'], col['below'] = level_beyond(col, 'T1', 'T2'), level_beyond(col, 'L5', 'L4')
         film = read_gray(os.path.join(images_dir, im['file_name']))
         h, w = film.shape
         rng = np.random.default_rng([seed, im['id']])

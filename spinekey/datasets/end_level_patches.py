@@ -56,6 +56,12 @@ def simulate_stage1(corners: np.ndarray, rng: np.random.Generator, shift_noise: 
     return scaled + rng.normal(0.0, shift_noise * size, 2) + rng.normal(0.0, corner_noise * size, (4, 2))
 
 
+def level_beyond(columns: Dict[str, np.ndarray], end: str, inner: str) -> np.ndarray:
+    """Corners one level past ``end``: its corners moved by the step from ``inner`` to it (T2 -> T1 for the
+    level above T1, L4 -> L5 for the one below L5)."""
+    return columns[end] + (columns[end].mean(0) - columns[inner].mean(0))
+
+
 def end_level_examples(columns: Dict[str, np.ndarray], width: int, height: int) -> List[Tuple[int, np.ndarray]]:
     """(class index, corners (4, 2)) of one film's end examples; ``columns`` maps a level to its corners."""
     out = []
@@ -63,9 +69,8 @@ def end_level_examples(columns: Dict[str, np.ndarray], width: int, height: int) 
         level, away = _SOURCES[name]
         if level not in columns or (away is not None and away not in columns):
             continue
-        corners = columns[level]
+        corners = columns[level] if away is None else level_beyond(columns, level, away)
         if away is not None:
-            corners = corners + (corners.mean(0) - columns[away].mean(0))
             cx, cy = corners.mean(0)
             if not (0 <= cx < width and 0 <= cy < height):
                 continue
