@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The inference-time rows of the AASCE ablation table (docs/aasce.md) for one trained model on one held-out
 # fold: plain vs flip test vs rotation test (+-4 deg), 17 best-scored vertebrae vs the spine chain; keypoint
-# metrics, Cobb SMAPE and the uncertainty check (AUROC, retention, calibration) of each. Prints one summary line
-# per row.
+# metrics, Cobb SMAPE (and on the oracle chain: what the corners alone cost) and the uncertainty check (AUROC,
+# retention, calibration) of each. Prints one summary line per row.
 # Usage: bash scripts/aasce_ablation.sh [WORK_DIR [FOLD]]   (defaults: make aasce's work_dirs/aasce_lite0_14e_cpu 0)
 # AASCE_TTA="plain rotate" skips the flip-test rows (the flip pass doubles the inference time, the two turned
 # passes triple it).
@@ -76,7 +76,7 @@ done
 "$PY" - "$OUT" "${ROWS[@]}" <<'PY'
 import json, os, sys
 out, ttas = sys.argv[1], sys.argv[2:]
-print('| fold | test time | angles from | recall | precision | MRE px | tilt err deg | PCK@0.1 | SMAPE | AUROC | kept 90% SMAPE | within 1 sd | QC review | gross failures (end level) / held by review |')
+print('| fold | test time | angles from | recall | precision | MRE px | tilt err deg | PCK@0.1 | SMAPE | SMAPE on the oracle chain (chain cost) | AUROC | kept 90% SMAPE | within 1 sd | QC review | gross failures (end level) / held by review |')
 for tta in ttas:
     m = json.load(open(os.path.join(out, tta, 'metrics.json')))
     for pick in ('best17', 'chain', 'learned', 'ends'):
@@ -89,8 +89,11 @@ for tta in ttas:
         g_path = os.path.join(d, 'gross_failures.json')
         g = json.load(open(g_path)) if os.path.exists(g_path) else None
         gross = f"{g['n_gross']} ({g['n_gross_end_level']}) / {g['n_gross_held']}" if g else '-'
+        o_path = os.path.join(d, 'oracle_chain.json')
+        o = json.load(open(o_path)) if os.path.exists(o_path) else None
+        oracle = f"{o['smape_oracle_chain']:.2f}% ({o['chain_cost']:+.2f})" if o else '-'
         print(f"| {os.path.basename(out)} | {tta} | {pick} | {m['recall']:.3f} | {m['precision']:.3f} | {m['EPE']:.1f} | "
               f"{m.get('endplate_tilt_error_deg', float('nan')):.2f} | "
-              f"{m['PCK@0.1']:.3f} | {s['smape']:.2f}% | {u.get('auroc', float('nan')):.3f} | {kept:.2f}% | "
+              f"{m['PCK@0.1']:.3f} | {s['smape']:.2f}% | {oracle} | {u.get('auroc', float('nan')):.3f} | {kept:.2f}% | "
               f"{100 * u.get('coverage_1sd', float('nan')):.0f}% | {u.get('qc', {}).get('n_review', '-')} | {gross} |")
 PY

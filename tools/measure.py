@@ -6,7 +6,8 @@ image. Input: a results.json from tools/infer.py or a COCO ground-truth file (de
 Writes OUT/measurements.csv (one row per vertebra), OUT/images.csv (one row per image), OUT/measurements.json
 (both); --cohort adds cohort.csv/cohort.png; --save_vis draws the measurements on each film (OUT/vis/);
 --aasce-smape scores the AASCE angles against the ones stored in the GT (OUT/smape.json); with --gt also the
-gross failures and how many QC's review holds (OUT/gross_failures.json).
+gross failures and how many QC's review holds (OUT/gross_failures.json), and the SMAPE on the oracle chain (each
+true vertebra measured with its own detection's corners) with the chain's cost (OUT/oracle_chain.json).
 """
 from __future__ import annotations
 
@@ -141,6 +142,12 @@ def main() -> int:
         err = run.smape['mean_abs_error_deg']
         print(f'AASCE SMAPE {run.smape["smape"]:.2f}% over {run.smape["n_images"]} images; mean |error| pt '
               f'{err["pt"]:.2f}, mt {err["mt"]:.2f}, tl {err["tl"]:.2f} deg')
+        if run.chain_cost is not None:
+            c = run.chain_cost
+            print(f'oracle chain (each true vertebra with its own detection\'s corners): SMAPE '
+                  f'{c["smape_oracle_chain"]:.2f}%, so choosing the column costs {c["chain_cost"]:+.2f} points; '
+                  f'{c["true_vertebrae_unpaired_per_film"]:.2f} true vertebrae a film without a detection '
+                  '-> oracle_chain.json')
         if run.gross is not None:
             print_gross_failures(run.gross)
         if args.plots:

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 from tqdm import tqdm
 
 from spinekey.apis.measuring import measure_film, measure_film_ensemble
@@ -179,6 +180,43 @@ def write_gross_failures(out: str, pairs: Sequence[SmapePair], gt_path: str) -> 
     return result
 
 
+def write_chain_cost(out: str, pairs: Sequence[SmapePair], images: Sequence[ImageInput], gt_path: str,
+                     shipped_smape: float) -> Optional[dict]:
+    """OUT/oracle_chain.json: the AASCE SMAPE of the same films measured on the oracle chain (each true vertebra
+    with its own detection's corners, spinekey.evaluation.oracle_chain) and the chain's cost (shipped SMAPE minus
+    it). None when no scored film has a height and two annotated vertebrae."""
+    from spinekey.evaluation.oracle_chain import oracle_chain_angles
+    from spinekey.measurement.aasce import smape
+    from spinekey.measurement.inputs import read_gt
+    truth = {}
+    for im in read_gt(gt_path):
+        truth.setdefault(im.file_name, im)
+        truth.setdefault(os.path.basename(im.file_name), im)
+    predicted = {im.file_name: im for im in images}
+    films = []
+    for name, pred, true, _ in pairs:
+        gim = truth.get(name) or truth.get(os.path.basename(name))
+        pim = predicted.get(name)
+        result = oracle_chain_angles(gim.vertebrae, pim.vertebrae, gim.height) if gim and pim else None
+        if result is not None:
+            films.append((name, pred, true, [round(a, 3) for a in result[0]], result[1]))
+    if not films:
+        return None
+    shipped = smape([f[1] for f in films], [f[2] for f in films])
+    oracle = smape([f[3] for f in films], [f[2] for f in films])
+    summary = {'n_images': len(films), 'smape_shipped': shipped, 'smape_oracle_chain': oracle,
+               'chain_cost': shipped - oracle, 'iou_threshold': 0.5,
+               'true_vertebrae_unpaired_per_film': float(np.mean([f[4] for f in films]))}
+    if len(films) != len(pairs):
+        summary['note'] = (f'{len(pairs) - len(films)} scored film(s) without a height or two annotated vertebrae '
+                           f'left out (SMAPE of all scored films {shipped_smape:.2f}%)')
+    atomic_write_json(os.path.join(out, 'oracle_chain.json'), dict(
+        summary, angle_order=list(AASCE_ANGLES),
+        images=[{'file_name': n, 'pred': p, 'pred_oracle_chain': o, 'true': t, 'unpaired': u}
+                for n, p, t, o, u in films]), indent=1)
+    return summary
+
+
 def parse_custom_measures(defines: Sequence[str] = (), define_file: Optional[str] = None) -> list:
     """Custom measures from ``NAME=KIND:POINTS`` texts and a config file's ``custom_measures = [...]``."""
     from spinekey.measurement.custom import parse_measure
@@ -248,6 +286,7 @@ class MeasureRun:
     smape: Optional[dict] = None  # write_smape's summary
     uncertainty: Optional[dict] = None  # write_uncertainty_check's result
     gross: Optional[dict] = None  # write_gross_failures' result
+    chain_cost: Optional[dict] = None  # write_chain_cost's summary
     pairs: List[SmapePair] = field(default_factory=list)
 
 
@@ -282,6 +321,8 @@ def measure_run(input_path: str, out: str, options: MeasureOptions = MeasureOpti
         run.smape = write_smape(out, pairs, source=gt or input_path)
         if gt:
             run.gross = write_gross_failures(out, pairs, gt)
+            if not ensemble:  # an ensemble's angles are a mean of models: no one set of corners to pair
+                run.chain_cost = write_chain_cost(out, pairs, images, gt, run.smape['smape'])
         if plots:
             run.uncertainty = write_uncertainty_check(out, plots, pairs)
     return run
