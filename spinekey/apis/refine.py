@@ -4,13 +4,14 @@ oriented patch, with a learned uncertainty (spinekey.models.refiner).
 ``Refiner(config, checkpoint)`` loads the model through the safe loader; ``refine_detections(film, dets,
 names)`` changes results.json entries in place: ``keypoints`` become the refined ones (the stage-1 scores kept,
 so QC thresholds keep their meaning), ``keypoints_stage1`` keeps stage 1's, ``keypoint_unc`` is the learned
-standard deviation (film pixels, per coordinate). ``tools/refine.py`` applies it to saved results,
-``SpineKeyInferencer(refine_config=..., refine_checkpoint=...)`` after stage 1.
+standard deviation (film pixels, per keypoint); with ``blend`` both are stage 1's and the refiner's combined.
+``tools/refine.py`` applies it to saved results, ``SpineKeyInferencer(refine_config=..., refine_checkpoint=...)``
+after stage 1.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -21,16 +22,58 @@ from spinekey.apis.model_configs import build_model, model_config
 from spinekey.utils.errors import SpineKeyError
 
 
+def blend_keypoints(stage1: np.ndarray, stage1_unc: Optional[np.ndarray], refined: np.ndarray,
+                    refined_unc: np.ndarray, blend: Union[str, float]):
+    """(keypoints (N, K, 2), uncertainty (N, K)) of stage 1's and the refiner's keypoints combined.
+
+    The two stages see a vertebra at different resolutions and err partly independently, so their mean can beat
+    either (as stage 1's rotation test does; docs/aasce.md, "Splitting the error"). ``blend``: a weight on the
+    refiner in [0, 1], or ``'ivw'``: each keypoint weighted by the inverse of its stage's variance (the stage
+    surer of a corner moves it more). Uncertainties (N, K) are each keypoint's 1-sd in film pixels; the result's
+    treats the two errors as independent (the conformal calibration, fitted on blended output, sets the promise).
+    """
+    s1, ref = np.asarray(stage1, float), np.asarray(refined, float)
+    u2 = np.asarray(refined_unc, float)
+    if blend == 'ivw':
+        if stage1_unc is None:
+            raise SpineKeyError("refine blend='ivw' needs stage 1's keypoint_unc (results of a model from before "
+                                'it have none): give a weight instead, e.g. 0.5')
+        v1, v2 = np.asarray(stage1_unc, float) ** 2, u2 ** 2
+        total = v1 + v2
+        w = np.divide(v1, total, out=np.full_like(total, 0.5), where=total > 0)
+        unc = np.sqrt(np.divide(v1 * v2, total, out=np.zeros_like(total), where=total > 0))
+    else:
+        w = np.full(u2.shape, float(blend))
+        u1 = u2 if stage1_unc is None else np.asarray(stage1_unc, float)
+        unc = np.sqrt((w * u2) ** 2 + ((1 - w) * u1) ** 2)
+    return (1 - w)[..., None] * s1 + w[..., None] * ref, unc
+
+
+def check_blend(blend) -> Optional[Union[str, float]]:
+    """None (off), 'ivw', or a weight on the refiner in [0, 1]; one clear line otherwise."""
+    if blend is None or blend == 'ivw':
+        return blend
+    try:
+        weight = float(blend)
+    except (TypeError, ValueError):
+        weight = float('nan')
+    if not 0.0 <= weight <= 1.0:
+        raise SpineKeyError(f"refiner blend must be 'ivw' or a weight on the refiner in [0, 1], got {blend!r}")
+    return weight
+
+
 class Refiner:
     """The refiner of ``config`` with the weights of ``checkpoint`` (K and keypoint names from its meta).
 
     ``passes``: refine again on the refined corners (None: the config's ``refine.passes``, default 1).
     ``rotate_test``: degrees; each patch also cut turned by + and - this much, the corners averaged (None: the
     config's ``refine.rotate_test``, default 0: off).
+    ``blend``: combine the refined keypoints with stage 1's (:func:`blend_keypoints`: 'ivw' or a weight on the
+    refiner; None: the config's ``refine.blend``, default off).
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', passes: Optional[int] = None,
-                 batch_size: int = 64, rotate_test: Optional[float] = None):
+                 batch_size: int = 64, rotate_test: Optional[float] = None, blend=None):
         cfg = model_config(config, 'VertebraRefiner', 'a refiner', '; give the stage-2 config, e.g. '
                            'configs/refiner/refiner_lite0-integral_p192_5e_aasce_cpu.py')
         meta = checkpoint_dataset_meta(checkpoint)
@@ -52,6 +95,7 @@ class Refiner:
             raise SpineKeyError(f'refiner passes must be 1 or more, got {self.passes}')
         degrees = float(frame.get('rotate_test', 0.0) if rotate_test is None else rotate_test)
         self.turns = (0.0, degrees, -degrees) if degrees else (0.0,)
+        self.blend = check_blend(frame.get('blend') if blend is None else blend)
         self.batch_size = batch_size
 
     def order_for(self, names: Sequence[str]) -> List[int]:
@@ -109,11 +153,17 @@ class Refiner:
         back = np.argsort(order)
         stage1 = np.stack([np.asarray(d['keypoints'], float).reshape(-1, 3) for d in usable])
         refined, sd = self.refine(film, stage1[:, order, :2])
-        refined, sd = refined[:, back], sd[:, back]
-        for d, s1, kp, unc in zip(usable, stage1, refined, sd):
+        refined = refined[:, back]
+        unc = np.sqrt(np.mean(sd[:, back] ** 2, axis=-1))  # (N, K): each keypoint's 1 sd, film pixels
+        if self.blend is not None:
+            stage1_unc = [d.get('keypoint_unc') for d in usable]
+            known = all(u is not None and len(u) == stage1.shape[1] for u in stage1_unc)
+            refined, unc = blend_keypoints(stage1[..., :2], np.asarray(stage1_unc, float) if known else None,
+                                           refined, unc, self.blend)
+        for d, s1, kp, u in zip(usable, stage1, refined, unc):
             d['keypoints_stage1'] = [round(float(v), 2) for v in s1.reshape(-1)]
             d['keypoints'] = [round(float(v), 2) for p, s in zip(kp, s1[:, 2]) for v in (*p, s)]
-            d['keypoint_unc'] = [round(float(np.sqrt(np.mean(u ** 2))), 3) for u in unc]
+            d['keypoint_unc'] = [round(float(x), 3) for x in u]
 
 
 def refine_results(refiner: Refiner, results: List[dict], images_dir: str, names: Sequence[str],

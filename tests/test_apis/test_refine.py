@@ -100,6 +100,10 @@ def test_refine_tool_writes_refined_results_and_refuses_another_keypoint_set(ref
     proc = run_tool('tools/refine.py', '--results', str(tmp_path / 'results.json'), '--images-dir', str(tmp_path),
                     '--config', DEMO_CONFIG, '--checkpoint', ckpt, '--out', str(tmp_path / 'x.json'))
     assert proc.returncode == 2 and 'not a refiner config' in proc.stderr
+    proc = run_tool('tools/refine.py', '--results', str(tmp_path / 'results.json'), '--images-dir', str(tmp_path),
+                    '--config', config, '--checkpoint', ckpt, '--blend', '2', '--out', str(tmp_path / 'x.json'))
+    assert proc.returncode == 2 and "refiner blend must be 'ivw' or a weight" in proc.stderr
+    assert proc.stderr.count('\n') == 1 and not (tmp_path / 'x.json').exists()
 
 
 def test_inference_with_and_without_the_refiner(trained, refiner_files):
@@ -125,3 +129,43 @@ def test_the_refiners_rotation_test_averages_its_turns(refiner_files):
     kp, sd = refiner.refine(film, stage1)
     np.testing.assert_allclose(kp, np.mean([r[0] for r in runs], 0), atol=1e-9)
     assert (sd >= np.sqrt(np.mean([r[1] ** 2 for r in runs], 0)) - 1e-12).all()  # the turns' spread adds to it
+
+
+def test_blending_the_two_stages_by_hand():
+    from spinekey.apis.refine import blend_keypoints, check_blend
+    stage1, refined = np.array([[[0.0, 0.0], [10.0, 10.0]]]), np.array([[[4.0, 0.0], [10.0, 13.0]]])
+    # inverse-variance: stage 1 unc 3 and 0 (certain), the refiner's 4 and 5 -> weights on the refiner
+    # 9 / (9 + 16) = 0.36 and 0; unc sqrt(9 * 16 / 25) = 2.4 and 0
+    kp, unc = blend_keypoints(stage1, np.array([[3.0, 0.0]]), refined, np.array([[4.0, 5.0]]), 'ivw')
+    np.testing.assert_allclose(kp, [[[1.44, 0.0], [10.0, 10.0]]])
+    np.testing.assert_allclose(unc, [[2.4, 0.0]])
+    # a fixed weight: halfway, unc sqrt((0.5 * 4)^2 + (0.5 * 3)^2) = 2.5
+    kp, unc = blend_keypoints(stage1, np.array([[3.0, 0.0]]), refined, np.array([[4.0, 5.0]]), 0.5)
+    np.testing.assert_allclose(kp, [[[2.0, 0.0], [10.0, 11.5]]])
+    np.testing.assert_allclose(unc, [[2.5, 2.5]])
+    with pytest.raises(Exception, match="needs stage 1's keypoint_unc"):
+        blend_keypoints(stage1, None, refined, np.array([[4.0, 5.0]]), 'ivw')
+    assert check_blend('0.25') == 0.25 and check_blend('ivw') == 'ivw' and check_blend(None) is None
+    for bad in ('1.5', 'mean', -0.1):
+        with pytest.raises(Exception, match="refiner blend must be 'ivw' or a weight"):
+            check_blend(bad)
+
+
+def test_refine_with_a_blend_moves_corners_part_way_from_stage_1(refiner_files):
+    from spinekey.apis.refine import Refiner
+    film, alone = _film_and_detections()
+    Refiner(*refiner_files).refine_detections(film, alone, NAMES)
+    film, mixed = _film_and_detections()
+    for d in mixed:
+        d['keypoint_unc'] = [2.0, 2.0, 2.0, 2.0]
+    Refiner(*refiner_files, blend='ivw').refine_detections(film, mixed, NAMES)
+    for a, m in zip(alone, mixed):
+        s1 = np.reshape(a['keypoints_stage1'], (-1, 3))[:, :2]
+        ref = np.reshape(a['keypoints'], (-1, 3))[:, :2]
+        w = 1 / (1 + np.square(a['keypoint_unc']) / 4.0)  # stage 1's variance 4 against the refiner's
+        np.testing.assert_allclose(np.reshape(m['keypoints'], (-1, 3))[:, :2], s1 + w[:, None] * (ref - s1),
+                                   atol=0.02)
+        assert all(u <= min(2.0, r) + 1e-3 for u, r in zip(m['keypoint_unc'], a['keypoint_unc']))
+    film, old = _film_and_detections()  # results without keypoint_unc: one clear line
+    with pytest.raises(Exception, match="needs stage 1's keypoint_unc"):
+        Refiner(*refiner_files, blend='ivw').refine_detections(film, old, NAMES)
