@@ -75,3 +75,23 @@ def test_compare_tool_reads_smape_and_oracle_chain_files(tmp_path):
     bad = run_tool('tools/compare_smape.py', str(tmp_path / 'smape.json'), str(tmp_path / 'cmp.json'))
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith('error: ') \
         and 'not a smape.json or oracle_chain.json' in bad.stderr and 'Traceback' not in bad.stderr
+
+
+def test_compare_tool_pools_folds_given_as_pairs(tmp_path):
+    def write(name, films, pred, true):
+        (tmp_path / name).write_text(json.dumps({'images': [
+            {'file_name': f, 'pred': p, 'true': t} for f, p, t in zip(films, pred, true)]}))
+    true = [[10.0, 20.0, 10.0]] * 2
+    # fold 0: A 2 / 82 on both films, B 1 / 81; fold 1 (the same file names, other films): A and B equal
+    write('a0.json', ['x', 'y'], [[12.0, 20.0, 10.0]] * 2, true)
+    write('b0.json', ['x', 'y'], [[11.0, 20.0, 10.0]] * 2, true)
+    write('a1.json', ['x', 'y'], [[13.0, 20.0, 10.0]] * 2, true)
+    write('b1.json', ['x', 'y'], [[13.0, 20.0, 10.0]] * 2, true)
+    files = [str(tmp_path / f) for f in ('a0.json', 'b0.json', 'a1.json', 'b1.json')]
+    proc = run_tool('tools/compare_smape.py', *files, '--out', str(tmp_path / 'cmp.json'), check=True)
+    r = json.loads((tmp_path / 'cmp.json').read_text())
+    assert r['n_films'] == 4 and (r['b_better'], r['a_better']) == (2, 0)  # x and y of each fold kept apart
+    assert r['difference'] == pytest.approx((100 / 81 - 200 / 82) / 2)
+    assert 'over 2 pairs of files, pooled' in proc.stdout
+    odd = run_tool('tools/compare_smape.py', *files[:3])
+    assert odd.returncode == 2 and 'give the files in pairs' in odd.stderr
