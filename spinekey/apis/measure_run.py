@@ -185,7 +185,7 @@ def write_chain_cost(out: str, pairs: Sequence[SmapePair], images: Sequence[Imag
     """OUT/oracle_chain.json: the AASCE SMAPE of the same films measured on the oracle chain (each true vertebra
     with its own detection's corners, spinekey.evaluation.oracle_chain) and the chain's cost (shipped SMAPE minus
     it). None when no scored film has a height and two annotated vertebrae."""
-    from spinekey.evaluation.oracle_chain import oracle_chain_angles
+    from spinekey.evaluation.oracle_chain import ORACLE_IOU, oracle_chain_angles
     from spinekey.measurement.aasce import smape
     from spinekey.measurement.inputs import read_gt
     truth = {}
@@ -205,7 +205,7 @@ def write_chain_cost(out: str, pairs: Sequence[SmapePair], images: Sequence[Imag
     shipped = smape([f[1] for f in films], [f[2] for f in films])
     oracle = smape([f[3] for f in films], [f[2] for f in films])
     summary = {'n_images': len(films), 'smape_shipped': shipped, 'smape_oracle_chain': oracle,
-               'chain_cost': shipped - oracle, 'iou_threshold': 0.5,
+               'chain_cost': shipped - oracle, 'iou_threshold': ORACLE_IOU,
                'true_vertebrae_unpaired_per_film': float(np.mean([f[4] for f in films]))}
     if len(films) != len(pairs):
         summary['note'] = (f'{len(pairs) - len(films)} scored film(s) without a height or two annotated vertebrae '
