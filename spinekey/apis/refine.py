@@ -42,11 +42,23 @@ def blend_keypoints(stage1: np.ndarray, stage1_unc: Optional[np.ndarray], refine
         total = v1 + v2
         w = np.divide(v1, total, out=np.full_like(total, 0.5), where=total > 0)
         unc = np.sqrt(np.divide(v1 * v2, total, out=np.zeros_like(total), where=total > 0))
+        unknown = ~np.isfinite(v1)  # a keypoint stage 1 gave no uncertainty for: halfway, the refiner's unc
+        w, unc = np.where(unknown, 0.5, w), np.where(unknown, u2, unc)
     else:
         w = np.full(u2.shape, float(blend))
         u1 = u2 if stage1_unc is None else np.asarray(stage1_unc, float)
         unc = np.sqrt((w * u2) ** 2 + ((1 - w) * u1) ** 2)
     return (1 - w)[..., None] * s1 + w[..., None] * ref, unc
+
+
+def _stage1_unc(detections: List[dict], k: int) -> Optional[np.ndarray]:
+    """(N, K) stage-1 keypoint uncertainties of results.json entries, NaN where an entry or a value is missing
+    (null in JSON); None when no entry has any."""
+    rows = [d.get('keypoint_unc') for d in detections]
+    if not any(rows):
+        return None
+    return np.array([[np.nan if x is None else float(x) for x in r] if r and len(r) == k else [np.nan] * k
+                     for r in rows], float)
 
 
 def check_blend(blend) -> Optional[Union[str, float]]:
@@ -156,10 +168,8 @@ class Refiner:
         refined = refined[:, back]
         unc = np.sqrt(np.mean(sd[:, back] ** 2, axis=-1))  # (N, K): each keypoint's 1 sd, film pixels
         if self.blend is not None:
-            stage1_unc = [d.get('keypoint_unc') for d in usable]
-            known = all(u is not None and len(u) == stage1.shape[1] for u in stage1_unc)
-            refined, unc = blend_keypoints(stage1[..., :2], np.asarray(stage1_unc, float) if known else None,
-                                           refined, unc, self.blend)
+            refined, unc = blend_keypoints(stage1[..., :2], _stage1_unc(usable, stage1.shape[1]), refined, unc,
+                                           self.blend)
         for d, s1, kp, u in zip(usable, stage1, refined, unc):
             d['keypoints_stage1'] = [round(float(v), 2) for v in s1.reshape(-1)]
             d['keypoints'] = [round(float(v), 2) for p, s in zip(kp, s1[:, 2]) for v in (*p, s)]

@@ -145,6 +145,10 @@ def test_blending_the_two_stages_by_hand():
     np.testing.assert_allclose(unc, [[2.5, 2.5]])
     with pytest.raises(Exception, match="needs stage 1's keypoint_unc"):
         blend_keypoints(stage1, None, refined, np.array([[4.0, 5.0]]), 'ivw')
+    # a keypoint stage 1 gave no uncertainty for (null in results.json): halfway, with the refiner's
+    kp, unc = blend_keypoints(stage1, np.array([[np.nan, 0.0]]), refined, np.array([[4.0, 5.0]]), 'ivw')
+    np.testing.assert_allclose(kp[0, 0], [2.0, 0.0])
+    np.testing.assert_allclose(unc, [[4.0, 0.0]])
     assert check_blend('0.25') == 0.25 and check_blend('ivw') == 'ivw' and check_blend(None) is None
     for bad in ('1.5', 'mean', -0.1):
         with pytest.raises(Exception, match="refiner blend must be 'ivw' or a weight"):
@@ -166,6 +170,10 @@ def test_refine_with_a_blend_moves_corners_part_way_from_stage_1(refiner_files):
         np.testing.assert_allclose(np.reshape(m['keypoints'], (-1, 3))[:, :2], s1 + w[:, None] * (ref - s1),
                                    atol=0.02)
         assert all(u <= min(2.0, r) + 1e-3 for u, r in zip(m['keypoint_unc'], a['keypoint_unc']))
+    film, gappy = _film_and_detections()  # one entry without keypoint_unc, one with a null: no traceback
+    gappy[0]['keypoint_unc'] = [2.0, None, 2.0, 2.0]
+    Refiner(*refiner_files, blend='ivw').refine_detections(film, gappy, NAMES)
+    assert all(np.isfinite(d['keypoint_unc']).all() for d in gappy)
     film, old = _film_and_detections()  # results without keypoint_unc: one clear line
     with pytest.raises(Exception, match="needs stage 1's keypoint_unc"):
         Refiner(*refiner_files, blend='ivw').refine_detections(film, old, NAMES)
