@@ -11,15 +11,9 @@ from typing import Dict, Sequence
 
 import numpy as np
 
+from spinekey.measurement.aasce import smape_per_image
+
 BOOTSTRAP_DRAWS = 2000
-
-
-def per_film_smape(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Each film's share of the SMAPE, in %: sum|p - t| / sum(p + t) x 100 (0 where both sum to zero); their mean
-    is spinekey.measurement.aasce.smape's value."""
-    num = np.abs(pred - true).sum(axis=1)
-    den = (pred + true).sum(axis=1)
-    return 100.0 * np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 def paired_smape_difference(names_a: Sequence[str], pred_a, true_a, names_b: Sequence[str], pred_b, true_b,
@@ -36,8 +30,8 @@ def paired_smape_difference(names_a: Sequence[str], pred_a, true_a, names_b: Seq
         if not np.allclose(a[n][1], b[n][1], atol=1e-6):
             raise ValueError(f'{n}: the two runs were scored against different true angles')
     true = np.array([a[n][1] for n in common])
-    film_a = per_film_smape(np.array([a[n][0] for n in common]), true)
-    film_b = per_film_smape(np.array([b[n][0] for n in common]), true)
+    film_a = smape_per_image(np.array([a[n][0] for n in common]), true)
+    film_b = smape_per_image(np.array([b[n][0] for n in common]), true)
     diff = film_b - film_a
     rng = np.random.default_rng(seed)
     boot = diff[rng.integers(0, len(diff), size=(draws, len(diff)))].mean(axis=1)

@@ -108,16 +108,27 @@ def aasce_cobb_angles(corners: np.ndarray, image_height: float) -> Tuple[Tuple[f
     return (main, second, third), (upper, lower)
 
 
+def _smape_ratios(predicted, truth) -> np.ndarray:
+    """Each image's sum|p - t| / sum(p + t) (0 where both sides sum to zero), unscaled."""
+    p, t = np.asarray(predicted, float), np.asarray(truth, float)
+    if p.shape != t.shape or p.ndim != 2:
+        raise ValueError(f'predicted {p.shape} and truth {t.shape} must both be [images, angles]')
+    num = np.abs(p - t).sum(axis=1)
+    den = (p + t).sum(axis=1)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def smape_per_image(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[float]]) -> np.ndarray:
+    """Each image's term of the SMAPE, in %: sum_i |p_i - t_i| / sum_i (p_i + t_i) x 100 (0 where both sides sum
+    to zero); :func:`smape` is their mean, a paired comparison of two runs resamples them."""
+    return 100.0 * _smape_ratios(predicted, truth)
+
+
 def smape(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[float]]) -> float:
     """Symmetric mean absolute percentage error of the AASCE challenge, in %:
     mean over images of sum_i |p_i - t_i| / sum_i (p_i + t_i), times 100. An image whose angles sum to
     zero on both sides counts as exact."""
-    p, t = np.asarray(predicted, float), np.asarray(truth, float)
-    if p.shape != t.shape or p.ndim != 2:
-        raise ValueError(f'predicted {p.shape} and truth {t.shape} must both be [images, angles]')
-    if not len(p):
+    ratios = _smape_ratios(predicted, truth)
+    if not len(ratios):
         raise ValueError('SMAPE of zero images is undefined')
-    num = np.abs(p - t).sum(axis=1)
-    den = (p + t).sum(axis=1)
-    per_image = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    return float(100.0 * per_image.mean())
+    return float(100.0 * ratios.mean())

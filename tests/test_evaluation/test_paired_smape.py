@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from spinekey.evaluation.paired_smape import paired_smape_difference, per_film_smape
-from spinekey.measurement.aasce import smape
+from spinekey.evaluation.paired_smape import paired_smape_difference
+from spinekey.measurement.aasce import smape, smape_per_image
 from tests.conftest import run_tool
 
 
@@ -14,8 +14,8 @@ def test_per_film_shares_by_hand_and_their_mean_is_the_smape():
     pred = np.array([[10.0, 20.0, 5.0], [0.0, 0.0, 0.0], [12.0, 30.0, 10.0]])
     true = np.array([[12.0, 18.0, 5.0], [0.0, 0.0, 0.0], [10.0, 30.0, 14.0]])
     # film 1: (2 + 2 + 0) / (22 + 38 + 10) = 4 / 70; film 2: nothing on either side, exact; film 3: 6 / 106
-    np.testing.assert_allclose(per_film_smape(pred, true), [400 / 70, 0.0, 600 / 106])
-    assert per_film_smape(pred, true).mean() == pytest.approx(smape(pred, true))
+    np.testing.assert_allclose(smape_per_image(pred, true), [400 / 70, 0.0, 600 / 106])
+    assert smape_per_image(pred, true).mean() == pytest.approx(smape(pred, true))
 
 
 def test_difference_is_paired_by_file_name_and_a_constant_gain_has_no_spread():
@@ -45,7 +45,7 @@ def test_interval_covers_the_true_difference_about_as_often_as_promised():
     true = rng.uniform(10, 40, size=(200_000, 3))
     err_a = rng.normal(0, 3, size=true.shape)
     err_b = 0.9 * err_a + rng.normal(0, 0.8, size=true.shape)
-    population = (per_film_smape(true + err_b, true) - per_film_smape(true + err_a, true)).mean()
+    population = (smape_per_image(true + err_b, true) - smape_per_image(true + err_a, true)).mean()
     for _ in range(folds):
         idx = rng.integers(0, len(true), n)
         names = [str(i) for i in range(n)]
