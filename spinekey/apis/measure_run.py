@@ -21,7 +21,7 @@ from spinekey.io.annotated_images import locate_image
 from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.measurement.aasce import AASCE_ANGLES
-from spinekey.measurement.inputs import read_measure_input
+from spinekey.measurement.inputs import read_gt, read_measure_input
 from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
 from spinekey.structures.results import DEFAULT_SCORE_THR
@@ -161,12 +161,12 @@ def write_uncertainty_check(out: str, plots: str, pairs: Sequence[SmapePair]) ->
     return result
 
 
-def write_gross_failures(out: str, pairs: Sequence[SmapePair], gt_path: str) -> Optional[dict]:
+def write_gross_failures(out: str, pairs: Sequence[SmapePair], gt_images: Sequence[ImageInput]) -> Optional[dict]:
     """OUT/gross_failures.json: the films with an angle off by more than 10 deg or a wrong end level, and how
-    many of them QC's review holds (spinekey.evaluation.gross_failures). None without films to judge."""
+    many of them QC's review holds (spinekey.evaluation.gross_failures). ``gt_images``: the annotated films
+    (spinekey.measurement.inputs.read_gt). None without films to judge."""
     from spinekey.evaluation.gross_failures import FilmOutcome, end_level_errors, gross_failure_check, true_columns
-    from spinekey.measurement.inputs import read_gt
-    truth = true_columns(read_gt(gt_path))
+    truth = true_columns(gt_images)
     films = []
     for name, pred, true, extra in pairs:
         centres, levels = truth.get(name) or truth.get(os.path.basename(name)) or ([], [])
@@ -180,16 +180,16 @@ def write_gross_failures(out: str, pairs: Sequence[SmapePair], gt_path: str) -> 
     return result
 
 
-def write_chain_cost(out: str, pairs: Sequence[SmapePair], images: Sequence[ImageInput], gt_path: str,
-                     shipped_smape: float) -> Optional[dict]:
+def write_chain_cost(out: str, pairs: Sequence[SmapePair], images: Sequence[ImageInput],
+                     gt_images: Sequence[ImageInput], shipped_smape: float) -> Optional[dict]:
     """OUT/oracle_chain.json: the AASCE SMAPE of the same films measured on the oracle chain (each true vertebra
     with its own detection's corners, spinekey.evaluation.oracle_chain) and the chain's cost (shipped SMAPE minus
-    it). None when no scored film has a height and two annotated vertebrae."""
+    it); ``images`` the measured predictions, ``gt_images`` the annotated films. None when no scored film has a
+    height and two annotated vertebrae."""
     from spinekey.evaluation.oracle_chain import ORACLE_IOU, oracle_chain_angles
     from spinekey.measurement.aasce import smape
-    from spinekey.measurement.inputs import read_gt
     truth = {}
-    for im in read_gt(gt_path):
+    for im in gt_images:
         truth.setdefault(im.file_name, im)
         truth.setdefault(os.path.basename(im.file_name), im)
     predicted = {im.file_name: im for im in images}
@@ -320,9 +320,10 @@ def measure_run(input_path: str, out: str, options: MeasureOptions = MeasureOpti
     if aasce_smape:
         run.smape = write_smape(out, pairs, source=gt or input_path)
         if gt:
-            run.gross = write_gross_failures(out, pairs, gt)
+            gt_images = read_gt(gt)  # read once for both checks against the annotation
+            run.gross = write_gross_failures(out, pairs, gt_images)
             if not ensemble:  # an ensemble's angles are a mean of models: no one set of corners to pair
-                run.chain_cost = write_chain_cost(out, pairs, images, gt, run.smape['smape'])
+                run.chain_cost = write_chain_cost(out, pairs, images, gt_images, run.smape['smape'])
         if plots:
             run.uncertainty = write_uncertainty_check(out, plots, pairs)
     return run
