@@ -45,7 +45,8 @@ def read_angles(path: str):
         return (('oracle chain' if key != 'pred' else 'shipped column'), [im['file_name'] for im in images],
                 [im[key] for im in images], [im['true'] for im in images])
     except (KeyError, TypeError):
-        raise SpineKeyError(f'{path}: an image without file_name, {key} or true angles') from None
+        raise SpineKeyError(f'{path}: not a smape.json or oracle_chain.json of tools/measure.py (an image without '
+                            f'file_name, {key} or true angles)') from None
 
 
 @run_cli
