@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import re
 from typing import Optional
 
 from spinekey.io.coco_files import read_json
@@ -164,6 +165,35 @@ def init_cpu_distributed(cfg) -> None:
                                  find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
+def _checkpoint_step(name: str):
+    """N of mmengine's ``epoch_N.pth`` / ``iter_N.pth``; None for any other file (``best_*.pth`` among them)."""
+    match = re.fullmatch(r'(?:epoch|iter)_(\d+)\.pth', name)
+    return None if match is None else int(match.group(1))
+
+
+def newest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` (no file) continues from: the newest ``epoch_N``/``iter_N.pth`` in ``work_dir``.
+
+    mmengine's own pick reads ``last_checkpoint``, which its CheckpointHook writes only after the checkpoint
+    itself: a run killed between the two would resume an epoch early, or start afresh after its first epoch.
+    The checkpoints are written atomically (``spinekey.io.checkpoint``), so the newest file is complete. Within
+    one kind the step decides; between kinds (a run that changed ``by_epoch``) the file written last.
+    """
+    if not osp.isdir(work_dir):
+        return None
+    found = [(name, _checkpoint_step(name)) for name in os.listdir(work_dir)]
+    found = [(name, step) for name, step in found if step is not None]
+    if not found:
+        return None
+    newest_of_kind = {}
+    for name, step in found:
+        kind = name.split('_')[0]
+        if kind not in newest_of_kind or step > newest_of_kind[kind][1]:
+            newest_of_kind[kind] = (name, step)
+    paths = [osp.join(work_dir, name) for name, _ in newest_of_kind.values()]
+    return max(paths, key=osp.getmtime)
+
+
 def prepare_training_config(cfg, amp: bool = False, auto_scale_lr: bool = False, resume=None,
                             workers: Optional[int] = None, scale_workers: bool = True) -> None:
     """Apply the command-line switches of tools/train.py to ``cfg`` (in place).
@@ -188,7 +218,7 @@ def prepare_training_config(cfg, amp: bool = False, auto_scale_lr: bool = False,
         cfg.auto_scale_lr.enable = True
     if resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = newest_checkpoint(cfg.get('work_dir') or '')  # None: mmengine starts afresh
     elif resume is not None:
         if not osp.isfile(resume):
             raise SpineKeyError(f'{resume}: checkpoint to resume from not found')

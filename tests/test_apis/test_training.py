@@ -5,7 +5,8 @@ import pytest
 from mmengine.config import Config
 
 from spinekey.utils.errors import SpineKeyError
-from spinekey.apis.training import (drop_missing_pretrained, gpu_loader_workers, prepare_training_config,
+from spinekey.apis.training import (drop_missing_pretrained, gpu_loader_workers, newest_checkpoint,
+                                    prepare_training_config,
                                      scale_loader_workers)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,6 +56,30 @@ def test_resume_and_amp_switches(tmp_path):
     assert cfg.optim_wrapper.type == 'SpineKeyAmpOptimWrapper' and cfg.auto_scale_lr.enable and cfg.resume
     with pytest.raises(SpineKeyError, match='nope.pth: checkpoint to resume from not found'):
         prepare_training_config(cfg, resume='nope.pth')
+
+
+def test_resume_picks_the_newest_checkpoint_even_when_last_checkpoint_lags(tmp_path):
+    # a run killed after epoch_10.pth was written but before mmengine updated last_checkpoint
+    for name in ('epoch_1.pth', 'epoch_2.pth', 'epoch_10.pth', 'best_PCK_epoch_12.pth', 'epoch_3.pth.tmp'):
+        (tmp_path / name).write_bytes(b'x')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    assert newest_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_10.pth')  # 10 > 2 though '10' < '2'
+    cfg = _cfg()
+    _write(tmp_path, [{'id': 1, 'name': 'vertebra', 'keypoints': ['a', 'b']}])
+    cfg.train_dataloader.dataset.update(data_root=str(tmp_path) + '/', ann_file='train.json')
+    cfg.work_dir = str(tmp_path)
+    prepare_training_config(cfg, resume='auto')
+    assert cfg.resume and cfg.load_from == str(tmp_path / 'epoch_10.pth')
+    # an iteration-based checkpoint written after the epoch ones wins by its time
+    os.utime(tmp_path / 'epoch_10.pth', (1000, 1000))
+    (tmp_path / 'iter_5.pth').write_bytes(b'x')
+    assert newest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_5.pth')
+
+
+def test_resume_in_an_empty_or_missing_work_dir_starts_afresh(tmp_path):
+    (tmp_path / 'best_PCK_epoch_3.pth').write_bytes(b'x')
+    assert newest_checkpoint(str(tmp_path)) is None
+    assert newest_checkpoint(str(tmp_path / 'absent')) is None
 
 
 def test_malformed_annotation_file(tmp_path):
