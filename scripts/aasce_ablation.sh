@@ -25,6 +25,9 @@ REFINE_CFG=${AASCE_REFINE_CFG:-configs/refiner/refiner_lite0-integral_p192_5e_aa
 REFINE_CKPT=${AASCE_REFINE_CKPT:-}
 REFINE_PASSES=${AASCE_REFINE_PASSES:-1}
 REFINE_TURN=${AASCE_REFINE_ROTATE:-0}  # the refiner's own rotation test (rows "<tta>_refined_rot<DEG>")
+# AASCE_REFINE_BLEND="ivw 0.5" also blends each refined row with stage 1 (tools/refine.py --blend; rows
+# "<tta>_refined_blend<B>")
+REFINE_BLENDS=${AASCE_REFINE_BLEND:-}
 # AASCE_CHAIN_CKPT=work_dirs/level_chain_fold0/epoch_30.pth adds the learned level chain ("learned") beside the
 # 17 best-scored vertebrae ("best17") and the rule-based chain ("chain")
 CHAIN_CFG=${AASCE_CHAIN_CFG:-configs/level_chain/level-chain_bigru_30e_aasce.py}
@@ -65,12 +68,15 @@ for tta in $TTAS; do
     ROWS+=("$tta")
     [ -n "$REFINE_CKPT" ] || continue
     for passes in $REFINE_PASSES; do
-        R=${tta}_refined$([ "$passes" = 1 ] || echo "$passes")$([ "$REFINE_TURN" = 0 ] || echo "_rot$REFINE_TURN")
-        "$PY" tools/refine.py --results "$D/results.json" --images-dir "$DATA/images" --config "$REFINE_CFG" \
-            --checkpoint "$REFINE_CKPT" --passes "$passes" --rotate-test "$REFINE_TURN" --score-thr 0.3 \
-            --out "$OUT/$R/results.json"
-        evaluate_row "$OUT/$R"
-        ROWS+=("$R")
+        for blend in none $REFINE_BLENDS; do
+            R=${tta}_refined$([ "$passes" = 1 ] || echo "$passes")$([ "$REFINE_TURN" = 0 ] || echo "_rot$REFINE_TURN")
+            BLEND=(); [ "$blend" = none ] || { BLEND=(--blend "$blend"); R=${R}_blend$blend; }
+            "$PY" tools/refine.py --results "$D/results.json" --images-dir "$DATA/images" --config "$REFINE_CFG" \
+                --checkpoint "$REFINE_CKPT" --passes "$passes" --rotate-test "$REFINE_TURN" --score-thr 0.3 \
+                "${BLEND[@]}" --out "$OUT/$R/results.json"
+            evaluate_row "$OUT/$R"
+            ROWS+=("$R")
+        done
     done
 done
 "$PY" - "$OUT" "${ROWS[@]}" <<'PY'
