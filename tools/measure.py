@@ -12,9 +12,11 @@ true vertebra measured with its own detection's corners) with the chain's cost (
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
 
-from spinekey.apis.measure_run import measure_run, options_from_files, parse_custom_measures
+from spinekey.apis.measure_run import (measure_run, options_from_files, parse_custom_measures,
+                                       results_are_refined)
 from spinekey.io.atomic import protect_inputs
 from spinekey.measurement.aasce import AASCE_ANGLES
 from spinekey.measurement.options import MeasureOptions
@@ -61,6 +63,8 @@ def parse_args():
                    'in the --define syntax')
     p.add_argument('--qc-config', help='config (.py) whose qc = dict(...) holds the QC thresholds, e.g. the model '
                    'config (default: configs/_base_/default_runtime.py\'s values)')
+    p.add_argument('--intervals-config', help='config whose conformal = dict(...) sets the 90%% ranges (default: '
+                   '--qc-config\'s); for refined results give the refiner\'s config, fitted on its uncertainty')
     p.add_argument('--unc-samples', type=int, default=DEFAULT_SAMPLES,
                    help='Monte Carlo copies per film for the *_unc columns when the results carry keypoint_unc '
                    f'(default {DEFAULT_SAMPLES}; 0: no uncertainty)')
@@ -89,8 +93,15 @@ def measure_options(args):
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=parse_custom_measures(args.define, args.define_file),
                              overlay=args.save_vis, unc_samples=args.unc_samples)
-    return options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
-                              args.end_levels_config, args.end_levels_checkpoint)
+    options = options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
+                                 args.end_levels_config, args.end_levels_checkpoint, args.intervals_config)
+    if options.calibration is not None and not args.intervals_config and results_are_refined(args.input):
+        # stage 1's factors on the refiner's uncertainty would print ranges that promise nothing
+        print(f'notice: {args.input} was refined (stage 2); the interval factors of {args.qc_config} were fitted on '
+              "stage 1's uncertainty, so the ranges say 'uncalibrated' (--intervals-config REFINER_CONFIG gives "
+              "the refiner's)", file=sys.stderr)
+        options = replace(options, calibration=None)
+    return options
 
 
 def print_uncertainty_check(result, plots) -> None:
@@ -124,7 +135,8 @@ def print_gross_failures(result) -> None:
 def main() -> int:
     args = parse_args()
     protect_inputs({'--input': args.input, '--gt': args.gt, '--define-file': args.define_file,
-                    '--qc-config': args.qc_config, '--level-chain-config': args.level_chain_config,
+                    '--qc-config': args.qc_config, '--intervals-config': args.intervals_config,
+                    '--level-chain-config': args.level_chain_config,
                     '--level-chain-checkpoint': args.level_chain_checkpoint,
                     '--end-levels-config': args.end_levels_config,
                     '--end-levels-checkpoint': args.end_levels_checkpoint,

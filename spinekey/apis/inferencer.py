@@ -115,9 +115,6 @@ class SpineKeyInferencer:
             self.measure = replace(self.measure, qc=self.qc)
         if self.measure is not None and self.measure.input_scale is None:
             self.measure = replace(self.measure, input_scale=model_input_scale(self.model.cfg))
-        if self.measure is not None and self.measure.calibration is None:
-            self.measure = replace(self.measure, calibration=calibration_of(self.model.cfg, config,
-                                                                            len(self.keypoint_names)))
         self.flip_test = bool(self.model.cfg.get('flip_test', False) if flip_test is None else flip_test)
         self._flip_perm = flip_perm_for(self.keypoint_names) if self.flip_test and names else None
         degrees = self.model.cfg.get('rotate_test', 0.0) if rotate_test is None else rotate_test
@@ -134,6 +131,11 @@ class SpineKeyInferencer:
             from spinekey.apis.refine import Refiner
             self.refiner = Refiner(refine_config, refine_checkpoint, device=device, passes=refine_passes)
             self.refiner.order_for(self.keypoint_names)  # another keypoint set: one line now, not per film
+        if self.measure is not None and self.measure.calibration is None:
+            # the ranges are calibrated on the uncertainty the film's corners come with: the refiner's when it
+            # refines (its config's conformal; none: 'uncalibrated'), never stage 1's factors on refined corners
+            cfg, source = (self.refiner.cfg, refine_config) if self.refiner else (self.model.cfg, config)
+            self.measure = replace(self.measure, calibration=calibration_of(cfg, source, len(self.keypoint_names)))
 
     def __call__(self, inputs: Union[FilmInput, Sequence[FilmInput]],
                  recursive: bool = False) -> Union[Film, List[Film]]:

@@ -233,9 +233,14 @@ def parse_custom_measures(defines: Sequence[str] = (), define_file: Optional[str
 def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
                        level_chain_config: Optional[str] = None,
                        level_chain_checkpoint: Optional[str] = None, end_levels_config: Optional[str] = None,
-                       end_levels_checkpoint: Optional[str] = None) -> MeasureOptions:
+                       end_levels_checkpoint: Optional[str] = None,
+                       intervals_config: Optional[str] = None) -> MeasureOptions:
     """``options`` with what files decide: QC thresholds, the model's input scale and its conformal calibration
-    from ``qc_config``'s ``qc = dict(...)`` (a model config), the learned level chain, the end-level classifier."""
+    from ``qc_config``'s ``qc = dict(...)`` (a model config), the learned level chain, the end-level classifier.
+
+    ``intervals_config``: the config whose ``conformal = dict(...)`` sets the ranges instead of ``qc_config``'s
+    (the refiner's config for refined results: its factors were fitted on its own uncertainty).
+    """
     from spinekey.apis.measuring import calibration_of, model_input_scale
     from spinekey.measurement.qc import QCThresholds
     if bool(level_chain_config) != bool(level_chain_checkpoint):
@@ -254,6 +259,9 @@ def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
             raise SpineKeyError(f'{qc_config}: {err}') from None
         options = replace(options, qc=qc, input_scale=model_input_scale(cfg),
                           calibration=calibration_of(cfg, qc_config))
+    if intervals_config:
+        from spinekey.utils.cli import load_config
+        options = replace(options, calibration=calibration_of(load_config(intervals_config), intervals_config))
     if level_chain_config:
         from spinekey.apis.level_chain import AASCE_LEVELS, LevelChain
         options = replace(options, level_chain=LevelChain(level_chain_config, level_chain_checkpoint,
@@ -262,6 +270,13 @@ def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
         from spinekey.apis.end_levels import EndLevels
         options = replace(options, end_levels=EndLevels(end_levels_config, end_levels_checkpoint))
     return options
+
+
+def results_are_refined(path: str) -> bool:
+    """Whether ``path`` is a results.json whose keypoints the refiner re-placed (``keypoints_stage1`` beside them)."""
+    from spinekey.io.coco_files import read_json
+    data = read_json(path, 'results file')
+    return isinstance(data, list) and any(isinstance(d, dict) and 'keypoints_stage1' in d for d in data)
 
 
 def check_custom_measures(measures: Sequence, images: Sequence[ImageInput], source: str) -> None:

@@ -177,3 +177,50 @@ def test_refine_with_a_blend_moves_corners_part_way_from_stage_1(refiner_files):
     film, old = _film_and_detections()  # results without keypoint_unc: one clear line
     with pytest.raises(Exception, match="needs stage 1's keypoint_unc"):
         Refiner(*refiner_files, blend='ivw').refine_detections(film, old, NAMES)
+
+
+CONFORMAL = "conformal = dict(level=0.9, mode='normalised', num_keypoints=4, factors={'cobb_deg': %s})\n"
+
+
+def test_the_ranges_of_refined_corners_come_from_the_refiners_calibration(trained, refiner_files, tmp_path):
+    # stage 1's factors were fitted on stage 1's uncertainty: on refined corners they would promise nothing
+    from spinekey.apis import SpineKeyInferencer
+    stage1 = {'conformal': dict(level=0.9, mode='normalised', num_keypoints=4, factors={'cobb_deg': 1.5})}
+    alone = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], cfg_options=stage1)
+    assert alone.measure.calibration.factors == {'cobb_deg': 1.5}
+    both = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], cfg_options=stage1, refine_config=refiner_files[0],
+                              refine_checkpoint=refiner_files[1])
+    assert both.measure.calibration is None  # the refiner's config has none: 'uncalibrated'
+    calibrated = tmp_path / 'refiner_calibrated.py'
+    calibrated.write_text(CONFIG + CONFORMAL % 2.5)
+    both = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], cfg_options=stage1, refine_config=str(calibrated),
+                              refine_checkpoint=refiner_files[1])
+    assert both.measure.calibration.factors == {'cobb_deg': 2.5}
+
+
+def test_measure_leaves_refined_results_uncalibrated_unless_given_the_refiners_factors(tmp_path):
+    ys = [40 + 30 * i for i in range(17)]
+    dets = [{'image_id': 0, 'file_name': 'film.png', 'bbox': [100 + i, y, 60, 24], 'score': 0.9,
+             'keypoints': [100 + i, y, 0.9, 160 + i, y + 2 * (i % 3), 0.9, 160 + i, y + 24, 0.9, 100 + i, y + 22, 0.9],
+             'keypoint_unc': [1.0] * 4} for i, y in enumerate(ys)]
+    refined = [dict(d, keypoints_stage1=d['keypoints']) for d in dets]
+    cv2.imwrite(str(tmp_path / 'film.png'), np.full((600, 300), 40, np.uint8))
+    stage1_cfg, refiner_cfg = tmp_path / 'stage1.py', tmp_path / 'refiner.py'
+    stage1_cfg.write_text(CONFORMAL % 1.5)
+    refiner_cfg.write_text(CONFIG + CONFORMAL % 2.5)
+
+    def cobb_range(name, results, *extra):
+        (tmp_path / name).write_text(json.dumps(results))
+        out = tmp_path / f'm_{name}'
+        proc = run_tool('tools/measure.py', '--input', str(tmp_path / name), '--images-dir', str(tmp_path),
+                        '--out', str(out), '--anterior', 'left', '--qc-config', str(stage1_cfg), *extra)
+        assert proc.returncode == 0, proc.stderr
+        row = json.loads((out / 'measurements.json').read_text())['images'][0]
+        return row['cobb_deg'], row.get('cobb_deg_lo'), row.get('cobb_deg_unc'), proc.stderr
+
+    angle, lo, unc, err = cobb_range('stage1.json', dets)
+    assert lo == pytest.approx(angle - 1.5 * unc, abs=0.06) and 'notice' not in err
+    angle, lo, unc, err = cobb_range('refined.json', refined)
+    assert lo == 'uncalibrated' and "was refined (stage 2)" in err
+    angle, lo, unc, err = cobb_range('refined2.json', refined, '--intervals-config', str(refiner_cfg))
+    assert lo == pytest.approx(angle - 2.5 * unc, abs=0.06) and 'notice' not in err
