@@ -193,6 +193,8 @@ if [ "$MEASURE" = 1 ]; then
     [ -n "$ANNS" ] && MEASURE_ARGS+=(--gt "$OUT/gts.json")
     [ -n "$BOTTOM_LEVEL" ] && MEASURE_ARGS+=(--bottom-level "$BOTTOM_LEVEL")
     [ "$SAVE_VIS" = 1 ] && MEASURE_ARGS+=(--save_vis)
+    # refined corners carry the refiner's uncertainty: its config's interval factors, not stage 1's
+    [ -n "$REFINE_CFG" ] && MEASURE_ARGS+=(--intervals-config "$REFINE_CFG")
     run "$PY" tools/measure.py "${MEASURE_ARGS[@]}"
 fi
 [ "$REPORT" = 1 ] && run "$PY" tools/report.py "$OUT" --score-thr "$SCORE"
