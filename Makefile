@@ -11,7 +11,7 @@ help:
 	@echo "make demo    synthetic data -> CPU training -> inference -> metrics (about 20 min on 2 cores)"
 	@echo "make test    run the test suite"
 	@echo "make lock    write constraints.txt from .venv (the versions make setup installs; after a green make test)"
-	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train (CPU, ~1 h 45 min), evaluate on AASCE 2019"
+	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train both stages (CPU, ~2 h 10 min), evaluate on AASCE 2019"
 	@echo "make indicators OUT=dir   re-run matching and evaluation on an inference.sh output folder"
 	@echo "make browser-test   install Chromium (Debian package) when missing, then test report.html in it"
 
