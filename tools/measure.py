@@ -12,11 +12,9 @@ true vertebra measured with its own detection's corners) with the chain's cost (
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import sys
 
-from spinekey.apis.measure_run import (measure_run, options_from_files, parse_custom_measures,
-                                       results_are_refined)
+from spinekey.apis.measure_run import measure_run, options_from_files, parse_custom_measures
 from spinekey.io.atomic import protect_inputs
 from spinekey.measurement.aasce import AASCE_ANGLES
 from spinekey.measurement.options import MeasureOptions
@@ -93,15 +91,9 @@ def measure_options(args):
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=parse_custom_measures(args.define, args.define_file),
                              overlay=args.save_vis, unc_samples=args.unc_samples)
-    options = options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
-                                 args.end_levels_config, args.end_levels_checkpoint, args.intervals_config)
-    if options.calibration is not None and not args.intervals_config and results_are_refined(args.input):
-        # stage 1's factors on the refiner's uncertainty would print ranges that promise nothing
-        print(f'notice: {args.input} was refined (stage 2); the interval factors of {args.qc_config} were fitted on '
-              "stage 1's uncertainty, so the ranges say 'uncalibrated' (--intervals-config REFINER_CONFIG gives "
-              "the refiner's)", file=sys.stderr)
-        options = replace(options, calibration=None)
-    return options
+    return options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
+                              args.end_levels_config, args.end_levels_checkpoint, args.intervals_config,
+                              results=args.input)
 
 
 def print_uncertainty_check(result, plots) -> None:

@@ -234,12 +234,14 @@ def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
                        level_chain_config: Optional[str] = None,
                        level_chain_checkpoint: Optional[str] = None, end_levels_config: Optional[str] = None,
                        end_levels_checkpoint: Optional[str] = None,
-                       intervals_config: Optional[str] = None) -> MeasureOptions:
+                       intervals_config: Optional[str] = None, results: Optional[str] = None) -> MeasureOptions:
     """``options`` with what files decide: QC thresholds, the model's input scale and its conformal calibration
     from ``qc_config``'s ``qc = dict(...)`` (a model config), the learned level chain, the end-level classifier.
 
     ``intervals_config``: the config whose ``conformal = dict(...)`` sets the ranges instead of ``qc_config``'s
-    (the refiner's config for refined results: its factors were fitted on its own uncertainty).
+    (the refiner's config for refined results: its factors were fitted on its own uncertainty). ``results``: the
+    results.json to be measured; refined ones with only ``qc_config``'s (stage 1's) factors get no ranges
+    ('uncalibrated', with a notice): those factors multiply stage 1's uncertainty, not the refiner's.
     """
     from spinekey.apis.measuring import calibration_of, model_input_scale
     from spinekey.measurement.qc import QCThresholds
@@ -262,6 +264,11 @@ def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
     if intervals_config:
         from spinekey.utils.cli import load_config
         options = replace(options, calibration=calibration_of(load_config(intervals_config), intervals_config))
+    elif options.calibration is not None and results and results_are_refined(results):
+        print(f'notice: {results} was refined (stage 2); the interval factors of {qc_config} were fitted on stage '
+              "1's uncertainty, so the ranges say 'uncalibrated' (--intervals-config REFINER_CONFIG gives the "
+              "refiner's)", file=sys.stderr)
+        options = replace(options, calibration=None)
     if level_chain_config:
         from spinekey.apis.level_chain import AASCE_LEVELS, LevelChain
         options = replace(options, level_chain=LevelChain(level_chain_config, level_chain_checkpoint,

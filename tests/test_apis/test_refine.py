@@ -209,18 +209,26 @@ def test_measure_leaves_refined_results_uncalibrated_unless_given_the_refiners_f
     stage1_cfg.write_text(CONFORMAL % 1.5)
     refiner_cfg.write_text(CONFIG + CONFORMAL % 2.5)
 
-    def cobb_range(name, results, *extra):
+    def cobb_range(name, results, intervals_config=None):
+        # through the API the tool calls (options_from_files, measure_run): no interpreter start per case
+        from spinekey.apis.measure_run import measure_run, options_from_files
+        from spinekey.measurement.options import MeasureOptions
         (tmp_path / name).write_text(json.dumps(results))
         out = tmp_path / f'm_{name}'
-        proc = run_tool('tools/measure.py', '--input', str(tmp_path / name), '--images-dir', str(tmp_path),
-                        '--out', str(out), '--anterior', 'left', '--qc-config', str(stage1_cfg), *extra)
-        assert proc.returncode == 0, proc.stderr
+        options = options_from_files(MeasureOptions(anterior='left'), str(stage1_cfg),
+                                     intervals_config=intervals_config, results=str(tmp_path / name))
+        measure_run(str(tmp_path / name), str(out), options, images_dir=str(tmp_path))
         row = json.loads((out / 'measurements.json').read_text())['images'][0]
-        return row['cobb_deg'], row.get('cobb_deg_lo'), row.get('cobb_deg_unc'), proc.stderr
+        return row['cobb_deg'], row.get('cobb_deg_lo'), row.get('cobb_deg_unc')
 
-    angle, lo, unc, err = cobb_range('stage1.json', dets)
-    assert lo == pytest.approx(angle - 1.5 * unc, abs=0.06) and 'notice' not in err
-    angle, lo, unc, err = cobb_range('refined.json', refined)
-    assert lo == 'uncalibrated' and "was refined (stage 2)" in err
-    angle, lo, unc, err = cobb_range('refined2.json', refined, '--intervals-config', str(refiner_cfg))
-    assert lo == pytest.approx(angle - 2.5 * unc, abs=0.06) and 'notice' not in err
+    angle, lo, unc = cobb_range('stage1.json', dets)
+    assert lo == pytest.approx(angle - 1.5 * unc, abs=0.06)
+    angle, lo, unc = cobb_range('refined2.json', refined, str(refiner_cfg))
+    assert lo == pytest.approx(angle - 2.5 * unc, abs=0.06)
+    # the tool on refined results with stage 1's config only: no range, and a line saying why
+    (tmp_path / 'refined.json').write_text(json.dumps(refined))
+    proc = run_tool('tools/measure.py', '--input', str(tmp_path / 'refined.json'), '--images-dir', str(tmp_path),
+                    '--out', str(tmp_path / 'm_tool'), '--anterior', 'left', '--qc-config', str(stage1_cfg))
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads((tmp_path / 'm_tool' / 'measurements.json').read_text())['images'][0]
+    assert row['cobb_deg_lo'] == 'uncalibrated' and 'was refined (stage 2)' in proc.stderr
