@@ -110,8 +110,8 @@ class Refiner:
         self.blend = check_blend(frame.get('blend') if blend is None else blend)
         self.batch_size = batch_size
         # interval factors fitted on this refiner's output (its uncertainty, not stage 1's): the inferencer's
-        # ranges come from here when it refines (spinekey.apis.measuring.calibration_of)
-        self.cfg, self.config = cfg, config
+        # ranges come from its conformal = dict(...) when it refines (spinekey.apis.inferencer)
+        self.cfg = cfg
 
     def order_for(self, names: Sequence[str]) -> List[int]:
         """Index of each refiner keypoint in a stage-1 keypoint list named ``names``.
