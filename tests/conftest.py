@@ -18,6 +18,37 @@ def synthetic_dir(tmp_path_factory):
     return str(out)
 
 
+RANDOM_REFINER_CONFIG = '''
+default_scope = 'mmdet'
+custom_imports = dict(imports=['spinekey'], allow_failed_imports=False)
+model = dict(type='VertebraRefiner', backbone=dict(type='EfficientNetLite', pretrained=False, frozen_stages=-1,
+             out_indices=(0, 1, 2)), in_channels=(24, 40, 112), num_keypoints=4, patch_size=64, heatmap_size=16,
+             channels=16)
+refine = dict(patch_size=64, context=1.5, oriented=True, passes=1)
+'''
+
+
+@pytest.fixture(scope='session')
+def refiner_files(tmp_path_factory):
+    """An untrained refiner (random weights, 4 corners) saved as a checkpoint with its keypoint names, and its
+    config: (config path, checkpoint path)."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import spinekey  # noqa: F401
+    from mmdet.registry import MODELS
+    from spinekey.structures.keypoint_names import CORNERS_4
+    root = tmp_path_factory.mktemp('refiner')
+    (root / 'refiner.py').write_text(RANDOM_REFINER_CONFIG)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(root / 'refiner.py')).model)
+    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': {'keypoint_names': list(CORNERS_4)}}},
+               root / 'refiner.pth')
+    return str(root / 'refiner.py'), str(root / 'refiner.pth')
+
+
 def run_tool(*args, check=False, timeout=900):
     """Run ``python tools/<args>`` from the repo root; returns the CompletedProcess."""
     env = dict(os.environ, PYTHONWARNINGS='ignore')

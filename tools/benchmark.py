@@ -13,6 +13,9 @@ profile:  where a training step's time goes, by part (loader wait, backbone, RPN
           backward, ...), with host-device syncs per part and a Chrome trace: the R50 reference config (or
           --config), on --device
 data:     images/s of the config's training pipeline per loader worker, and without each transform (no model)
+refine:   seconds per film of stage 1 alone vs stage 1 + the refiner (stage 2), same test passes (target
+          <= 1.5x): the demo models after make demo, or --config/--checkpoint with --refine-config/
+          --refine-checkpoint, on --films (real films) or the synthetic benchmark set
 soak:     --soak-films films (default 2,000; 200 with --quick) through inference.sh --measure --save_vis with
           bad files mixed in: every film processed or listed, RSS at 10/50/100% of the run
 
@@ -28,7 +31,7 @@ import os
 
 from spinekey.benchmarks.catalog import BENCHMARKS, last_checkpoint, run_benchmarks
 from spinekey.benchmarks.report import print_report, to_markdown
-from spinekey.benchmarks.suites import DEMO_CONFIG, REFERENCE_CONFIG, BenchContext
+from spinekey.benchmarks.suites import DEMO_CONFIG, DEMO_REFINE_CONFIG, REFERENCE_CONFIG, BenchContext
 from spinekey.io.atomic import atomic_write_json, atomic_write_text
 from spinekey.utils.cli import run_cli
 
@@ -50,6 +53,12 @@ def parse_args():
     p.add_argument('--detections', type=int,
                    help='overhead benchmark: exactly N detections per image (score threshold 0), e.g. 17 for a '
                    'config without trained weights, whose random scores would decide the head workload')
+    p.add_argument('--refine-config', default=DEMO_REFINE_CONFIG,
+                   help=f'refine benchmark: the refiner config (default {DEMO_REFINE_CONFIG})')
+    p.add_argument('--refine-checkpoint',
+                   help='refine benchmark: the refiner weights (default: work_dirs/demo/refiner\'s last checkpoint '
+                   'if any, else the benchmark is skipped)')
+    p.add_argument('--films', help='refine benchmark: a folder of films to time (default: synthetic films)')
     p.add_argument('--soak-films', type=int, default=0,
                    help='films in the soak benchmark (default 2,000; 200 with --quick)')
     p.add_argument('--device', default='cpu', help='cpu or cuda (the gpu benchmark always uses cuda)')
@@ -67,7 +76,9 @@ def main() -> int:
     checkpoint = None if args.random_weights else (args.checkpoint or last_checkpoint('work_dirs/demo'))
     ctx = BenchContext(quick=args.quick, config=args.config or DEMO_CONFIG,
                        profile_config=args.config or REFERENCE_CONFIG, checkpoint=checkpoint, device=args.device,
-                       threads=args.threads, detections=args.detections,
+                       threads=args.threads, detections=args.detections, refine_config=args.refine_config,
+                       refine_checkpoint=args.refine_checkpoint or last_checkpoint('work_dirs/demo/refiner'),
+                       films=args.films,
                        work_dir=os.path.dirname(os.path.abspath(args.out)))
     report = run_benchmarks(names, ctx, {'soak': (args.soak_films,), 'measure': (args.measure_data,)},
                             on_result=print_report)

@@ -10,7 +10,7 @@ from typing import Callable, Dict, Optional, Sequence
 
 from spinekey.benchmarks.accuracy import bench_eval, bench_measure
 from spinekey.benchmarks.suites import (BenchContext, bench_batch, bench_gpu, bench_overhead, bench_profile,
-                                        bench_scaling)
+                                        bench_refine, bench_scaling)
 
 
 def bench_soak(ctx: BenchContext, films: int = 2000) -> dict:
@@ -61,7 +61,7 @@ def last_checkpoint(work_dir: str):
 
 BENCHMARKS = {'overhead': bench_overhead, 'batch': bench_batch, 'scaling': bench_scaling, 'eval': bench_eval,
               'measure': bench_measure, 'gpu': bench_gpu, 'data': bench_data, 'profile': bench_profile,
-              'soak': bench_soak}
+              'refine': bench_refine, 'soak': bench_soak}
 
 
 def machine_info() -> dict:

@@ -176,3 +176,30 @@ def keypoint_epe(model, ann_file: str, img_prefix: str, autocast: bool = False, 
         results += instances_to_coco(sample.pred_instances, item['image_id'], '', score_thr)
     metrics = evaluate(gt, results, score_thr=score_thr, coco=False)
     return {'EPE_px': metrics['EPE'], 'detections': len(results)}
+
+
+def film_latency(config: str, checkpoint: Optional[str], paths: Sequence[str], device: str,
+                 refine_config: Optional[str] = None, refine_checkpoint: Optional[str] = None,
+                 repeats: int = 1, detections: Optional[int] = None) -> Dict:
+    """Median seconds per film of SpineKeyInferencer (reading, stage 1 with the config's test passes, and the
+    refiner when given; no measurement), and detections per film: what a user waits for, per film.
+    ``detections``: exactly N kept per film (score threshold 0), so that the refiner's work does not hang on
+    what untrained weights happen to score."""
+    from spinekey.apis import SpineKeyInferencer
+    inferencer = SpineKeyInferencer(config, checkpoint, device=device, measure=False,
+                                    refine_config=refine_config, refine_checkpoint=refine_checkpoint)
+    if detections:
+        inferencer.model.roi_head.test_cfg.score_thr = 0.0
+        inferencer.model.roi_head.test_cfg.max_per_img = int(detections)
+        inferencer.score_thr = 0.0
+    next(inferencer.iter(list(paths[:1])))  # warm-up
+    times, detections = [], []
+    for _ in range(repeats):
+        for path in paths:
+            start = time.perf_counter()
+            film = next(inferencer.iter([path]))
+            _sync()
+            times.append(time.perf_counter() - start)
+            detections.append(len(film.detections))
+    return {'film_s': statistics.median(times), 'detections_per_film': statistics.mean(detections),
+            'rotate_test': inferencer.rotate_test, 'flip_test': inferencer.flip_test}

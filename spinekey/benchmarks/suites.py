@@ -22,6 +22,8 @@ DEMO_CONFIG = 'configs/spinekey/spinekey_demo_cpu.py'
 REFERENCE_CONFIG = 'configs/spinekey/spinekey_cascade-mask-rcnn_r50_fpn_24e.py'  # issue 21's GPU yardstick
 OVERHEAD_TARGET = 1.15
 BATCH_TARGET = 1.3
+DEMO_REFINE_CONFIG = 'configs/refiner/refiner_lite0-integral_p64_demo_cpu.py'
+REFINE_TARGET = 1.5  # issue 32: both stages <= 1.5x the time per film of stage 1 alone, same test passes
 
 
 @dataclass
@@ -35,6 +37,9 @@ class BenchContext:
     detections: Optional[int] = None  # fix detections per image in the overhead benchmark (random weights)
     work_dir: str = 'work_dirs/benchmark'
     profile_config: str = REFERENCE_CONFIG  # --only profile: the R50 reference unless --config names one
+    refine_config: str = DEMO_REFINE_CONFIG  # --only refine: the stage-2 refiner timed after stage 1
+    refine_checkpoint: Optional[str] = None  # None: the refine benchmark is skipped (it needs trained weights)
+    films: Optional[str] = None  # --only refine: a folder of real films (default: the synthetic benchmark set)
 
     def dataset(self, vertebrae: Optional[int] = None) -> str:
         """Folder of a small synthetic set generated for the benchmark (fixed seed), made once."""
@@ -190,3 +195,34 @@ def bench_profile(ctx: BenchContext) -> dict:
     return ctx.worker(job='profile', config=config, data_root=ctx.dataset() + '/', ann_file='det_train.json',
                       batch_size=8 if cuda and not ctx.quick else 2, work_dir=os.path.join(ctx.work_dir, 'profile'),
                       **steps)
+
+
+def bench_refine(ctx: BenchContext) -> dict:
+    """Issue 32's cost target: seconds per film of stage 1 alone vs stage 1 + the refiner, both with the
+    config's own test passes (flip / rotation test), reading the film included, no measurement."""
+    if not ctx.refine_checkpoint:
+        return {'skipped': 'no refiner weights (make demo trains one; else --refine-config and --refine-checkpoint)'}
+    if ctx.films:
+        from spinekey.io.images import list_images
+        paths = list_images(ctx.films)[0][:3 if ctx.quick else 10]
+        if not paths:
+            raise SpineKeyError(f'{ctx.films}: no films to time (PNG, JPEG, TIFF or DICOM)')
+    else:
+        paths = ctx.images(3 if ctx.quick else 10)
+    repeats = 1 if ctx.quick else 2
+    alone = ctx.worker(job='film', paths=paths, repeats=repeats, detections=ctx.detections)
+    both = ctx.worker(job='film', paths=paths, repeats=repeats, detections=ctx.detections,
+                      refine_config=ctx.refine_config, refine_checkpoint=ctx.refine_checkpoint)
+    passes = (['flip'] if alone['flip_test'] else []) + \
+        ([f"rotate +-{alone['rotate_test']:g} deg"] if alone['rotate_test'] else [])
+    row = {'films': len(paths), 'films_from': ctx.films or 'synthetic benchmark set',
+           'test_passes': ' + '.join(passes) or 'none',
+           'detections_per_film': _r(alone['detections_per_film'], 1),
+           'refined_detections_per_film': _r(both['detections_per_film'], 1),
+           'stage1_s_per_film': _r(alone['film_s']), 'both_stages_s_per_film': _r(both['film_s']),
+           'stage1_peak_mb': _r(alone['peak_memory_mb'], 0), 'both_stages_peak_mb': _r(both['peak_memory_mb'], 0),
+           'refine_checkpoint': ctx.refine_checkpoint, 'threads': alone['threads']}
+    row['time_ratio'] = _r(row['both_stages_s_per_film'] / row['stage1_s_per_film'])
+    row['target'] = f'time_ratio <= {REFINE_TARGET}'
+    row['target_met'] = row['time_ratio'] <= REFINE_TARGET
+    return row

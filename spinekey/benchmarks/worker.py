@@ -28,6 +28,10 @@ def run_job(job: dict) -> dict:
         out = model_cost.train_step_time(job['config'], job['data_root'], job['ann_file'], job['variant'],
                                          device, job['repeats'], job.get('warmup', 2),
                                          amp=job.get('amp', False))
+    elif kind == 'film':
+        out = model_cost.film_latency(job['config'], job.get('checkpoint'), job['paths'], device,
+                                      job.get('refine_config'), job.get('refine_checkpoint'), job['repeats'],
+                                      job.get('detections'))
     else:
         model = model_cost.build_model(job['config'], job.get('checkpoint'), job.get('variant', 'spinekey'),
                                        device, job.get('scale'), job.get('detections'))

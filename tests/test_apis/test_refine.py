@@ -6,37 +6,10 @@ import os
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from tests.conftest import DEMO_CONFIG, run_tool
+from tests.conftest import DEMO_CONFIG, RANDOM_REFINER_CONFIG as CONFIG, run_tool
 
 NAMES = ['top_left', 'top_right', 'bottom_right', 'bottom_left']
-CONFIG = '''
-default_scope = 'mmdet'
-custom_imports = dict(imports=['spinekey'], allow_failed_imports=False)
-model = dict(type='VertebraRefiner', backbone=dict(type='EfficientNetLite', pretrained=False, frozen_stages=-1,
-             out_indices=(0, 1, 2)), in_channels=(24, 40, 112), num_keypoints=4, patch_size=64, heatmap_size=16,
-             channels=16)
-refine = dict(patch_size=64, context=1.5, oriented=True, passes=1)
-'''
-
-
-@pytest.fixture(scope='module')
-def refiner_files(tmp_path_factory):
-    """An untrained refiner (random weights) saved as a checkpoint with its keypoint names, and its config."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    import spinekey  # noqa: F401
-    from mmdet.registry import MODELS
-    root = tmp_path_factory.mktemp('refiner')
-    (root / 'refiner.py').write_text(CONFIG)
-    init_default_scope('mmdet')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(str(root / 'refiner.py')).model)
-    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': {'keypoint_names': NAMES}}},
-               root / 'refiner.pth')
-    return str(root / 'refiner.py'), str(root / 'refiner.pth')
 
 
 def _film_and_detections(names=NAMES):

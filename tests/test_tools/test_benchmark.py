@@ -1,5 +1,11 @@
+import dataclasses
 import json
+import os
+import shutil
 
+import pytest
+
+from spinekey.utils.errors import SpineKeyError
 from tests.conftest import run_tool
 
 
@@ -125,3 +131,31 @@ def test_synthetic_results_metrics_are_what_was_injected():
     assert abs(m['recall'] - 0.9) < 0.03  # 10% of vertebrae were not predicted
     # isotropic Gaussian noise with sigma 2 per axis: mean distance is sigma * sqrt(pi / 2) = 2.507
     assert abs(m['EPE'] - 2.507) < 0.05
+
+
+def test_refine_suite_times_stage_1_alone_and_with_the_refiner(trained, refiner_files, tmp_path, monkeypatch):
+    """bench_refine (--quick: 3 films) with its two jobs run in this process: both jobs saw the same films and
+    exactly the detections asked for (so the refiner had 4 vertebrae a film to re-place), and the ratio is the
+    two times it names; without refiner weights it says why it did not run."""
+    from spinekey.benchmarks import suites, worker
+    monkeypatch.setattr(suites, 'run_worker', worker.run_job)
+    ctx = suites.BenchContext(quick=True, work_dir=str(tmp_path), checkpoint=trained['ckpt'], detections=4,
+                              refine_config=refiner_files[0], refine_checkpoint=refiner_files[1])
+    row = suites.bench_refine(ctx)
+    assert row['films'] == 3 and row['films_from'] == 'synthetic benchmark set' and row['test_passes'] == 'none'
+    assert row['detections_per_film'] == 4.0 and row['refined_detections_per_film'] == 4.0
+    assert row['stage1_s_per_film'] > 0 and row['both_stages_s_per_film'] > 0
+    assert _close(row['time_ratio'], row['both_stages_s_per_film'], row['stage1_s_per_film'])
+    assert row['target_met'] == (row['time_ratio'] <= 1.5)
+
+    films = tmp_path / 'my films'  # a user's folder of real films: its films are timed, not the synthetic set
+    films.mkdir()
+    for name in sorted(os.listdir(os.path.join(trained['data'], 'images')))[:2]:
+        shutil.copy(os.path.join(trained['data'], 'images', name), films / name)
+    row = suites.bench_refine(dataclasses.replace(ctx, films=str(films)))
+    assert row['films'] == 2 and row['films_from'] == str(films)
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(SpineKeyError, match='no films to time'):
+        suites.bench_refine(dataclasses.replace(ctx, films=str(tmp_path / 'empty')))
+    assert suites.bench_refine(dataclasses.replace(ctx, refine_checkpoint=None)) == {
+        'skipped': 'no refiner weights (make demo trains one; else --refine-config and --refine-checkpoint)'}
