@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from spinekey.apis.measure_run import measure_run, options_from_files, parse_custom_measures
 from spinekey.io.atomic import protect_inputs
 from spinekey.measurement.aasce import AASCE_ANGLES
+from spinekey.measurement.end_completion import EndCompletion
 from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 from spinekey.structures.results import DEFAULT_SCORE_THR
@@ -48,6 +50,10 @@ def parse_args():
     p.add_argument('--chain', action='store_true',
                    help='AASCE angles from the spine chain: duplicates merged, strays and extra levels (C7, sacrum) '
                    'dropped, missed levels filled from their neighbours (default: the 17 best-scored in a row)')
+    p.add_argument('--complete-ends', type=float, metavar='FAINT_THR',
+                   help='complete a column short of 17 levels (T1-L5) at each end with the best detection '
+                   'scoring in [FAINT_THR, --score-thr) where the next level should be (e.g. 0.05; the results must '
+                   'be written down to it: tools/infer.py --score-thr 0.05)')
     p.add_argument('--films', help='summary.csv of tools/infer.py: every film of the run gets a row, also those '
                    'without detections (note "no vertebrae", QC review); inference.sh passes it')
     p.add_argument('--strict', action='store_true', help='annotation warnings in GT files become errors')
@@ -91,9 +97,12 @@ def measure_options(args):
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=parse_custom_measures(args.define, args.define_file),
                              overlay=args.save_vis, unc_samples=args.unc_samples)
-    return options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
-                              args.end_levels_config, args.end_levels_checkpoint, args.intervals_config,
-                              results=args.input)
+    options = options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
+                                 args.end_levels_config, args.end_levels_checkpoint, args.intervals_config,
+                                 results=args.input)
+    if args.complete_ends is not None:
+        options = replace(options, end_completion=EndCompletion(faint_thr=args.complete_ends))
+    return options
 
 
 def print_uncertainty_check(result, plots) -> None:

@@ -111,6 +111,10 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     elif options.end_levels is not None:
         ends = options.end_levels.apply(im.vertebrae, gray)
         vertebrae = ends.vertebrae
+    completed = []
+    if options.end_completion is not None and im.faint and chain is None and ends is None:
+        from spinekey.measurement.end_completion import complete_ends
+        vertebrae, completed = complete_ends(vertebrae, im.faint, options.end_completion)
     try:
         m = measure_spine(vertebrae, anterior, spacing, height, options)
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
@@ -122,6 +126,8 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
         _chain_rows(m, chain, options)
     if ends is not None:
         _end_level_rows(m, ends)
+    if completed:
+        _completed_rows(m, completed)
     if options.custom:
         add_custom_columns(options.custom, m, m.vertebrae, spacing)
     notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
@@ -164,6 +170,17 @@ def _chain_rows(m: SpineMeasurement, chain, options: MeasureOptions) -> None:
         if missing:
             add_film_reason(m.image, f'end_level_missing: {" and ".join(missing)} not found; the angles lack an '
                                      'end of the column')
+
+
+def _completed_rows(m: SpineMeasurement, completed) -> None:
+    """Say which end vertebrae came from a faint detection (spinekey.measurement.end_completion)."""
+    added = {id(v) for v in completed}
+    for v, row in zip(m.ordered, m.vertebrae):
+        if id(v) in added:
+            row['note'] = '; '.join(n for n in (row.get('note'), f'completed: a faint detection (score '
+                                                f'{v.score:.2f}) taken as the end of a short column') if n)
+    m.image['note'] = '; '.join(n for n in [m.image.get('note'), f'end completion: {len(completed)} faint end '
+                                            'vertebra(e) added'] if n)
 
 
 def _end_level_rows(m: SpineMeasurement, ends) -> None:

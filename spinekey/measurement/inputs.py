@@ -39,15 +39,19 @@ def images_from_gt(gt: dict) -> List[ImageInput]:
 
 
 def read_predictions(path: str, score_thr: float, names: Optional[Sequence[str]] = None,
-                     gt_path: Optional[str] = None, kpt_thr: float = 0.0, strict: bool = False) -> List[ImageInput]:
+                     gt_path: Optional[str] = None, kpt_thr: float = 0.0, strict: bool = False,
+                     faint_thr: Optional[float] = None) -> List[ImageInput]:
     """Predictions grouped by image; image size, spacing and AASCE angles come from ``gt_path`` (paired by
-    file name) when given. Keypoint names: ``names``, else the GT category's, else the default set for K."""
+    file name) when given. Keypoint names: ``names``, else the GT category's, else the default set for K.
+    ``faint_thr``: detections scoring in [faint_thr, score_thr) are kept aside in ``ImageInput.faint``."""
     return images_from_results(load_results(path), score_thr, names,
-                               load_coco_gt(gt_path, strict) if gt_path else None, kpt_thr, source=path)
+                               load_coco_gt(gt_path, strict) if gt_path else None, kpt_thr, source=path,
+                               faint_thr=faint_thr)
 
 
 def images_from_results(results: List[dict], score_thr: float, names: Optional[Sequence[str]] = None,
-                        gt: Optional[dict] = None, kpt_thr: float = 0.0, source: str = 'results') -> List[ImageInput]:
+                        gt: Optional[dict] = None, kpt_thr: float = 0.0, source: str = 'results',
+                        faint_thr: Optional[float] = None) -> List[ImageInput]:
     """Predictions grouped by image (see read_predictions); ``source`` names the file in errors."""
     path = source
     gt_images = {}
@@ -77,14 +81,17 @@ def images_from_results(results: List[dict], score_thr: float, names: Optional[S
         image = images[r['image_id']]
         if r.get('score', 1.0) < score_thr:
             image.dropped += 1
+            if faint_thr is not None and r.get('score', 1.0) >= faint_thr:
+                image.faint.append(vertebra_from_result(r, names, kpt_thr))
             continue
         image.vertebrae.append(vertebra_from_result(r, names, kpt_thr))
     return sorted(images.values(), key=lambda im: im.image_id)
 
 
-def read_measure_input(path: str, score_thr: float = 0.3, names=None, gt_path=None, strict: bool = False) -> tuple:
+def read_measure_input(path: str, score_thr: float = 0.3, names=None, gt_path=None, strict: bool = False,
+                       faint_thr: Optional[float] = None) -> tuple:
     """(kind, images) for tools/measure.py."""
     kind = input_kind(read_json(path, 'input file'))
     if kind == 'gt':
         return kind, read_gt(path, strict)
-    return kind, read_predictions(path, score_thr, names, gt_path, strict=strict)
+    return kind, read_predictions(path, score_thr, names, gt_path, strict=strict, faint_thr=faint_thr)

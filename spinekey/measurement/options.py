@@ -29,3 +29,5 @@ class MeasureOptions:
     level_chain: Optional[object] = None  # spinekey.apis.level_chain.LevelChain: levels named by the learned chain
     min_chain_confidence: float = 0.5  # a kept level less likely than this: the film goes to review
     end_levels: Optional[object] = None  # spinekey.apis.end_levels.EndLevels: the column's ends read off the film
+    # spinekey.measurement.end_completion.EndCompletion: a short column's ends completed by faint detections
+    end_completion: Optional[object] = None

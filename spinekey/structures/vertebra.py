@@ -51,6 +51,8 @@ class ImageInput:
     cobb_angles: Optional[List[float]] = None  # AASCE [pt, mt, tl] from a converted GT file
     vertebrae: List[VertebraInput] = field(default_factory=list)
     dropped: int = 0  # detections below the score threshold
+    # of those, the ones at or above a lower, faint threshold (read only for end completion, --complete-ends)
+    faint: List[VertebraInput] = field(default_factory=list)
 
 
 @dataclass
