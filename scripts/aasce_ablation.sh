@@ -28,6 +28,9 @@ REFINE_TURN=${AASCE_REFINE_ROTATE:-0}  # the refiner's own rotation test (rows "
 # AASCE_REFINE_BLEND="ivw 0.5" also blends each refined row with stage 1 (tools/refine.py --blend; rows
 # "<tta>_refined_blend<B>")
 REFINE_BLENDS=${AASCE_REFINE_BLEND:-}
+# AASCE_REFINE_TAG=10e names the refined rows "<tta>_refined10e..." so a second refiner's rows sit beside the
+# first's instead of replacing them
+REFINE_TAG=${AASCE_REFINE_TAG:-}
 # AASCE_CHAIN_CKPT=work_dirs/level_chain_fold0/epoch_30.pth adds the learned level chain ("learned") beside the
 # 17 best-scored vertebrae ("best17") and the rule-based chain ("chain")
 CHAIN_CFG=${AASCE_CHAIN_CFG:-configs/level_chain/level-chain_bigru_30e_aasce.py}
@@ -69,7 +72,7 @@ for tta in $TTAS; do
     [ -n "$REFINE_CKPT" ] || continue
     for passes in $REFINE_PASSES; do
         for blend in none $REFINE_BLENDS; do
-            R=${tta}_refined$([ "$passes" = 1 ] || echo "$passes")$([ "$REFINE_TURN" = 0 ] || echo "_rot$REFINE_TURN")
+            R=${tta}_refined$REFINE_TAG$([ "$passes" = 1 ] || echo "$passes")$([ "$REFINE_TURN" = 0 ] || echo "_rot$REFINE_TURN")
             BLEND=(); [ "$blend" = none ] || { BLEND=(--blend "$blend"); R=${R}_blend$blend; }
             "$PY" tools/refine.py --results "$D/results.json" --images-dir "$DATA/images" --config "$REFINE_CFG" \
                 --checkpoint "$REFINE_CKPT" --passes "$passes" --rotate-test "$REFINE_TURN" --score-thr 0.3 \
