@@ -23,6 +23,22 @@ def test_config_builds_its_model(path):
     assert model.roi_head.with_keypoint
 
 
+TRAINED_CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', '*', '*.py')))
+
+
+@pytest.mark.parametrize('path', TRAINED_CONFIGS, ids=lambda p: os.path.relpath(p, os.path.join(ROOT, 'configs')))
+def test_an_epoch_schedule_ends_with_its_training(path):
+    """A config that trains by epochs and decays its learning rate by epochs ends the decay at its last epoch: a
+    child that changes max_epochs without its schedule would train on at the floor or stop before it."""
+    cfg = Config.fromfile(path)
+    loop = cfg.get('train_cfg') or {}
+    if 'max_epochs' not in loop:
+        pytest.skip('no epoch-based training loop')
+    decays = [s for s in cfg.get('param_scheduler') or [] if s.get('by_epoch', True) and 'end' in s]
+    assert decays, 'an epoch-based config without an epoch-based schedule'
+    assert decays[-1]['end'] == loop['max_epochs']
+
+
 def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
