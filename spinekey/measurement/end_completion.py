@@ -25,33 +25,41 @@ class EndCompletion:
     """Where a faint detection may complete a column. ``faint_thr``: the lowest score taken (the results must
     have been written down to it, ``tools/infer.py --score-thr``); ``spacing``: how far beyond the end, in
     median centre-to-centre spacings of the column; ``max_offset``: how far off the column's line, in median
-    vertebra widths; ``min_column``: shorter columns are left alone (too few to say where the next level is)."""
+    vertebra widths; ``min_column``: shorter columns are left alone (too few to say where the next level is);
+    ``gap_factor``: a step between neighbours longer than this many median spacings is a level missed inside
+    the column (as the rule-based chain reads it), which counts as spanned: that column is not short at its ends."""
     faint_thr: float = 0.05
     n_levels: int = 17
     spacing: Tuple[float, float] = (0.6, 1.6)
     max_offset: float = 0.75
     min_column: int = 5
+    gap_factor: float = 1.6
 
 
 def complete_ends(column: Sequence[VertebraInput], faint: Sequence[VertebraInput],
                   rule: EndCompletion = EndCompletion()) -> Tuple[List[VertebraInput], List[VertebraInput]]:
     """(the column with at most one faint vertebra added below its bottom and one above its top, the added
-    ones). Nothing is added to a column of ``rule.n_levels`` or more, or of fewer than ``rule.min_column``
-    placed vertebrae; of several candidates at an end the highest-scored one is taken; the bottom is
-    completed first (a missed L5 is the commoner miss on AASCE)."""
+    ones). Nothing is added to a column that spans ``rule.n_levels`` levels or more (its vertebrae plus the
+    levels its gaps miss), or of fewer than ``rule.min_column`` placed vertebrae; of several candidates at an
+    end the highest-scored one is taken; the bottom is completed first (a missed L5 is the commoner miss on
+    AASCE)."""
     column = list(column)
     order = order_vertebrae(column)
     placed = [column[i] for i in order]
     steps = centre_steps(placed)
-    if len(placed) >= rule.n_levels or len(placed) < rule.min_column or steps is None:
+    if len(placed) < rule.min_column or steps is None:
         return column, []
     spacing = float(np.median(steps))
+    inside = int(sum(round(s / spacing) - 1 for s in steps if s > rule.gap_factor * spacing)) if spacing > 0 else 0
+    spanned = len(placed) + inside
+    if spanned >= rule.n_levels:
+        return column, []
     width = float(np.median([vertebra_box(v)[2] - vertebra_box(v)[0] for v in placed]))
     centres = np.array([v.centre() for v in placed], float)
     candidates = [v for v in faint if v.centre() is not None]
     added: List[VertebraInput] = []
     for end, inner in ((centres[-1], centres[-2]), (centres[0], centres[1])):
-        if len(placed) + len(added) >= rule.n_levels:
+        if spanned + len(added) >= rule.n_levels:
             break
         direction = (end - inner) / max(float(np.linalg.norm(end - inner)), 1e-9)
         best = None

@@ -1,6 +1,6 @@
 """End completion on hand-built columns (spacing 52 px, width 60 px): a faint detection where a short column's
 next level should be is taken, one off the line, too close (a duplicate) or too far is not; a full or a very
-short column is left alone; a turned film works; and through tools/measure.py the completed vertebra is
+short column, or one short by a level missed inside it, is left alone; a turned film works; and through tools/measure.py the completed vertebra is
 measured and its row says so."""
 import json
 
@@ -38,6 +38,16 @@ def test_both_ends_are_completed_bottom_first_and_never_past_the_levels():
     # the best-scored of two candidates at the same end
     better = _faint(spine[16], dx=5.0, score=0.2)
     assert complete_ends(spine[:16], [l5, better])[1] == [better]
+
+
+def test_a_column_short_by_a_level_missed_inside_it_is_not_completed_at_an_end():
+    """T1..L5 with L2 missed: 16 found, but the gap says which level is missing, and it is not an end."""
+    spine = column(18)  # the 18th is where a sacral segment would be
+    found = spine[:13] + spine[14:17]
+    out, added = complete_ends(found, [_faint(spine[17], score=0.2)])
+    assert added == [] and out == found
+    out, added = complete_ends(found[:-1], [_faint(spine[16], score=0.2)])  # L5 missed as well: one slot left
+    assert len(added) == 1 and len(out) == 16
 
 
 @pytest.mark.parametrize('n', [17, 4])
