@@ -99,6 +99,13 @@ def test_measure_completes_the_column_through_the_tool_and_says_so(tmp_path):
     assert done['images'][0]['cobb_deg'] == pytest.approx(12 + 16, abs=0.5)
     assert plain['images'][0]['cobb_deg'] == pytest.approx(12 + 12, abs=0.5)  # L4: -12 deg
 
+    (tmp_path / 'strong.json').write_text(json.dumps(results[:16]))  # written at 0.3: nothing faint in it
+    proc = run_tool('tools/measure.py', '--input', str(tmp_path / 'strong.json'), '--out', str(tmp_path / 'strong'),
+                    '--complete-ends', '0.05', check=True)
+    assert 'has no detection scoring in [0.05, 0.3): end completion has nothing to take' in proc.stderr
+    assert 'nothing to take' not in run_tool('tools/measure.py', '--input', str(tmp_path / 'results.json'), '--out',
+                                             str(tmp_path / 'again'), '--complete-ends', '0.05', check=True).stderr
+
     proc = run_tool('tools/measure.py', '--input', str(tmp_path / 'results.json'), '--out', str(tmp_path / 'bad'),
                     '--complete-ends', '0.5')
     assert proc.returncode != 0 and 'faint threshold 0.5 is not under it' in proc.stderr
