@@ -39,6 +39,21 @@ def test_an_epoch_schedule_ends_with_its_training(path):
     assert decays[-1]['end'] == loop['max_epochs']
 
 
+REFINER_CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', 'refiner', '*.py')))
+
+
+@pytest.mark.parametrize('path', REFINER_CONFIGS, ids=os.path.basename)
+def test_a_refiner_is_framed_the_same_in_training_and_at_inference(path):
+    """The patch its model reads (model.patch_size), the one inference cuts (refine) and the one training cuts
+    (the patch dataset) are one size with one context: a child that changes one of them alone would train or
+    infer on patches the codec maps back wrong."""
+    cfg = Config.fromfile(path)
+    data = cfg.train_dataloader.dataset
+    assert cfg.refine['patch_size'] == cfg.model.patch_size == data['patch_size']
+    assert cfg.refine['context'] == data['context'] and cfg.refine['oriented'] == data['oriented']
+    assert cfg.model.heatmap_size * 4 == cfg.model.patch_size  # the fused stride-4 features
+
+
 def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
