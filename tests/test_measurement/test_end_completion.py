@@ -1,7 +1,7 @@
 """End completion on hand-built columns (spacing 52 px, width 60 px): a faint detection where a short column's
 next level should be is taken, one off the line, too close (a duplicate) or too far is not; a full or a very
-short column, or one short by a level missed inside it, is left alone; a turned film works; and through tools/measure.py the completed vertebra is
-measured and its row says so."""
+short column, or one short by a level missed inside it, is left alone; a turned film works; and through
+tools/measure.py the completed vertebra is measured and its row says so."""
 import json
 
 import numpy as np
