@@ -329,7 +329,7 @@ def measure_run(input_path: str, out: str, options: MeasureOptions = MeasureOpti
         raise SpineKeyError(f'end completion takes detections scoring under the score threshold ({score_thr:g}); '
                             f'its faint threshold {faint_thr:g} is not under it')
     kind, images = read_measure_input(input_path, score_thr, keypoint_names, gt, strict, faint_thr)
-    if faint_thr is not None and not any(im.faint for im in images):
+    if faint_thr is not None and kind == 'results' and not any(im.faint for im in images):
         print(f'notice: {input_path} has no detection scoring in [{faint_thr:g}, {score_thr:g}): end completion has '
               f'nothing to take (write the results down to it: tools/infer.py --score-thr {faint_thr:g})',
               file=sys.stderr)
