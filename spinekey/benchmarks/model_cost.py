@@ -193,13 +193,13 @@ def film_latency(config: str, checkpoint: Optional[str], paths: Sequence[str], d
         inferencer.model.roi_head.test_cfg.max_per_img = int(detections)
         inferencer.score_thr = 0.0
     next(inferencer.iter(list(paths[:1])))  # warm-up
-    times, detections = [], []
+    times, counts = [], []
     for _ in range(repeats):
         for path in paths:
             start = time.perf_counter()
             film = next(inferencer.iter([path]))
             _sync()
             times.append(time.perf_counter() - start)
-            detections.append(len(film.detections))
-    return {'film_s': statistics.median(times), 'detections_per_film': statistics.mean(detections),
+            counts.append(len(film.detections))
+    return {'film_s': statistics.median(times), 'detections_per_film': statistics.mean(counts),
             'rotate_test': inferencer.rotate_test, 'flip_test': inferencer.flip_test}

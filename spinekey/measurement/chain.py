@@ -93,6 +93,12 @@ def interpolate_vertebra(a: VertebraInput, b: VertebraInput, t: float, label: Op
     return VertebraInput(points, FILLED_SCORE, label, None, keypoint_unc=unc)
 
 
+def levels_missed(step: float, spacing: float, gap_factor: float) -> int:
+    """Levels missed between two neighbours ``step`` apart on a column of median ``spacing``: none unless the
+    step is longer than ``gap_factor`` spacings (shared by the gap filling here and by end completion)."""
+    return int(round(step / spacing)) - 1 if spacing > 0 and step > gap_factor * spacing else 0
+
+
 def _fill_gaps(links: List[ChainLink], gap_factor: float) -> Tuple[List[ChainLink], int]:
     """Insert interpolated vertebrae where the spacing between neighbours is a multiple of the median."""
     if len(links) < 3:
@@ -101,7 +107,7 @@ def _fill_gaps(links: List[ChainLink], gap_factor: float) -> Tuple[List[ChainLin
     spacing = float(np.median(steps))
     out, filled = [links[0]], 0
     for k, step in enumerate(steps):
-        missing = int(round(step / spacing)) - 1 if spacing > 0 and step > gap_factor * spacing else 0
+        missing = levels_missed(step, spacing, gap_factor)
         a, b = links[k].vertebra, links[k + 1].vertebra
         if missing > 0 and a.has_corners() and b.has_corners():
             for m in range(1, missing + 1):

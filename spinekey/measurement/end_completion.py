@@ -17,6 +17,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from spinekey.measurement.chain import levels_missed
 from spinekey.structures.vertebra import VertebraInput, centre_steps, order_vertebrae, vertebra_box
 
 
@@ -50,8 +51,7 @@ def complete_ends(column: Sequence[VertebraInput], faint: Sequence[VertebraInput
     if len(placed) < rule.min_column or steps is None:
         return column, []
     spacing = float(np.median(steps))
-    inside = int(sum(round(s / spacing) - 1 for s in steps if s > rule.gap_factor * spacing)) if spacing > 0 else 0
-    spanned = len(placed) + inside
+    spanned = len(placed) + sum(levels_missed(s, spacing, rule.gap_factor) for s in steps)
     if spanned >= rule.n_levels:
         return column, []
     width = float(np.median([vertebra_box(v)[2] - vertebra_box(v)[0] for v in placed]))
