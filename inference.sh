@@ -42,6 +42,10 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --measure               then run tools/measure.py: OUTPUT_DIR/measurements/{measurements,images}.csv
   --anterior auto|left|right   anterior side for --measure (default auto: read from the image)
   --bottom_level LEVEL    level of the lowest vertebra for --measure (e.g. L5), to name the levels
+  --complete_ends F       with --measure, on AP films of the whole T1-L5 column: a column short of 17 levels
+                          takes at each end the best faint detection (score in [F, --score_thr)) where the
+                          next level should be, as make aasce measures (e.g. 0.05; results.json then keeps
+                          detections down to F; docs/measurements.md)
   --report                then write OUTPUT_DIR/report.html (tools/report.py: films, overlays, measurements,
                           metrics; opens from file:// with no network)
   --gpus 0,1,...          shard the images over these GPUs (one torchrun process each)
@@ -60,7 +64,7 @@ CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
 SAVE_VIS=0; RECURSIVE=(); TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; BOTTOM_LEVEL=""; REPORT=0
-NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510; REFINE_CFG=""; REFINE_CKPT=""
+NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510; REFINE_CFG=""; REFINE_CKPT=""; COMPLETE_ENDS=""
 while [ $# -gt 0 ]; do
     case "$(canonical_flag "$1")" in
         --images_dir) need_value "$@"; IMAGES_DIR=$(caller_path "$2"); shift 2 ;;
@@ -85,6 +89,7 @@ while [ $# -gt 0 ]; do
         --report) REPORT=1; shift ;;
         --anterior) need_value "$@"; ANTERIOR=$2; shift 2 ;;
         --bottom_level) need_value "$@"; BOTTOM_LEVEL=$2; shift 2 ;;
+        --complete_ends) need_value "$@"; COMPLETE_ENDS=$2; shift 2 ;;
         --gpus) need_value "$@"; GPUS=$2; shift 2 ;;
         --cpu) DEVICE=cpu; shift ;;
         --nproc) need_value "$@"; NPROC=$2; shift 2 ;;
@@ -105,6 +110,14 @@ if [ -n "$REFINE_CFG$REFINE_CKPT" ]; then
     [ -f "$REFINE_CKPT" ] || { echo "inference.sh: refiner checkpoint not found: ${REFINE_CKPT:-(none)} (set --refine_ckpt with --refine_cfg)" >&2; exit 2; }
     TTA+=(--refine-config "$REFINE_CFG" --refine-checkpoint "$REFINE_CKPT")
 fi
+# end completion reads detections under --score_thr: inference writes them down to its threshold
+INFER_SCORE=$SCORE
+if [ -n "$COMPLETE_ENDS" ]; then
+    [ "$MEASURE" = 1 ] || { echo "inference.sh: --complete_ends completes the measured column; add --measure" >&2; exit 2; }
+    awk -v f="$COMPLETE_ENDS" -v s="$SCORE" 'BEGIN { exit !(f + 0 == f && f > 0 && f < s + 0) }' || {
+        echo "inference.sh: --complete_ends $COMPLETE_ENDS must be a number above 0 and under --score_thr $SCORE" >&2; exit 2; }
+    INFER_SCORE=$COMPLETE_ENDS
+fi
 [ -z "$ANNS" ] || [ -f "$ANNS" ] || { echo "inference.sh: annotations not found: $ANNS (set --anns_path)" >&2; exit 2; }
 if [ -z "$DEVICE" ]; then
     DEVICE=$("$PY" -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")
@@ -124,7 +137,7 @@ if [ "$NNODES" -gt 1 ] && [ "$NODE_RANK" != 0 ]; then
     [ "$DEVICE" = cpu ] && export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     run "$PY" -m torch.distributed.run --nnodes "$NNODES" --node_rank "$NODE_RANK" --master_addr "$MASTER_ADDR" \
         --master_port "$PORT" --nproc_per_node "$NPROC" tools/infer.py --config "$CFG" --checkpoint "$CKPT" \
-        "${SOURCE[@]}" --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
+        "${SOURCE[@]}" --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$INFER_SCORE" \
         --skip-bad-images "${VIS[@]}" "${TTA[@]}" "${FP16[@]}"
     echo "inference.sh: node $NODE_RANK done; node 0 writes the outputs"
     exit 0
@@ -173,7 +186,7 @@ elif [ "$NPROC" -gt 1 ]; then
     LAUNCH=("$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC")
 fi
 run "${LAUNCH[@]}" tools/infer.py --config "$CFG" --checkpoint "$CKPT" "${SOURCE[@]}" \
-    --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$SCORE" \
+    --out "$OUT/results.json" --device "$DEVICE" --batch-size "$BATCH" --score-thr "$INFER_SCORE" \
     --skip-bad-images --summary-csv "$OUT/summary.csv" "${VIS[@]}" "${TTA[@]}" "${FP16[@]}"
 if [ -n "$ANNS" ]; then
     run "$PY" tools/convert_gt.py --anns "$ANNS" --results "$OUT/results.json" --checkpoint "$CKPT" \
@@ -192,6 +205,7 @@ if [ "$MEASURE" = 1 ]; then
                   --out "$OUT/measurements" --anterior "$ANTERIOR" --qc-config "$CFG")
     [ -n "$ANNS" ] && MEASURE_ARGS+=(--gt "$OUT/gts.json")
     [ -n "$BOTTOM_LEVEL" ] && MEASURE_ARGS+=(--bottom-level "$BOTTOM_LEVEL")
+    [ -n "$COMPLETE_ENDS" ] && MEASURE_ARGS+=(--complete-ends "$COMPLETE_ENDS")
     [ "$SAVE_VIS" = 1 ] && MEASURE_ARGS+=(--save_vis)
     # refined corners carry the refiner's uncertainty: its config's interval factors, not stage 1's
     [ -n "$REFINE_CFG" ] && MEASURE_ARGS+=(--intervals-config "$REFINE_CFG")

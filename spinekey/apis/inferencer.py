@@ -22,6 +22,7 @@ from spinekey.apis.flip_tta import flip_perm_for
 from spinekey.apis.inference import init_model, iter_predictions
 from spinekey.apis.measuring import calibration_of, measure_film, model_input_scale
 from spinekey.apis.rotate_tta import rotation_test_angles
+from spinekey.measurement.end_completion import check_end_completion
 from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.qc import detection_qc
 from spinekey.structures.results import (DEFAULT_SCORE_THR, instances_to_coco, resolve_keypoint_names,
@@ -84,6 +85,12 @@ class SpineKeyInferencer:
             keypoints re-placed on its own full-resolution patch after stage 1 (and its test passes); results
             keep stage 1's as ``keypoints_stage1`` and the learned ``keypoint_unc``. refine_passes: how many
             times (None: the refiner config's).
+
+    With ``measure=MeasureOptions(end_completion=EndCompletion(faint_thr=0.05))`` a column short of 17 levels is
+    completed at its ends by a faint detection (spinekey.measurement.end_completion, what ``make aasce``
+    measures with): each film's detections are then kept down to ``faint_thr`` (and refined), those under
+    ``score_thr`` used only for that, as ``tools/infer.py --score-thr 0.05`` then ``tools/measure.py
+    --complete-ends 0.05`` do.
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', score_thr: float = DEFAULT_SCORE_THR,
@@ -95,9 +102,14 @@ class SpineKeyInferencer:
             from spinekey.apis.precision import check_half_device
             check_half_device(device)
         self.fp16 = fp16
+        self.measure = MeasureOptions() if measure is True else (measure or None)
+        completion = self.measure.end_completion if self.measure is not None else None
+        if completion is not None:
+            check_end_completion(self.measure, score_thr)  # before the model is built: a bad option, one line
         self.model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
         self.score_thr = score_thr
-        self.measure = MeasureOptions() if measure is True else (measure or None)
+        # end completion needs the faint detections too: written down to its threshold, measured apart
+        self.faint_thr = completion.faint_thr if completion is not None else None
         self.batch_size, self.num_workers = batch_size, num_workers
         head = getattr(self.model.roi_head, 'keypoint_head', None)
         try:
@@ -167,7 +179,7 @@ class SpineKeyInferencer:
                 continue
             film.height, film.width = (int(v) for v in item['ori_shape'])
             film.detections = instances_to_coco(sample.pred_instances, film.image_id, film.file_name,
-                                                self.score_thr)
+                                                self.score_thr if self.faint_thr is None else self.faint_thr)
             if self.refiner is not None and film.detections:
                 self.refiner.refine_detections(_gray_film(inputs[i], film.path), film.detections,
                                                self.keypoint_names)
@@ -180,10 +192,12 @@ class SpineKeyInferencer:
             yield film
 
     def _measure(self, film: Film, source: FilmInput, vertebrae) -> None:
-        """Measure the film's vertebrae (one per detection, in detection order) above the score threshold."""
+        """Measure the film's vertebrae (one per detection, in detection order) above the score threshold; with
+        end completion, those scoring in [its faint threshold, the score threshold) may complete a short column."""
         kept = [v for d, v in zip(film.detections, vertebrae) if d['score'] >= self.score_thr]
+        faint = [v for d, v in zip(film.detections, vertebrae) if d['score'] < self.score_thr]
         im = ImageInput(film.image_id, film.file_name, film.width, film.height, vertebrae=kept,
-                        dropped=len(vertebrae) - len(kept))
+                        dropped=len(vertebrae) - len(kept), faint=faint if self.faint_thr is not None else [])
         gray = None
         if isinstance(source, np.ndarray):
             import cv2

@@ -21,6 +21,7 @@ from spinekey.io.annotated_images import locate_image
 from spinekey.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from spinekey.io.safe_paths import output_names, path_inside
 from spinekey.measurement.aasce import AASCE_ANGLES
+from spinekey.measurement.end_completion import check_end_completion
 from spinekey.measurement.inputs import read_gt, read_measure_input
 from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
@@ -321,13 +322,8 @@ def measure_run(input_path: str, out: str, options: MeasureOptions = MeasureOpti
     """tools/measure.py as one call: read a results.json or a GT file (``films``: also the run's films without
     detections), measure every film, write the CSVs and JSON to ``out``; ``cohort``, ``aasce_smape`` (with
     ``plots``: the uncertainty check) add their files. ``options.aasce`` is set when ``aasce_smape`` is."""
+    check_end_completion(options, score_thr)
     faint_thr = options.end_completion.faint_thr if options.end_completion is not None else None
-    if faint_thr is not None and (options.level_chain is not None or options.end_levels is not None):
-        raise SpineKeyError('--complete-ends completes the 17 best-scored or the rule-based --chain; the level chain '
-                            'and the end-level classifier decide the ends themselves: give one of them')
-    if faint_thr is not None and faint_thr >= score_thr:
-        raise SpineKeyError(f'end completion takes detections scoring under the score threshold ({score_thr:g}); '
-                            f'its faint threshold {faint_thr:g} is not under it')
     kind, images = read_measure_input(input_path, score_thr, keypoint_names, gt, strict, faint_thr)
     if faint_thr is not None and kind == 'results' and not any(im.faint for im in images):
         print(f'notice: {input_path} has no detection scoring in [{faint_thr:g}, {score_thr:g}): end completion has '

@@ -19,6 +19,7 @@ import numpy as np
 
 from spinekey.measurement.chain import levels_missed
 from spinekey.structures.vertebra import VertebraInput, centre_steps, order_vertebrae, vertebra_box
+from spinekey.utils.errors import SpineKeyError
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,22 @@ def complete_ends(column: Sequence[VertebraInput], faint: Sequence[VertebraInput
         if best is not None:
             added.append(best)
     return column + added, added
+
+
+def check_end_completion(options, score_thr: float) -> None:
+    """Refuse end completion where it cannot work, for ``tools/measure.py`` and ``SpineKeyInferencer`` alike:
+    beside the level chain or the end-level classifier (they decide the ends themselves), or with a faint
+    threshold not under the score threshold (nothing could be faint). ``options``: a MeasureOptions.
+
+    Raises:
+        SpineKeyError: one line saying which.
+    """
+    rule = options.end_completion
+    if rule is None:
+        return
+    if options.level_chain is not None or options.end_levels is not None:
+        raise SpineKeyError('--complete-ends completes the 17 best-scored or the rule-based --chain; the level chain '
+                            'and the end-level classifier decide the ends themselves: give one of them')
+    if rule.faint_thr >= score_thr:
+        raise SpineKeyError(f'end completion takes detections scoring under the score threshold ({score_thr:g}); '
+                            f'its faint threshold {rule.faint_thr:g} is not under it')

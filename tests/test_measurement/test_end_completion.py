@@ -122,3 +122,38 @@ def test_end_completion_is_refused_beside_what_decides_the_ends_itself(tmp_path)
         with pytest.raises(SpineKeyError, match='decide the ends themselves'):
             measure_run(str(tmp_path / 'results.json'), str(tmp_path / 'out'), options)
     assert not (tmp_path / 'out').exists()
+
+
+def test_the_inferencer_completes_ends_as_measure_does(trained, monkeypatch):
+    """SpineKeyInferencer with end completion keeps detections down to the faint threshold and measures the
+    column as tools/measure.py --complete-ends does (the detector's output replaced by the hand-built column)."""
+    import os
+    from dataclasses import replace
+
+    import spinekey.apis.inferencer as inferencer
+    from spinekey.apis import MeasureOptions, SpineKeyInferencer
+    from spinekey.utils.errors import SpineKeyError
+    from tests.conftest import DEMO_CONFIG
+    spine = column(17, tilt_deg=np.concatenate([np.linspace(-10, 12, 9), [8, 4, 0, -4, -8, -11, -12, -16]]))
+    hand_built = [_result(v, 0.9) for v in spine[:16]] + [_result(spine[16], 0.11), _result(spine[3], 0.01)]
+    asked = []
+
+    def detections(instances, image_id, file_name, score_thr):
+        asked.append(score_thr)
+        return [dict(d, image_id=image_id, file_name=file_name) for d in hand_built if d['score'] >= score_thr]
+
+    monkeypatch.setattr(inferencer, 'instances_to_coco', detections)
+    film_path = os.path.join(trained['data'], 'images', 'synth_000000.png')
+    base = MeasureOptions(anterior='left', top_level='T1', aasce=True, unc_samples=0)
+    plain = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], score_thr=0.3, measure=base)(film_path)
+    completing = replace(base, end_completion=EndCompletion(0.05))
+    done = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], score_thr=0.3, measure=completing)(film_path)
+    assert asked == [0.3, 0.05]
+    assert len(plain.detections) == 16 and len(done.detections) == 17  # the one at 0.01 stays out
+    assert len(plain.vertebrae) == 16 and len(done.vertebrae) == 17
+    assert 'completed: a faint detection (score 0.11)' in done.vertebrae[-1]['note']
+    assert (plain.image['cobb_lower_level'], done.image['cobb_lower_level']) == ('L4', 'L5')
+    assert done.image['cobb_deg'] == pytest.approx(12 + 16, abs=0.5)
+    with pytest.raises(SpineKeyError, match='faint threshold 0.3 is not under it'):
+        SpineKeyInferencer(DEMO_CONFIG, 'no-such.pth', score_thr=0.3,
+                           measure=MeasureOptions(end_completion=EndCompletion(0.3)))

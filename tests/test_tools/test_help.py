@@ -35,6 +35,15 @@ def test_launchers_name_the_flag_to_set():
     assert proc.returncode == 2 and 'use --cpu' in proc.stderr
 
 
+@pytest.mark.parametrize('extra, words', [
+    ([], '--complete_ends completes the measured column; add --measure'),
+    (['--measure', '--score_thr', '0.2'], '--complete_ends 0.3 must be a number above 0 and under --score_thr 0.2')])
+def test_inference_sh_refuses_end_completion_it_cannot_do(extra, words):
+    proc = subprocess.run(['bash', 'inference.sh', '--images_dir', 'tests', '--ckpt', 'README.md', '--complete_ends',
+                           '0.3', *extra], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr == f'inference.sh: {words}\n'
+
+
 @pytest.mark.parametrize('script, flag', [('inference.sh', '--rotate_test'), ('inference.sh', '--ckpt'),
                                           ('train.sh', '--config'), ('train.sh', '--workers')])
 def test_a_flag_without_its_value_is_one_line(script, flag):
