@@ -92,3 +92,26 @@ def cut_patch(film: np.ndarray, frame: PatchFrame) -> np.ndarray:
     border pixel is repeated (a vertebra at the edge still gets a full patch)."""
     return cv2.warpAffine(film, frame.matrix, (frame.size, frame.size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def vertebra_size(keypoints: np.ndarray) -> float:
+    """A vertebra's size for scaling errors: the larger side of its keypoints' bounding box (at least 1 px)."""
+    pts = np.asarray(keypoints, np.float64).reshape(-1, 2)
+    return max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])), 1.0)
+
+
+def errors_in_vertebra_frame(errors: np.ndarray, truth: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Keypoint errors (K, 2) in film pixels of a vertebra whose true keypoints are ``truth`` (K, 2), expressed in
+    its own frame: turned so its true endplates are level, divided by its size (:func:`vertebra_size`). Errors of
+    vertebrae of any tilt and size then share one distribution (the refiner's error bank)."""
+    a = np.radians(endplate_angle_deg(dict(zip(names, np.asarray(truth, np.float64)))))
+    unturn = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    return np.asarray(errors, np.float64) @ unturn.T / vertebra_size(truth)
+
+
+def errors_to_film(errors: np.ndarray, truth: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The inverse of :func:`errors_in_vertebra_frame`: errors (K, 2) of a vertebra's own frame in film pixels
+    for the vertebra ``truth``."""
+    a = np.radians(endplate_angle_deg(dict(zip(names, np.asarray(truth, np.float64)))))
+    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return np.asarray(errors, np.float64) @ turn.T * vertebra_size(truth)

@@ -6,17 +6,21 @@ patch is framed exactly as at inference, where the frame comes from stage 1's co
 what stage 1 gets wrong on AASCE (MRE 12-14 px on vertebrae about 170 px wide at native resolution, errors
 correlated within a vertebra): one shift of the whole vertebra (``shift_noise`` x its size, per coordinate)
 plus independent noise per corner (``corner_noise`` x its size), which also tilts and rescales the frame.
+Stage 1's real errors are harder to undo than such Gaussian noise of the same size (docs/aasce.md, "What the
+refiner's training noise misses"), so an *error bank* (``error_bank``: stage 1's measured errors on films it was
+not trained on, written by ``tools/stage1_errors.py``) can supply them instead, drawn at random and turned and
+scaled onto each true vertebra.
 """
 from __future__ import annotations
 
 import os
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import torch
 from mmdet.registry import DATASETS
 
-from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
+from spinekey.datasets.patch_geometry import cut_patch, errors_to_film, vertebra_frame, vertebra_size
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -25,6 +29,24 @@ def photometric_jitter(patch: np.ndarray, rng: np.random.Generator) -> np.ndarra
     x = patch.astype(np.float32) / 255.0
     x = np.clip(x ** rng.uniform(0.8, 1.25) * rng.uniform(0.8, 1.2) + rng.uniform(-0.08, 0.08), 0, 1)
     return (x * 255).astype(np.uint8)
+
+
+def load_error_bank(path: str, num_keypoints: int) -> np.ndarray:
+    """Stage 1's errors (N, K, 2) from a .npy written by ``tools/stage1_errors.py``, checked against K.
+
+    Raises:
+        SpineKeyError: the file is missing, not an (N, K, 2) array of finite numbers, or made for another K.
+    """
+    try:
+        bank = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise SpineKeyError(f'{path}: not an error bank ({err})') from None
+    if bank.ndim != 3 or bank.shape[2] != 2 or len(bank) == 0 or not np.all(np.isfinite(bank)):
+        raise SpineKeyError(f'{path}: an error bank is a non-empty (N, K, 2) array of finite numbers, got shape '
+                            f'{tuple(bank.shape)}')
+    if bank.shape[1] != num_keypoints:
+        raise SpineKeyError(f'{path}: errors of {bank.shape[1]} keypoints, the dataset has K={num_keypoints}')
+    return bank.astype(np.float64)
 
 
 @DATASETS.register_module()
@@ -38,12 +60,17 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
         shift_noise / corner_noise: the simulated stage-1 error, as fractions of the vertebra's size.
         photometric: random gain, offset and gamma per patch.
         max_per_film: at most this many vertebrae of a film per item (a random subset when it has more).
+        error_bank: a .npy of stage 1's errors (N, K, 2) in the vertebra's own frame
+            (spinekey.datasets.patch_geometry.errors_in_vertebra_frame; ``tools/stage1_errors.py``).
+        error_bank_share: the share of vertebrae whose simulated error is drawn from the bank (the rest:
+            ``shift_noise`` / ``corner_noise``).
         test_mode: the same simulated errors every time (seeded by the item), no photometric change.
     """
 
     def __init__(self, ann_file: str, data_root: str = '', img_prefix: str = '', patch_size: int = 192,
                  context: float = 1.5, oriented: bool = True, shift_noise: float = 0.05, corner_noise: float = 0.03,
-                 photometric: bool = True, max_per_film: int = 24, test_mode: bool = False, **_ignored):
+                 photometric: bool = True, max_per_film: int = 24, test_mode: bool = False,
+                 error_bank: Optional[str] = None, error_bank_share: float = 1.0, **_ignored):
         from spinekey.io.coco_files import load_coco_gt
         path = os.path.join(data_root, ann_file)
         coco = load_coco_gt(path)
@@ -65,6 +92,10 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
         if not self.films:
             raise SpineKeyError(f'{path}: no film with a vertebra whose {k} keypoints are all visible')
         self._draws = 0
+        self.error_bank = load_error_bank(error_bank, k) if error_bank else None
+        if not 0.0 <= error_bank_share <= 1.0:
+            raise SpineKeyError(f'error_bank_share must be in [0, 1], got {error_bank_share}')
+        self.error_bank_share = error_bank_share
 
     @property
     def metainfo(self) -> dict:
@@ -81,8 +112,12 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
         return np.random.default_rng([torch.initial_seed() % 2 ** 32, index, self._draws])
 
     def simulate_stage1(self, truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """``truth`` (K, 2) moved the way stage 1 errs: a common shift plus noise per corner."""
-        size = max(float(np.ptp(truth[:, 0])), float(np.ptp(truth[:, 1])), 1.0)
+        """``truth`` (K, 2) moved the way stage 1 errs: an error drawn from the bank (a share
+        ``error_bank_share`` of the time), else a common shift plus noise per corner."""
+        if self.error_bank is not None and rng.random() < self.error_bank_share:
+            drawn = self.error_bank[rng.integers(len(self.error_bank))]
+            return truth + errors_to_film(drawn, truth, self.keypoint_names)
+        size = vertebra_size(truth)
         shift = rng.normal(0.0, self.shift_noise * size, 2)
         return truth + shift + rng.normal(0.0, self.corner_noise * size, truth.shape)
 
