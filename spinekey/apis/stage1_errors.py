@@ -12,6 +12,7 @@ that stage 1 did not train on, e.g. another fold's held-out films (never the fil
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import List, Tuple
 
 import numpy as np
@@ -22,15 +23,35 @@ from spinekey.evaluation.matching import match_results
 from spinekey.utils.errors import SpineKeyError
 
 
-def stage1_errors(gt: dict, results: List[dict], score_thr: float = 0.3, iou_thr: float = 0.5) -> np.ndarray:
-    """Errors (N, K, 2) of each detection scoring ``score_thr`` or more that pairs one to one with a true
-    vertebra (box IoU >= ``iou_thr``, Hungarian) whose K keypoints are all visible, in that vertebra's frame."""
+@dataclass
+class PairedVertebrae:
+    """Detections paired one to one with true vertebrae (all K keypoints visible): ``pred`` and ``truth`` (M, K,
+    2) in film pixels, the film of each (``image_id``), the keypoint ``names`` (the GT's order)."""
+    pred: np.ndarray
+    truth: np.ndarray
+    image_id: np.ndarray
+    names: List[str]
+
+    def errors(self) -> np.ndarray:
+        """Each pair's errors (M, K, 2) in its true vertebra's own frame (turned level, divided by its size)."""
+        return np.array([errors_in_vertebra_frame(p - t, t, self.names)
+                         for p, t in zip(self.pred, self.truth)]).reshape(-1, len(self.names), 2)
+
+
+def paired_vertebrae(gt: dict, results: List[dict], score_thr: float = 0.3, iou_thr: float = 0.5
+                     ) -> PairedVertebrae:
+    """Each detection scoring ``score_thr`` or more that pairs one to one with a true vertebra (box IoU >=
+    ``iou_thr``, Hungarian) whose K keypoints are all visible."""
     names = keypoint_names_of(gt)
     usable = [r for r in results if r.get('keypoints')]
     pairs = collect_pairs(gt, usable, match_results(gt, usable, 'bbox', iou_thr, score_thr))
     keep = pairs['visible'].all(1)
-    return np.array([errors_in_vertebra_frame(p - g, g, names)
-                     for p, g in zip(pairs['pred'][keep], pairs['gt'][keep])]).reshape(-1, len(names), 2)
+    return PairedVertebrae(pairs['pred'][keep], pairs['gt'][keep], pairs['image_id'][keep], names)
+
+
+def stage1_errors(gt: dict, results: List[dict], score_thr: float = 0.3, iou_thr: float = 0.5) -> np.ndarray:
+    """The error bank (N, K, 2): :func:`paired_vertebrae`'s errors, each in its true vertebra's own frame."""
+    return paired_vertebrae(gt, results, score_thr, iou_thr).errors()
 
 
 def bank_summary(bank: np.ndarray) -> str:

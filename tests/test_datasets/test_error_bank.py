@@ -131,3 +131,25 @@ def test_a_bank_for_another_k_or_of_the_wrong_shape_is_one_clear_line(tmp_path):
         _patch_dataset(tmp_path, error_bank=str(tmp_path / 'missing.npy'))
     with pytest.raises(SpineKeyError, match='error_bank_share must be in'):
         _patch_dataset(tmp_path, error_bank_share=2.0)
+
+
+def test_the_refiner_check_starts_from_the_truth_its_noise_and_stage_1s_errors(tmp_path, refiner_files):
+    """tools/check_refiner.py on the hand-built films with an untrained refiner: the starts' errors are the known
+    ones (0 from the truth, stage 1's by hand, the moved errors a reshuffle of the same sizes) and every start is
+    refined into a finite error."""
+    _patch_dataset(tmp_path)  # writes the films
+    config, checkpoint = refiner_files
+    proc = run_tool('tools/check_refiner.py', '--config', config, '--checkpoint', checkpoint, '--results',
+                    str(tmp_path / 'results.json'), '--gt', str(tmp_path / 'gt.json'), '--images-dir',
+                    str(tmp_path / 'images'), '--out', str(tmp_path / 'check.json'), check=True)
+    check = json.loads((tmp_path / 'check.json').read_text())
+    assert check['vertebrae'] == 4 and check['films'] == 2
+    starts = check['starts']
+    # stage 1's errors by hand: the base error's corner norms, x1 and x2 on each film
+    base = np.linalg.norm([[4.0, 2.0], [6.0, -2.0], [-3.0, 1.0], [0.0, 5.0]], axis=1).mean()
+    assert starts['stage1']['before_px'] == pytest.approx(base * 1.5, abs=0.01)
+    assert starts['stage1_error_moved']['before_px'] == pytest.approx(base * 1.5, abs=0.01)
+    assert starts['truth']['before_px'] == 0.0 and starts['training_noise']['before_px'] > 0
+    assert all(np.isfinite(v['after_px']) for v in starts.values())
+    assert sum(b['vertebrae'] for b in check['from_truth_by_stage1_error'].values()) == 4
+    assert "stage 1's corners" in proc.stdout
