@@ -32,7 +32,9 @@ def photometric_jitter(patch: np.ndarray, rng: np.random.Generator) -> np.ndarra
 
 
 def load_error_bank(path: str, num_keypoints: int) -> np.ndarray:
-    """Stage 1's errors (N, K, 2) from a .npy written by ``tools/stage1_errors.py``, checked against K.
+    """Stage 1's errors (N, K, 2) from a .npy written by ``tools/stage1_errors.py``, checked against K. The bank
+    holds no names: its keypoints are in the order of the COCO category it was measured on, which must be this
+    dataset's order (the same annotation source; AASCE's folds share it).
 
     Raises:
         SpineKeyError: the file is missing, not an (N, K, 2) array of finite numbers, or made for another K.
