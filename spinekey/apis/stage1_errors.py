@@ -4,7 +4,9 @@ Why: the refiner learns to undo the errors its training patches are framed with.
 size is easier to undo than stage 1's own errors (docs/aasce.md, "What the refiner's training noise misses"):
 those are structured (a box a little too tall, the corners of one endplate off together). The bank holds each
 matched vertebra's errors in its own frame (turned level, divided by its size), so
-``VertebraPatchDataset(error_bank=...)`` can put them on any true vertebra.
+``VertebraPatchDataset(error_bank=...)`` can put them on any true vertebra. Measured on AASCE fold 0: the refiner
+then undoes moved stage-1 errors better but stage 1's corners on their own vertebrae no better (docs/aasce.md,
+"What the refiner's training noise misses"), so the shipped recipe keeps the Gaussian noise.
 
 Honest use: the bank must come from stage-1 predictions on films that are in the refiner's training part and
 that stage 1 did not train on, e.g. another fold's held-out films (never the films the refiner is judged on).

@@ -9,7 +9,7 @@ plus independent noise per corner (``corner_noise`` x its size), which also tilt
 Stage 1's real errors are harder to undo than such Gaussian noise of the same size (docs/aasce.md, "What the
 refiner's training noise misses"), so an *error bank* (``error_bank``: stage 1's measured errors on films it was
 not trained on, written by ``tools/stage1_errors.py``) can supply them instead, drawn at random and turned and
-scaled onto each true vertebra.
+scaled onto each true vertebra. On AASCE fold 0 it did not gain (docs/aasce.md): an option, off by default.
 """
 from __future__ import annotations
 
