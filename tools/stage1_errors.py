@@ -35,12 +35,13 @@ def main() -> int:
     if not args.out.endswith('.npy'):
         raise SpineKeyError(f'--out {args.out}: the error bank is a .npy file')
     protect_inputs({'--results': args.results, '--gt': args.gt})
-    from spinekey.apis.stage1_errors import bank_summary, check_bank_sources, error_bank_bytes, stage1_errors
-    gt, results = load_coco_gt(args.gt), load_results(args.results)
-    films, total = check_bank_sources(gt, results)
+    from spinekey.apis.stage1_errors import bank_summary, error_bank_bytes, stage1_errors
+    from spinekey.evaluation.image_sets import common_images
+    gt, results = common_images(load_coco_gt(args.gt), load_results(args.results), args.gt, args.results)
     bank = stage1_errors(gt, results, args.score_thr)
     atomic_write_bytes(args.out, error_bank_bytes(bank))
-    print(f'{films} of {total} films: {bank_summary(bank)} -> {args.out}')
+    films = len({r['image_id'] for r in results})
+    print(f'{films} of {len(gt["images"])} films: {bank_summary(bank)} -> {args.out}')
     return 0
 
 

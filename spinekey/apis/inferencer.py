@@ -195,9 +195,10 @@ class SpineKeyInferencer:
         """Measure the film's vertebrae (one per detection, in detection order) above the score threshold; with
         end completion, those scoring in [its faint threshold, the score threshold) may complete a short column."""
         kept = [v for d, v in zip(film.detections, vertebrae) if d['score'] >= self.score_thr]
-        faint = [v for d, v in zip(film.detections, vertebrae) if d['score'] < self.score_thr]
+        faint = [v for d, v in zip(film.detections, vertebrae)
+                 if d['score'] < self.score_thr] if self.faint_thr is not None else []
         im = ImageInput(film.image_id, film.file_name, film.width, film.height, vertebrae=kept,
-                        dropped=len(vertebrae) - len(kept), faint=faint if self.faint_thr is not None else [])
+                        dropped=len(vertebrae) - len(kept), faint=faint)
         gray = None
         if isinstance(source, np.ndarray):
             import cv2

@@ -15,7 +15,8 @@ import numpy as np
 from tqdm import tqdm
 
 from spinekey.apis.stage1_errors import paired_vertebrae
-from spinekey.datasets.patch_geometry import errors_to_film, vertebra_size
+from spinekey.datasets.patch_geometry import errors_to_film
+from spinekey.datasets.vertebra_patch_dataset import gaussian_stage1_error
 
 STARTS = ('truth', 'training_noise', 'stage1_error_moved', 'stage1')
 
@@ -28,8 +29,7 @@ def _start(kind: str, truth: np.ndarray, own: np.ndarray, moved: np.ndarray, nam
         return truth + errors_to_film(own, truth, names)
     if kind == 'stage1_error_moved':
         return truth + errors_to_film(moved, truth, names)
-    size = vertebra_size(truth)  # the refiner's training noise (configs/_base_/datasets/aasce_patches.py)
-    return truth + rng.normal(0.0, shift_noise * size, 2) + rng.normal(0.0, corner_noise * size, truth.shape)
+    return gaussian_stage1_error(truth, rng, shift_noise, corner_noise)  # configs/_base_/datasets/aasce_patches.py
 
 
 def check_refiner(refiner, gt: dict, results: List[dict], images_dir: str, score_thr: float = 0.3,
@@ -49,7 +49,8 @@ def check_refiner(refiner, gt: dict, results: List[dict], images_dir: str, score
     files = {im['id']: im['file_name'] for im in gt['images']}
     before = {k: np.zeros(len(own)) for k in STARTS}
     after = {k: np.zeros(len(own)) for k in STARTS}
-    for image_id in tqdm(sorted(set(pairs.image_id.tolist())), desc='refiner check', unit='film'):
+    films = sorted(set(pairs.image_id.tolist()))
+    for image_id in tqdm(films, desc='refiner check', unit='film'):
         idx = np.flatnonzero(pairs.image_id == image_id)
         film = read_gray(os.path.join(images_dir, files[image_id]))
         truth = pairs.truth[idx]
@@ -62,7 +63,7 @@ def check_refiner(refiner, gt: dict, results: List[dict], images_dir: str, score
             after[kind][idx] = np.linalg.norm(refined - truth, axis=-1).mean(1)
     hard = before['stage1']
     bins = {'under 12 px': hard < 12, '12-20 px': (hard >= 12) & (hard < 20), '20 px or more': hard >= 20}
-    return {'vertebrae': int(len(own)), 'films': int(len(set(pairs.image_id.tolist()))),
+    return {'vertebrae': int(len(own)), 'films': len(films),
             'starts': {k: {'before_px': round(float(before[k].mean()), 2), 'after_px': round(float(after[k].mean()), 2)}
                        for k in STARTS},
             'from_truth_by_stage1_error': {name: {'vertebrae': int(m.sum()),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List
 
 import numpy as np
 
@@ -72,13 +72,3 @@ def error_bank_bytes(bank: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, bank.astype(np.float32), allow_pickle=False)
     return buffer.getvalue()
-
-
-def check_bank_sources(gt: dict, results: List[dict]) -> Tuple[int, int]:
-    """(films with results, films in the GT); raises when no result names a film of the GT."""
-    ids = {im['id'] for im in gt['images']}
-    seen = {r.get('image_id') for r in results} & ids
-    if not seen:
-        raise SpineKeyError('no result names a film of the ground truth (image ids differ): give the results of '
-                            'stage 1 on the films of this GT file')
-    return len(seen), len(ids)

@@ -62,6 +62,12 @@ def endplate_angle_deg(points: Dict[str, Sequence[float]]) -> float:
     return float(np.degrees(np.arctan2(mean[1], mean[0])))
 
 
+def unturn_matrix(angle_deg: float) -> np.ndarray:
+    """The 2x2 rotation by -``angle_deg`` (image axes): a direction at ``angle_deg`` comes out along +x."""
+    a = np.radians(angle_deg)
+    return np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+
+
 def vertebra_frame(keypoints: np.ndarray, names: Sequence[str], size: int, context: float,
                    oriented: bool = True, min_side: float = 8.0, extra_deg: float = 0.0) -> PatchFrame:
     """The patch frame of one vertebra from its (stage-1) keypoints (K, 2) named ``names``.
@@ -76,8 +82,7 @@ def vertebra_frame(keypoints: np.ndarray, names: Sequence[str], size: int, conte
         raise ValueError('vertebra_frame needs finite keypoints')
     angle = (endplate_angle_deg(dict(zip(names, pts))) if oriented else 0.0) + extra_deg
     centre = pts.mean(0)
-    a = np.radians(angle)
-    unturn = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])  # rotation by -angle
+    unturn = unturn_matrix(angle)
     local = (pts - centre) @ unturn.T
     extent = max(float(np.ptp(local[:, 0])), float(np.ptp(local[:, 1])), min_side / context)
     scale = size / (context * extent)
@@ -104,14 +109,15 @@ def errors_in_vertebra_frame(errors: np.ndarray, truth: np.ndarray, names: Seque
     """Keypoint errors (K, 2) in film pixels of a vertebra whose true keypoints are ``truth`` (K, 2), expressed in
     its own frame: turned so its true endplates are level, divided by its size (:func:`vertebra_size`). Errors of
     vertebrae of any tilt and size then share one distribution (the refiner's error bank)."""
-    a = np.radians(endplate_angle_deg(dict(zip(names, np.asarray(truth, np.float64)))))
-    unturn = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
-    return np.asarray(errors, np.float64) @ unturn.T / vertebra_size(truth)
+    return np.asarray(errors, np.float64) @ _truth_unturn(truth, names).T / vertebra_size(truth)
 
 
 def errors_to_film(errors: np.ndarray, truth: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """The inverse of :func:`errors_in_vertebra_frame`: errors (K, 2) of a vertebra's own frame in film pixels
     for the vertebra ``truth``."""
-    a = np.radians(endplate_angle_deg(dict(zip(names, np.asarray(truth, np.float64)))))
-    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    return np.asarray(errors, np.float64) @ turn.T * vertebra_size(truth)
+    return np.asarray(errors, np.float64) @ _truth_unturn(truth, names) * vertebra_size(truth)
+
+
+def _truth_unturn(truth: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The rotation that levels the endplates of the vertebra ``truth`` (its transpose turns them back)."""
+    return unturn_matrix(endplate_angle_deg(dict(zip(names, np.asarray(truth, np.float64)))))

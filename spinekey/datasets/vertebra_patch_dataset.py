@@ -31,6 +31,14 @@ def photometric_jitter(patch: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return (x * 255).astype(np.uint8)
 
 
+def gaussian_stage1_error(truth: np.ndarray, rng: np.random.Generator, shift_noise: float,
+                          corner_noise: float) -> np.ndarray:
+    """``truth`` (K, 2) moved by the refiner's Gaussian training noise: a common shift of ``shift_noise`` x the
+    vertebra's size (per coordinate) plus ``corner_noise`` x its size per corner."""
+    size = vertebra_size(truth)
+    return truth + rng.normal(0.0, shift_noise * size, 2) + rng.normal(0.0, corner_noise * size, truth.shape)
+
+
 def load_error_bank(path: str, num_keypoints: int) -> np.ndarray:
     """Stage 1's errors (N, K, 2) from a .npy written by ``tools/stage1_errors.py``, checked against K. The bank
     holds no names: its keypoints are in the order of the COCO category it was measured on, which must be this
@@ -119,9 +127,7 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
         if self.error_bank is not None and rng.random() < self.error_bank_share:
             drawn = self.error_bank[rng.integers(len(self.error_bank))]
             return truth + errors_to_film(drawn, truth, self.keypoint_names)
-        size = vertebra_size(truth)
-        shift = rng.normal(0.0, self.shift_noise * size, 2)
-        return truth + shift + rng.normal(0.0, self.corner_noise * size, truth.shape)
+        return gaussian_stage1_error(truth, rng, self.shift_noise, self.corner_noise)
 
     def _photometric(self, patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return photometric_jitter(patch, rng)

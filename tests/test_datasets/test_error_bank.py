@@ -89,8 +89,16 @@ def test_the_tool_writes_the_bank_and_refuses_results_of_other_films(tmp_path):
     (tmp_path / 'other.json').write_text(json.dumps(other))
     proc = run_tool('tools/stage1_errors.py', '--results', str(tmp_path / 'other.json'), '--gt',
                     str(tmp_path / 'gt.json'), '--out', str(tmp_path / 'b2.npy'))
-    assert proc.returncode != 0 and 'no result names a film of the ground truth' in proc.stderr
+    assert proc.returncode != 0 and 'image_id 99 is not in the ground truth' in proc.stderr
     assert 'Traceback' not in proc.stderr and not (tmp_path / 'b2.npy').exists()
+    # results that number the films otherwise (tools/infer.py without --ann-file counts from 0): refused, not paired
+    swapped = [dict(r, image_id=3 - r['image_id'], file_name=f'film{r["image_id"]}.png')
+               for r in json.loads((tmp_path / 'results.json').read_text())]
+    (tmp_path / 'swapped.json').write_text(json.dumps(swapped))
+    proc = run_tool('tools/stage1_errors.py', '--results', str(tmp_path / 'swapped.json'), '--gt',
+                    str(tmp_path / 'gt.json'), '--out', str(tmp_path / 'b3.npy'))
+    assert proc.returncode != 0 and 'the two files number the films differently' in proc.stderr
+    assert not (tmp_path / 'b3.npy').exists()
 
 
 def _patch_dataset(tmp_path, **kwargs):
