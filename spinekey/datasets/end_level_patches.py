@@ -8,11 +8,16 @@ whose centre falls off the film is left out (stage 1 cannot detect it there). Ea
 stage 1 errs (as the refiner's: spinekey.datasets.vertebra_patch_dataset), with wide context (4 vertebra
 sizes) so that the ribs of T1, the clavicles above it, the iliac crests beside L5 and the sacrum below it are
 in view: telling C7 from T1 or L5 from S1 is anatomy, not geometry (docs/aasce.md, the learned level chain).
+
+``detections=`` (stage 1's results.json on the same training films, ``tools/infer.py --score-thr 0.05``) frames
+examples on stage 1's own boxes instead: each detection is named by the annotated level it sits on, or as the
+level above T1 / below L5 when it sits one spacing past an end (a C7 or sacral segment stage 1 found). Those
+are the extras the simulation cannot draw: a C7 cut by the film's top edge, a sacral segment as stage 1 sees it.
 """
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -21,7 +26,7 @@ from mmdet.registry import DATASETS
 from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
 from spinekey.datasets.vertebra_patch_dataset import photometric_jitter
 from spinekey.structures.keypoint_names import CORNERS_4
-from spinekey.structures.levels import END_LEVEL_CLASSES
+from spinekey.structures.levels import END_LEVEL_CLASSES, level_sort_key
 from spinekey.utils.errors import SpineKeyError
 
 # class -> (annotated level it is read from, the level whose displacement to it extrapolates one level further)
@@ -78,6 +83,97 @@ def end_level_examples(columns: Dict[str, np.ndarray], width: int, height: int) 
     return out
 
 
+def _centre_spacing(columns: Dict[str, np.ndarray]) -> Tuple[List[str], np.ndarray, np.ndarray]:
+    """The annotated levels in column order, their centres (n, 2) and each one's spacing to its neighbours."""
+    levels = sorted(columns, key=level_sort_key)
+    centres = np.array([columns[lv].mean(0) for lv in levels])
+    if len(levels) < 2:
+        return levels, centres, np.full(len(levels), np.nan)
+    steps = np.linalg.norm(np.diff(centres, axis=0), axis=1)
+    spacing = np.empty(len(levels))
+    spacing[0], spacing[-1] = steps[0], steps[-1]
+    spacing[1:-1] = (steps[:-1] + steps[1:]) / 2
+    return levels, centres, spacing
+
+
+def name_detections(columns: Dict[str, np.ndarray], detections: Sequence[np.ndarray], match: float = 0.5,
+                    beyond: Tuple[float, float] = (0.5, 1.6)) -> List[Optional[str]]:
+    """The level each detection (4, 2) sits on: the annotated level whose centre is nearest, when within
+    ``match`` of that level's spacing; ``'above'`` / ``'below'`` when it lies ``beyond`` (in spacings, along the
+    column's direction at that end) past the first / last annotated level and off every annotated one; else None
+    (a stray, a duplicate off centre, or a level the annotation does not reach)."""
+    levels, centres, spacing = _centre_spacing(columns)
+    names: List[Optional[str]] = []
+    for det in detections:
+        c = np.asarray(det, float).mean(0)
+        if len(levels) < 2 or not np.all(np.isfinite(c)):
+            names.append(None)
+            continue
+        dist = np.linalg.norm(centres - c, axis=1)
+        k = int(np.argmin(dist))
+        if dist[k] <= match * spacing[k]:
+            names.append(levels[k])
+            continue
+        name = None
+        for end, inner, label in ((0, 1, 'above'), (-1, -2, 'below')):
+            axis = centres[end] - centres[inner]
+            length = float(np.linalg.norm(axis))
+            if length <= 0:  # two annotated levels on one spot: no direction to look along
+                continue
+            unit, rel = axis / length, c - centres[end]
+            along = float(rel @ unit) / spacing[end]
+            across = abs(float(unit[0] * rel[1] - unit[1] * rel[0])) / spacing[end]
+            if beyond[0] <= along <= beyond[1] and across <= match:
+                name = label
+        names.append(name)
+    return names
+
+
+def detection_examples(columns: Dict[str, np.ndarray], detections: Sequence[np.ndarray]
+                       ) -> Dict[int, np.ndarray]:
+    """{class index: stage 1's corners (4, 2)} of one film: for each end class, the detection named with its
+    level (``name_detections``; T1..L5 annotations: 'above' is the level above T1, 'below' the one below L5).
+    Where two detections take one class (a duplicate), the one nearest the level's place is kept."""
+    by_class: Dict[int, Tuple[float, np.ndarray]] = {}
+    names = name_detections(columns, detections)
+    for det, name in zip(detections, names):
+        cls_name = {'above': 'above_T1', 'below': 'below_L5'}.get(name, name)
+        if cls_name not in END_LEVEL_CLASSES:
+            continue
+        level, away = _SOURCES[cls_name]
+        place = (columns[level] if away is None or away not in columns else level_beyond(columns, level, away))
+        miss = float(np.linalg.norm(np.asarray(det, float).mean(0) - place.mean(0)))
+        cls = END_LEVEL_CLASSES.index(cls_name)
+        if cls not in by_class or miss < by_class[cls][0]:
+            by_class[cls] = (miss, np.asarray(det, float))
+    return {cls: corners for cls, (_, corners) in by_class.items()}
+
+
+def load_detections(paths: Sequence[str], coco: dict, ann_path: str, score_thr: float
+                    ) -> Dict[int, List[np.ndarray]]:
+    """{image id: [corners (4, 2)]} of stage 1's results files on the films of ``coco`` (scoring ``score_thr`` or
+    more, in SpineKey's corner order). Results numbering the films otherwise, or naming films the annotation
+    lacks, are refused (spinekey.evaluation.image_sets.common_images)."""
+    from spinekey.evaluation.image_sets import common_images
+    from spinekey.io.coco_files import load_results
+    names = list((coco['categories'][0].get('keypoints') if coco['categories'] else None) or [])
+    order = [names.index(n) for n in CORNERS_4]
+    out: Dict[int, List[np.ndarray]] = {}
+    for path in paths:
+        results = load_results(path)
+        common_images(coco, results, ann_path, path)
+        for r in results:
+            kps = np.asarray(r.get('keypoints') or [], float).reshape(-1, 3)
+            if r.get('score', 0.0) < score_thr or not len(kps):  # no corners: nothing to frame a patch on
+                continue
+            if len(kps) != len(names):
+                raise SpineKeyError(f'{path}: a detection of image {r["image_id"]} has {len(kps)} keypoints, '
+                                    f'{ann_path} names {len(names)}: results of a model for another keypoint set')
+            if np.all(np.isfinite(kps[order, :2])):
+                out.setdefault(r['image_id'], []).append(kps[order, :2])
+    return out
+
+
 @DATASETS.register_module()
 class EndLevelPatchDataset(torch.utils.data.Dataset):
     """One item per film: its end examples' patches (n, 1, S, S) uint8 and classes (n,) into END_LEVEL_CLASSES.
@@ -89,12 +185,19 @@ class EndLevelPatchDataset(torch.utils.data.Dataset):
         shift_noise / corner_noise / scale_noise: the simulated stage-1 error, as fractions of the vertebra's size.
         flip: mirror a patch left-right half the time (an AP film read from either side).
         test_mode: the same simulated errors every time (seeded by the item), no flip or photometric change.
+        detections: stage 1's results files on these films (their image ids; paths as given, not under
+            ``data_root``), e.g. ``tools/infer.py --ann-file ANN --score-thr 0.05``. A class stage 1 found a
+            detection for is framed on that detection's corners ``detection_share`` of the time (always, when
+            the annotation cannot place it: a C7 whose extrapolated centre falls off the film). Measured on
+            AASCE fold 0: no better than the annotation alone (docs/aasce.md), so off by default.
+        detection_score_thr: detections scoring less are not used.
     """
 
     def __init__(self, ann_file: str, data_root: str = '', img_prefix: str = '', patch_size: int = 128,
                  context: float = 4.0, shift_noise: float = 0.08, corner_noise: float = 0.03,
                  scale_noise: float = 0.1, flip: bool = True, photometric: bool = True, test_mode: bool = False,
-                 **_ignored):
+                 detections: Optional[Sequence[str]] = None, detection_share: float = 0.5,
+                 detection_score_thr: float = 0.05, **_ignored):
         from spinekey.io.coco_files import load_coco_gt
         path = os.path.join(data_root, ann_file)
         coco = load_coco_gt(path)
@@ -104,12 +207,20 @@ class EndLevelPatchDataset(torch.utils.data.Dataset):
         self.shift_noise, self.corner_noise, self.scale_noise = shift_noise, corner_noise, scale_noise
         self.flip, self.photometric = flip and not test_mode, photometric and not test_mode
         self.test_mode = test_mode
+        if not 0.0 <= detection_share <= 1.0:
+            raise SpineKeyError(f'detection_share must be in [0, 1], got {detection_share}')
+        self.detection_share = detection_share
+        if isinstance(detections, str):
+            detections = [detections]
+        found = load_detections(list(detections), coco, path,
+                                detection_score_thr) if detections else {}
         self.films = []
         for im in coco['images']:
-            examples = end_level_examples(by_image.get(im['id'], {}), im.get('width') or 10 ** 9,
-                                          im.get('height') or 10 ** 9)
-            if examples:
-                self.films.append((im['file_name'], examples))
+            column = by_image.get(im['id'], {})
+            examples = end_level_examples(column, im.get('width') or 10 ** 9, im.get('height') or 10 ** 9)
+            from_stage1 = detection_examples(column, found[im['id']]) if im['id'] in found else {}
+            if examples or from_stage1:
+                self.films.append((im['file_name'], examples, from_stage1))
         if not self.films:
             raise SpineKeyError(f'{path}: no film with labelled end vertebrae (annotations need label T1..L5)')
         self._draws = 0
@@ -124,10 +235,29 @@ class EndLevelPatchDataset(torch.utils.data.Dataset):
 
     def class_counts(self) -> np.ndarray:
         counts = np.zeros(len(END_LEVEL_CLASSES), int)
-        for _, examples in self.films:
-            for cls, _ in examples:
+        for _, examples, from_stage1 in self.films:
+            for cls in {cls for cls, _ in examples} | set(from_stage1):
                 counts[cls] += 1
         return counts
+
+    def detection_counts(self) -> np.ndarray:
+        """Per class, how many films have a stage-1 detection to frame it on."""
+        counts = np.zeros(len(END_LEVEL_CLASSES), int)
+        for _, _, from_stage1 in self.films:
+            counts[list(from_stage1)] += 1
+        return counts
+
+    def _framed_corners(self, examples, from_stage1, rng: np.random.Generator) -> List[Tuple[int, np.ndarray]]:
+        """(class, corners) of one film's examples: stage 1's detection ``detection_share`` of the time (always
+        when the annotation cannot place that class), else the true corners moved by the simulated error."""
+        truth = dict(examples)
+        out = []
+        for cls in sorted(set(truth) | set(from_stage1)):
+            if cls in from_stage1 and (cls not in truth or rng.random() < self.detection_share):
+                out.append((cls, from_stage1[cls]))
+            else:
+                out.append((cls, self.simulate_stage1(truth[cls], rng)))
+        return out
 
     def _rng(self, index: int) -> np.random.Generator:
         if self.test_mode:
@@ -140,12 +270,12 @@ class EndLevelPatchDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         from spinekey.io.images import read_gray
-        file_name, examples = self.films[index]
+        file_name, examples, from_stage1 = self.films[index]
         film = read_gray(os.path.join(self.folder, file_name))
         rng = self._rng(index)
         patches, labels = [], []
-        for cls, corners in examples:
-            frame = vertebra_frame(self.simulate_stage1(corners, rng), CORNERS_4, self.patch_size, self.context)
+        for cls, corners in self._framed_corners(examples, from_stage1, rng):
+            frame = vertebra_frame(corners, CORNERS_4, self.patch_size, self.context)
             patch = cut_patch(film, frame)
             if self.flip and rng.random() < 0.5:
                 patch = patch[:, ::-1]
