@@ -205,3 +205,28 @@ def test_measure_leaves_refined_results_uncalibrated_unless_given_the_refiners_f
     assert proc.returncode == 0, proc.stderr
     row = json.loads((tmp_path / 'm_tool' / 'measurements.json').read_text())['images'][0]
     assert row['cobb_deg_lo'] == 'uncalibrated' and 'was refined (stage 2)' in proc.stderr
+
+
+def test_a_simcc_refiner_refines_through_the_same_api(tmp_path):
+    """The codec is the config's choice: a SimCC refiner's checkpoint loads and refines like the integral one."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from spinekey.apis.refine import Refiner
+    config = tmp_path / 'simcc refiner.py'
+    config.write_text(CONFIG.replace('channels=16)', "channels=16, codec='simcc', simcc_hidden=32)"))
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    assert model.codec.bins == 128  # 64 px patch, 2 bins a pixel
+    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': {'keypoint_names': NAMES}}},
+               tmp_path / 'simcc.pth')
+    film, dets = _film_and_detections()
+    Refiner(str(config), str(tmp_path / 'simcc.pth')).refine_detections(film, dets, NAMES)
+    for d in dets:
+        kp = np.reshape(d['keypoints'], (-1, 3))
+        assert np.isfinite(kp).all() and (kp[:, 0] >= 0).all() and (kp[:, 1] <= 399).all()
+        assert len(d['keypoint_unc']) == 4 and all(u > 0 for u in d['keypoint_unc'])
+        assert np.abs(kp[:, :2] - np.reshape(d['keypoints_stage1'], (-1, 3))[:, :2]).max() < 1.5 * 82

@@ -11,6 +11,10 @@ keypoint decoded by soft-argmax (spinekey.models.refiner.integral_codec), and a 
 coordinate read from a second map at the keypoint's own attention (the heatmap's softmax). Loss: L1 on the
 coordinates, plus the Laplace negative log-likelihood of the (detached) error for the scale, so the
 uncertainty is trained to predict the error instead of being read off a heatmap's spread.
+
+``codec='simcc'`` swaps the output for SimCC (spinekey.models.refiner.simcc_codec): each keypoint's map,
+flattened, goes through a shared hidden layer to two 1-D classifications over sub-pixel bins and its Laplace
+scale; the loss is the KL divergence to Gaussian soft labels (as RTMPose's head) plus the same NLL.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from spinekey.models.refiner.integral_codec import IntegralCodec
+from spinekey.models.refiner.simcc_codec import SimCCCodec
+from spinekey.utils.errors import SpineKeyError
 
 LAPLACE_SD = math.sqrt(2.0)  # a Laplace distribution of scale b has standard deviation sqrt(2) b
 
@@ -50,6 +56,23 @@ def refiner_losses(keypoints: torch.Tensor, log_scale: torch.Tensor, target: tor
     return {'loss_kpt': (err * mask).sum() / count, 'loss_unc': unc_weight * (nll * mask).sum() / count}
 
 
+def simcc_losses(x_logits: torch.Tensor, y_logits: torch.Tensor, keypoints: torch.Tensor, log_scale: torch.Tensor,
+                 target: torch.Tensor, visible: torch.Tensor, codec: SimCCCodec, unc_weight: float = 1.0
+                 ) -> Dict[str, torch.Tensor]:
+    """``loss_kpt``: mean over visible keypoints of KL(label || softmax) along x plus along y, the labels being
+    ``codec.encode(target)``; ``loss_unc``: as :func:`refiner_losses`, on the decoded ``keypoints``."""
+    losses = refiner_losses(keypoints, log_scale, target, visible, unc_weight)
+    mask = visible.float()
+    if mask.sum() == 0:
+        losses['loss_kpt'] = losses['loss_kpt'] + (x_logits.sum() + y_logits.sum()) * 0
+        return losses
+    kl = 0.0
+    for logits, label in zip((x_logits, y_logits), codec.encode(target)):
+        kl = kl + (label * (torch.log(label.clamp_min(1e-12)) - torch.log_softmax(logits, -1))).sum(-1)
+    losses['loss_kpt'] = (kl * mask).sum() / mask.sum()
+    return losses
+
+
 @MODELS.register_module()
 class VertebraRefiner(BaseModel):
     """Stage-2 keypoint refiner on vertebra patches.
@@ -61,20 +84,34 @@ class VertebraRefiner(BaseModel):
         patch_size / heatmap_size: S and the heatmap side (S / 4 for stride 4).
         channels: width of the fused features.
         unc_weight: weight of the uncertainty's NLL.
+        codec: 'integral' (soft-argmax heatmaps) or 'simcc' (coordinate classification).
+        simcc_split / simcc_sigma / simcc_hidden: SimCC's bins per pixel, label width in bins, hidden width.
     """
 
     def __init__(self, backbone: dict, in_channels: Sequence[int] = (24, 40, 112), num_keypoints: int = 4,
                  patch_size: int = 128, heatmap_size: int = 32, channels: int = 64, unc_weight: float = 1.0,
+                 codec: str = 'integral', simcc_split: int = 2, simcc_sigma: float = 6.0, simcc_hidden: int = 256,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if codec not in ('integral', 'simcc'):
+            raise SpineKeyError(f"the refiner's codec must be 'integral' or 'simcc', got {codec!r} (model.codec)")
         self.backbone = MODELS.build(backbone)
         self.num_keypoints = num_keypoints
-        self.codec = IntegralCodec(patch_size, heatmap_size)
         self.lateral = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
         self.fuse = nn.Sequential(_conv_bn_relu(channels, channels), _conv_bn_relu(channels, channels))
         self.heatmap = nn.Conv2d(channels, num_keypoints, 1)
-        self.scale_map = nn.Conv2d(channels, 2 * num_keypoints, 1)
         self.unc_weight = unc_weight
+        self.codec_name = codec
+        if codec == 'integral':
+            self.codec = IntegralCodec(patch_size, heatmap_size)
+            self.scale_map = nn.Conv2d(channels, 2 * num_keypoints, 1)
+        else:
+            self.codec = SimCCCodec(patch_size, simcc_split, simcc_sigma)
+            self.simcc_hidden = nn.Sequential(nn.Linear(heatmap_size * heatmap_size, simcc_hidden),
+                                              nn.LayerNorm(simcc_hidden), nn.ReLU(inplace=True))
+            self.simcc_x = nn.Linear(simcc_hidden, self.codec.bins)
+            self.simcc_y = nn.Linear(simcc_hidden, self.codec.bins)
+            self.simcc_scale = nn.Linear(simcc_hidden, 2)
 
     def _features(self, patches: torch.Tensor) -> torch.Tensor:
         x = (patches.float() - 127.0) / 128.0  # EfficientNet-Lite's input range
@@ -85,9 +122,15 @@ class VertebraRefiner(BaseModel):
         return self.fuse(fused)
 
     def forward_tensors(self, patches: torch.Tensor):
-        """(logits (N, K, H, W), keypoints (N, K, 2), scores (N, K), log Laplace scale (N, K, 2)), patch pixels."""
+        """(logits, keypoints (N, K, 2), scores (N, K), log Laplace scale (N, K, 2)), patch pixels; logits are the
+        heatmaps (N, K, H, W), or with SimCC the pair (x, y) of (N, K, bins)."""
         feats = self._features(patches)
         logits = self.heatmap(feats)
+        if self.codec_name == 'simcc':
+            hidden = self.simcc_hidden(logits.flatten(2))
+            x_logits, y_logits = self.simcc_x(hidden), self.simcc_y(hidden)
+            keypoints, scores = self.codec.decode(x_logits, y_logits)
+            return (x_logits, y_logits), keypoints, scores, self.simcc_scale(hidden)
         keypoints, scores = self.codec.decode(logits)
         n, k, h, w = logits.shape
         attention = torch.softmax(logits.reshape(n, k, h * w), -1)
@@ -112,7 +155,9 @@ class VertebraRefiner(BaseModel):
         if mode == 'loss':
             target, visible = self._targets(data_samples)
             target, visible = target.to(patches.device), visible.to(patches.device).bool()
-            _, keypoints, _, log_scale = self.forward_tensors(patches)
+            logits, keypoints, _, log_scale = self.forward_tensors(patches)
+            if self.codec_name == 'simcc':
+                return simcc_losses(*logits, keypoints, log_scale, target, visible, self.codec, self.unc_weight)
             return refiner_losses(keypoints, log_scale, target, visible, self.unc_weight)
         if mode == 'predict':
             return [self.predict_patches(patches)]

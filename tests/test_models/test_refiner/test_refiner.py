@@ -1,12 +1,12 @@
-"""The refiner's codec (round trip), its losses (worked by hand) and the network: a tiny one overfits a handful
-of patches, and the uncertainty it learns follows its error."""
+"""The refiner's codecs (round trips), its losses (worked by hand) and the network: a tiny one overfits a handful
+of patches with either codec, and the uncertainty it learns follows its error."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from spinekey.models.refiner import IntegralCodec, VertebraRefiner, refiner_losses
+from spinekey.models.refiner import IntegralCodec, SimCCCodec, VertebraRefiner, refiner_losses, simcc_losses
 
 
 def test_codec_round_trip_is_sub_pixel():
@@ -18,6 +18,36 @@ def test_codec_round_trip_is_sub_pixel():
     assert codec.cell_centres()[0].item() == pytest.approx(1.5) and codec.cell_centres()[-1].item() == 125.5
     with pytest.raises(ValueError):
         IntegralCodec(100, 32)
+
+
+def test_simcc_round_trip_is_sub_pixel_and_its_bins_sit_on_pixel_centres():
+    codec = SimCCCodec(patch_size=64, split_ratio=2, sigma=3.0)
+    assert codec.bins == 128
+    # bin 0 spans [-0.5, 0], its centre -0.25; the last bin's centre 63.25
+    assert codec.bin_centres()[0].item() == pytest.approx(-0.25) and codec.bin_centres()[-1].item() == 63.25
+    kps = torch.tensor([[[31.5, 20.25], [12.3, 44.8]]])
+    label_x, label_y = codec.encode(kps)
+    assert torch.allclose(label_x.sum(-1), torch.ones(1, 2)) and label_x.shape == (1, 2, 128)
+    assert int(label_y[0, 0].argmax()) == 41  # 20.25 -> (20.25 + 0.5) * 2 = 41.5 -> bin 41 (centre 20.25)
+    decoded, scores = codec.decode(torch.log(label_x), torch.log(label_y))
+    assert torch.allclose(decoded, kps, atol=1e-3)
+    # a Gaussian of 3 bins = 1.5 px: the mass within 1 px along each axis is erf(1 / (1.5 sqrt 2)) ~ 0.495
+    assert scores[0, 0].item() == pytest.approx(math.erf(1 / (1.5 * math.sqrt(2))) ** 2, abs=0.03)
+    with pytest.raises(ValueError):
+        SimCCCodec(64, split_ratio=0)
+
+
+def test_simcc_loss_is_zero_at_the_label_and_grows_off_it():
+    codec = SimCCCodec(patch_size=32, split_ratio=2, sigma=2.0)
+    target = torch.tensor([[[10.0, 20.0]]])
+    lx, ly = (label.clamp_min(1e-30) for label in codec.encode(target))  # logits never reach -inf
+    visible = torch.ones(1, 1, dtype=torch.bool)
+    zero = simcc_losses(torch.log(lx), torch.log(ly), target, torch.zeros(1, 1, 2), target, visible, codec)
+    assert zero['loss_kpt'].item() == pytest.approx(0.0, abs=1e-5) and zero['loss_unc'].item() == 0.0
+    off_x = codec.encode(torch.tensor([[[12.0, 20.0]]]))[0].clamp_min(1e-30)
+    off = simcc_losses(torch.log(off_x), torch.log(ly), target, torch.zeros(1, 1, 2), target, visible, codec)
+    # KL of two Gaussians of equal width sigma, means 4 bins apart: 4^2 / (2 sigma^2) = 2 nats
+    assert off['loss_kpt'].item() == pytest.approx(2.0, abs=0.01)
 
 
 def test_losses_by_hand():
@@ -51,12 +81,12 @@ class _TinyBackbone(torch.nn.Module):
         return [a, b, self.s16(b)]
 
 
-def _tiny_refiner():
+def _tiny_refiner(**kwargs):
     from mmdet.registry import MODELS
     if 'TinyRefinerTestBackbone' not in MODELS.module_dict:
         MODELS.register_module('TinyRefinerTestBackbone', module=_TinyBackbone)
     return VertebraRefiner(dict(type='TinyRefinerTestBackbone'), in_channels=(8, 12, 16), num_keypoints=4,
-                           patch_size=64, heatmap_size=16, channels=16)
+                           patch_size=64, heatmap_size=16, channels=16, **kwargs)
 
 
 def _patches(n=6, seed=0):
@@ -76,9 +106,10 @@ def _patches(n=6, seed=0):
             torch.as_tensor(np.stack(targets), dtype=torch.float32))
 
 
-def test_a_tiny_refiner_overfits_a_handful_of_patches():
+@pytest.mark.parametrize('codec', ['integral', 'simcc'])
+def test_a_tiny_refiner_overfits_a_handful_of_patches(codec):
     torch.manual_seed(0)
-    model = _tiny_refiner()
+    model = _tiny_refiner(codec=codec, simcc_sigma=2.0, simcc_hidden=64)
     patches, targets = _patches()
     samples = [{'keypoints': targets, 'visible': torch.ones(6, 4, dtype=torch.bool)}]
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -97,3 +128,9 @@ def test_a_tiny_refiner_overfits_a_handful_of_patches():
     assert pred['sd'].shape == (6, 4, 2) and (pred['sd'] > 0).all()
     # the learned Laplace scale tracks the mean error it was trained on (within a factor of 3)
     assert 1 / 3 < (pred['sd'].mean() / math.sqrt(2)).item() / max(err.mean().item(), 1e-3) < 3
+
+
+def test_an_unknown_codec_is_one_clear_line():
+    from spinekey.utils.errors import SpineKeyError
+    with pytest.raises(SpineKeyError, match="'integral' or 'simcc'"):
+        _tiny_refiner(codec='simc')
