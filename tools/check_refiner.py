@@ -41,7 +41,7 @@ def main() -> int:
                     '--gt': args.gt})
     from spinekey.apis.refine import Refiner
     from spinekey.apis.refiner_check import check_refiner, format_check
-    from spinekey.evaluation.image_sets import common_images
+    from spinekey.io.image_sets import common_images
     gt, results = common_images(load_coco_gt(args.gt), load_results(args.results), args.gt, args.results)
     result = check_refiner(Refiner(args.config, args.checkpoint), gt, results, args.images_dir, args.score_thr,
                            seed=args.seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from spinekey.evaluation.evaluate import detection_counts
-from spinekey.evaluation.image_sets import common_images
+from spinekey.io.image_sets import common_images
 from spinekey.evaluation.matching import match_results
 from spinekey.io.atomic import atomic_write_json, protect_inputs
 from spinekey.io.coco_files import load_coco_gt, load_results

@@ -36,7 +36,7 @@ def main() -> int:
         raise SpineKeyError(f'--out {args.out}: the error bank is a .npy file')
     protect_inputs({'--results': args.results, '--gt': args.gt})
     from spinekey.apis.stage1_errors import bank_summary, error_bank_bytes, stage1_errors
-    from spinekey.evaluation.image_sets import common_images
+    from spinekey.io.image_sets import common_images
     gt, results = common_images(load_coco_gt(args.gt), load_results(args.results), args.gt, args.results)
     bank = stage1_errors(gt, results, args.score_thr)
     atomic_write_bytes(args.out, error_bank_bytes(bank))

@@ -82,7 +82,7 @@ def evaluate_files(gt_file: str, result_file: str, output: str, iou_results_file
     """tools/evaluate_keypoints.py as one call: read the files, keep the films both cover when asked (or when
     the iou_results.json was matched that way: its indices must agree), evaluate, and draw the plots of a
     keypoint dataset. Returns (metrics, a warning line or None)."""
-    from spinekey.evaluation.image_sets import common_images
+    from spinekey.io.image_sets import common_images
     from spinekey.io.coco_files import load_coco_gt, load_results, read_json
     gt = load_coco_gt(gt_file, strict=strict)
     results = load_results(result_file)
@@ -104,7 +104,7 @@ def write_gt_for_results(anns_file: str, result_file: str, out: str, model_names
     its image ids and with keypoints in the model's order (``model_names``), written to ``out``. Returns
     (gts, a warning line for result films without ground truth or None)."""
     from spinekey.converters.gt_conversion import convert_gt
-    from spinekey.evaluation.image_sets import FIX_HINT
+    from spinekey.io.image_sets import FIX_HINT
     from spinekey.io.coco_files import load_coco_gt, load_results
     gt = load_coco_gt(anns_file)
     results = load_results(result_file)

@@ -153,8 +153,8 @@ def load_detections(paths: Sequence[str], coco: dict, ann_path: str, score_thr: 
                     ) -> Dict[int, List[np.ndarray]]:
     """{image id: [corners (4, 2)]} of stage 1's results files on the films of ``coco`` (scoring ``score_thr`` or
     more, in SpineKey's corner order). Results numbering the films otherwise, or naming films the annotation
-    lacks, are refused (spinekey.evaluation.image_sets.common_images)."""
-    from spinekey.evaluation.image_sets import common_images
+    lacks, are refused (spinekey.io.image_sets.common_images)."""
+    from spinekey.io.image_sets import common_images
     from spinekey.io.coco_files import load_results
     names = list((coco['categories'][0].get('keypoints') if coco['categories'] else None) or [])
     order = [names.index(n) for n in CORNERS_4]

@@ -139,7 +139,7 @@ def test_a_tall_film_with_nothing_found_says_it_was_shrunk_past_what_the_model_r
 
 
 def test_results_and_gt_that_number_one_film_differently_point_at_convert_gt():
-    from spinekey.evaluation.image_sets import common_images
+    from spinekey.io.image_sets import common_images
     gt = _coco([{'id': i + 1, 'file_name': f'{i}.png'} for i in range(6)], [])
     results = [{'image_id': i, 'file_name': f'{i}.png', 'bbox': [0, 0, 1, 1], 'score': 1.0} for i in range(6)]
     with pytest.raises(SpineKeyError, match="film '0.png' is image_id 0 there but 1 in gt.json.*tools/convert_gt.py"):
