@@ -34,15 +34,20 @@ _SOURCES = {'above_T1': ('T1', 'T2'), 'T1': ('T1', None), 'T2': ('T2', None), 'T
             'L3': ('L3', None), 'L4': ('L4', None), 'L5': ('L5', None), 'below_L5': ('L5', 'L4')}
 
 
-def labelled_columns(coco: dict, path: str) -> Dict[int, Dict[str, np.ndarray]]:
-    """{image id: {level label: corners (4, 2)}} of a COCO dict's annotations that carry a ``label`` and all four
-    corners, in SpineKey's corner order whatever the file's keypoint order."""
+def _corner_order(coco: dict, path: str) -> Tuple[List[str], List[int]]:
+    """(the category's keypoint names, the index of each of SpineKey's four corners among them)."""
     cats = coco['categories']
     names = list((cats[0].get('keypoints') if cats else None) or [])
     if not set(CORNERS_4) <= set(names):
         raise SpineKeyError(f'{path}: the end-level classifier needs the four corners {list(CORNERS_4)}, '
                             f'the category names {names}')
-    order = [names.index(n) for n in CORNERS_4]
+    return names, [names.index(n) for n in CORNERS_4]
+
+
+def labelled_columns(coco: dict, path: str) -> Dict[int, Dict[str, np.ndarray]]:
+    """{image id: {level label: corners (4, 2)}} of a COCO dict's annotations that carry a ``label`` and all four
+    corners, in SpineKey's corner order whatever the file's keypoint order."""
+    names, order = _corner_order(coco, path)
     out: Dict[int, Dict[str, np.ndarray]] = {}
     for a in coco['annotations']:
         kps = np.asarray(a.get('keypoints') or [], float).reshape(-1, 3)
@@ -67,15 +72,23 @@ def level_beyond(columns: Dict[str, np.ndarray], end: str, inner: str) -> np.nda
     return columns[end] + (columns[end].mean(0) - columns[inner].mean(0))
 
 
+def class_place(columns: Dict[str, np.ndarray], name: str) -> Optional[np.ndarray]:
+    """Where the annotation puts the end class ``name`` (corners (4, 2)): its level, or one level past T1 / L5;
+    None when the levels it is read from are not annotated."""
+    level, away = _SOURCES[name]
+    if level not in columns or (away is not None and away not in columns):
+        return None
+    return columns[level] if away is None else level_beyond(columns, level, away)
+
+
 def end_level_examples(columns: Dict[str, np.ndarray], width: int, height: int) -> List[Tuple[int, np.ndarray]]:
     """(class index, corners (4, 2)) of one film's end examples; ``columns`` maps a level to its corners."""
     out = []
     for cls, name in enumerate(END_LEVEL_CLASSES):
-        level, away = _SOURCES[name]
-        if level not in columns or (away is not None and away not in columns):
+        corners = class_place(columns, name)
+        if corners is None:
             continue
-        corners = columns[level] if away is None else level_beyond(columns, level, away)
-        if away is not None:
+        if _SOURCES[name][1] is not None:
             cx, cy = corners.mean(0)
             if not (0 <= cx < width and 0 <= cy < height):
                 continue
@@ -132,16 +145,16 @@ def name_detections(columns: Dict[str, np.ndarray], detections: Sequence[np.ndar
 def detection_examples(columns: Dict[str, np.ndarray], detections: Sequence[np.ndarray]
                        ) -> Dict[int, np.ndarray]:
     """{class index: stage 1's corners (4, 2)} of one film: for each end class, the detection named with its
-    level (``name_detections``; T1..L5 annotations: 'above' is the level above T1, 'below' the one below L5).
-    Where two detections take one class (a duplicate), the one nearest the level's place is kept."""
+    level (``name_detections``: 'above' / 'below' are past the first / last annotated level, so they are taken
+    as the level above T1 / below L5 only where the annotation places that class, i.e. holds T1 and T2 / L4 and
+    L5). Where two detections take one class (a duplicate), the one nearest the class's place is kept."""
     by_class: Dict[int, Tuple[float, np.ndarray]] = {}
     names = name_detections(columns, detections)
     for det, name in zip(detections, names):
         cls_name = {'above': 'above_T1', 'below': 'below_L5'}.get(name, name)
-        if cls_name not in END_LEVEL_CLASSES:
+        place = class_place(columns, cls_name) if cls_name in END_LEVEL_CLASSES else None
+        if place is None:
             continue
-        level, away = _SOURCES[cls_name]
-        place = (columns[level] if away is None or away not in columns else level_beyond(columns, level, away))
         miss = float(np.linalg.norm(np.asarray(det, float).mean(0) - place.mean(0)))
         cls = END_LEVEL_CLASSES.index(cls_name)
         if cls not in by_class or miss < by_class[cls][0]:
@@ -156,8 +169,7 @@ def load_detections(paths: Sequence[str], coco: dict, ann_path: str, score_thr: 
     lacks, are refused (spinekey.io.image_sets.common_images)."""
     from spinekey.io.image_sets import common_images
     from spinekey.io.coco_files import load_results
-    names = list((coco['categories'][0].get('keypoints') if coco['categories'] else None) or [])
-    order = [names.index(n) for n in CORNERS_4]
+    names, order = _corner_order(coco, ann_path)
     out: Dict[int, List[np.ndarray]] = {}
     for path in paths:
         results = load_results(path)

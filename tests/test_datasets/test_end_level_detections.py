@@ -130,3 +130,13 @@ def test_a_detection_without_corners_is_left_out(tmp_path):
     path.write_text(json.dumps(rows))
     ds = EndLevelPatchDataset(str(gt), img_prefix=str(tmp_path), detections=[str(path)])
     assert ds.detection_counts().tolist() == [int(c == END_LEVEL_CLASSES.index('L5')) for c in range(8)]
+
+
+def test_past_the_end_of_a_column_without_t1_is_not_taken_for_the_level_above_t1():
+    """A film annotated T2..L5: a detection one spacing above T2 is T1, not a C7; it names no class (and the
+    annotation's missing T1 raises nothing)."""
+    col = _columns(top=200.0)
+    t1 = col.pop('T1')
+    examples = detection_examples(col, [t1, col['L5']])
+    assert END_LEVEL_CLASSES.index('above_T1') not in examples
+    assert set(examples) == {END_LEVEL_CLASSES.index('L5')}
