@@ -147,3 +147,75 @@ def test_photometric_changes_pixels_not_geometry():
     assert out['img'].dtype == np.uint8 and out['img'].shape == before['img'].shape
     assert not np.array_equal(out['img'], before['img'])
     assert np.array_equal(out['gt_keypoints'], before['gt_keypoints'])
+
+
+def _faint_band_film(h=256, w=128):
+    """A film whose upper half spans the full grey range and whose lower half is a texture of +-6 grey levels
+    about 128: the washed-out band over the pelvis that CLAHE is for."""
+    rng = np.random.default_rng(3)
+    img = np.empty((h, w), np.uint8)
+    img[:h // 2] = np.tile(np.linspace(0, 255, w).astype(np.uint8), (h // 2, 1))
+    img[h // 2:] = np.clip(128 + rng.normal(0, 3, (h - h // 2, w)), 122, 134).astype(np.uint8)
+    return img
+
+
+def test_clahe_lifts_a_faint_band_and_leaves_geometry():
+    from spinekey.datasets.transforms import RadiographCLAHE
+    sample = _sample(256, 128)
+    sample['img'] = np.repeat(_faint_band_film()[:, :, None], 3, 2)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in sample.items()}
+    out = RadiographCLAHE(clip_limit=2.0, tile_grid=8).transform(sample)['img']
+    assert out.dtype == np.uint8 and out.shape == before['img'].shape
+    band_before, band_after = before['img'][128:, :, 0].std(), out[128:, :, 0].std()
+    assert band_after > 2.5 * band_before  # the faint texture now spans several times the grey levels
+    assert np.array_equal(sample['gt_keypoints'], before['gt_keypoints'])
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 0], out[..., 2])
+
+
+def test_clahe_reads_the_grey_of_colour_and_float_films():
+    from spinekey.datasets.transforms import RadiographCLAHE
+    grey = _faint_band_film()
+    clahe = RadiographCLAHE()
+    on_grey = clahe.transform({'img': grey.copy()})['img']
+    assert on_grey.shape == grey.shape and not np.array_equal(on_grey, grey)
+    # a colour film whose channels average to the grey one is equalised as that grey film
+    colour = np.stack([grey, grey, grey], 2).astype(np.int16)
+    colour[..., 0] -= 1
+    colour[..., 2] += 1
+    colour = np.clip(colour, 0, 255).astype(np.uint8)
+    inside = (grey > 0) & (grey < 255)
+    on_colour = clahe.transform({'img': colour})['img'][..., 1]
+    assert np.array_equal(on_colour[inside], on_grey[inside])
+    on_float = clahe.transform({'img': grey.astype(np.float32) + 0.3})['img']  # rounds to the same film
+    assert on_float.dtype == np.float32 and np.array_equal(on_float, on_grey.astype(np.float32))
+
+
+@pytest.mark.parametrize('clip_limit, tile_grid', [(0.0, 8), (2.0, 0)])
+def test_clahe_refuses_settings_that_mean_nothing(clip_limit, tile_grid):
+    from spinekey.datasets.transforms import RadiographCLAHE
+    with pytest.raises(ValueError, match='clip_limit'):
+        RadiographCLAHE(clip_limit=clip_limit, tile_grid=tile_grid)
+
+
+def test_the_clahe_recipe_equalises_at_inference_as_in_training():
+    """The CLAHE config puts the step after the resize in both pipelines, and the inference pipeline built
+    from it (SpineKeyInferencer's) hands the model the equalised film."""
+    import os
+
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from spinekey.apis import build_test_pipeline
+    from spinekey.datasets.transforms import RadiographCLAHE
+    from tests.conftest import ROOT
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'spinekey', 'spinekey_aasce_lite0_clahe_cpu.py'))
+    train = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    test = [t['type'] for t in cfg.test_dataloader.dataset.pipeline]
+    assert train[train.index('RandomResize') + 1] == 'RadiographCLAHE'
+    assert test[test.index('KeypointResize') + 1] == 'RadiographCLAHE'
+    film = np.repeat(_faint_band_film(1024, 512)[:, :, None], 3, 2)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        packed = build_test_pipeline(cfg)({'img': film.copy(), 'img_id': 0, 'img_path': 'film.png'})
+    seen = packed['inputs'].numpy().transpose(1, 2, 0)
+    expected = RadiographCLAHE(**{k: v for k, v in cfg.clahe.items() if k != 'type'}).transform({'img': film})['img']
+    assert seen.shape == expected.shape and np.array_equal(seen, expected)

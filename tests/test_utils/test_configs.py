@@ -54,7 +54,8 @@ def test_a_refiner_is_framed_the_same_in_training_and_at_inference(path):
     assert cfg.model.heatmap_size * 4 == cfg.model.patch_size  # the fused stride-4 features
 
 
-def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
+@pytest.mark.parametrize('name', ['spinekey_aasce_cpu.py', 'spinekey_aasce_lite0_clahe_cpu.py'])
+def test_aasce_train_pipeline_on_a_converted_sample(tmp_path, name):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
 
@@ -65,7 +66,7 @@ def test_aasce_train_pipeline_on_a_converted_sample(tmp_path):
     write_sample(str(tmp_path / 'src'))
     atomic_write_json(tmp_path / 'fold0_train.json', to_coco(read_aasce(str(tmp_path / 'src'))))
     os.symlink(tmp_path / 'src', tmp_path / 'images')
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'spinekey', 'spinekey_aasce_cpu.py'))
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'spinekey', name))
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.data_root = str(tmp_path) + '/'
     ds = DATASETS.build(ds_cfg)
