@@ -5,5 +5,5 @@ from .loading import LoadImageFromFileOrDicom, LoadSpineAnnotations, LoadSpineIm
 from .photometric import RadiographCLAHE, RadiographPhotometric
 
 __all__ = ['LoadImageFromFileOrDicom', 'LoadSpineAnnotations', 'LoadSpineImage', 'KeypointResize',
-           'KeypointRandomFlip', 'KeypointRandomAffine', 'KeypointRandomCrop', 'RadiographPhotometric', 'RadiographCLAHE',
-           'PackSpineInputs', 'flip_keypoints', 'warp_sample']
+           'KeypointRandomFlip', 'KeypointRandomAffine', 'KeypointRandomCrop', 'RadiographPhotometric',
+           'RadiographCLAHE', 'PackSpineInputs', 'flip_keypoints', 'warp_sample']
