@@ -92,6 +92,31 @@ def test_inference_with_and_without_the_refiner(trained, refiner_files):
         assert len(b['keypoint_unc']) == len(b['keypoints']) // 3
 
 
+def test_the_refiners_batching_and_layout_do_not_change_its_answer(refiner_files):
+    """On a CPU the refiner runs small batches in channels-last layout (faster and leaner there); one patch at a
+    time in the default layout, as a plain forward pass would, gives the same corners and uncertainties."""
+    import torch
+
+    from spinekey.apis.refine import Refiner
+    from spinekey.utils.errors import SpineKeyError
+    fast = Refiner(*refiner_files)
+    assert fast.batch_size == 4
+    plain = Refiner(*refiner_files, batch_size=1)
+    plain.model.to(memory_format=torch.contiguous_format)
+    film = np.full((400, 300), 40, np.uint8)
+    rng = np.random.default_rng(0)
+    film[:] = rng.integers(0, 255, film.shape)  # texture, so that every patch differs
+    _, dets = _film_and_detections()
+    stage1 = np.stack([np.reshape(d['keypoints'], (-1, 3))[:, :2] for d in dets * 3])  # 9 vertebrae: 3 batches
+    stage1 = stage1 + rng.normal(0, 3, stage1.shape)
+    kp_fast, sd_fast = fast.refine(film, stage1)
+    kp_plain, sd_plain = plain.refine(film, stage1)
+    np.testing.assert_allclose(kp_fast, kp_plain, atol=1e-3)
+    np.testing.assert_allclose(sd_fast, sd_plain, rtol=1e-3, atol=1e-6)
+    with pytest.raises(SpineKeyError, match='batch size'):
+        Refiner(*refiner_files, batch_size=0)
+
+
 def test_the_refiners_rotation_test_averages_its_turns(refiner_files):
     from spinekey.apis.refine import Refiner
     refiner = Refiner(*refiner_files, rotate_test=4)
