@@ -134,3 +134,31 @@ def test_an_unknown_codec_is_one_clear_line():
     from spinekey.utils.errors import SpineKeyError
     with pytest.raises(SpineKeyError, match="'integral' or 'simcc'"):
         _tiny_refiner(codec='simc')
+
+
+@pytest.mark.parametrize('codec', ['integral', 'simcc'])
+def test_channels_last_changes_the_layout_not_the_numbers(codec):
+    """The same weights in channels-last layout give the same keypoints, losses and gradients; a state dict moves
+    between the two layouts either way."""
+    torch.manual_seed(0)
+    plain = _tiny_refiner(codec=codec)
+    fast = _tiny_refiner(codec=codec, channels_last=True)
+    fast.load_state_dict(plain.state_dict())
+    conv = fast.fuse[0][0].weight  # a 3 x 3 convolution (a 1 x 1 one is contiguous in both layouts)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    assert plain.fuse[0][0].weight.is_contiguous()
+    patches, targets = _patches(4)
+    samples = [{'keypoints': t[None], 'visible': torch.ones(1, 4)} for t in targets]
+    out = {}
+    for name, model in (('plain', plain), ('fast', fast)):
+        model.train()
+        losses = model(list(patches[:, None]), samples, mode='loss')
+        sum(losses.values()).backward()
+        model.eval()
+        out[name] = (model.predict_patches(patches)['keypoints'], {k: v.item() for k, v in losses.items()},
+                     model.fuse[0][0].weight.grad.clone())
+    torch.testing.assert_close(out['fast'][0], out['plain'][0], atol=1e-4, rtol=1e-4)
+    assert out['fast'][1] == pytest.approx(out['plain'][1], rel=1e-4)
+    grad_scale = out['plain'][2].abs().max().item()
+    assert (out['fast'][2] - out['plain'][2]).abs().max().item() < 1e-3 * grad_scale  # float rounding only
+    plain.load_state_dict(fast.state_dict())  # and back
