@@ -15,6 +15,10 @@ uncertainty is trained to predict the error instead of being read off a heatmap'
 ``codec='simcc'`` swaps the output for SimCC (spinekey.models.refiner.simcc_codec): each keypoint's map,
 flattened, goes through a shared hidden layer to two 1-D classifications over sub-pixel bins and its Laplace
 scale; the loss is the KL divergence to Gaussian soft labels (as RTMPose's head) plus the same NLL.
+
+``codec='offset'`` (spinekey.models.refiner.offset_codec): the heatmap learned as a Gaussian (binary
+cross-entropy per cell), a 2-D offset per cell learned by L1 near the keypoint, decoded at the argmax cell; the
+Laplace scale is read at that cell.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from spinekey.models.refiner.integral_codec import IntegralCodec
+from spinekey.models.refiner.offset_codec import HeatmapOffsetCodec
 from spinekey.models.refiner.simcc_codec import SimCCCodec
 from spinekey.utils.errors import SpineKeyError
 
@@ -73,6 +78,28 @@ def simcc_losses(x_logits: torch.Tensor, y_logits: torch.Tensor, keypoints: torc
     return losses
 
 
+def offset_losses(heat_logits: torch.Tensor, offsets: torch.Tensor, keypoints: torch.Tensor,
+                  log_scale: torch.Tensor, target: torch.Tensor, visible: torch.Tensor, codec: HeatmapOffsetCodec,
+                  unc_weight: float = 1.0) -> Dict[str, torch.Tensor]:
+    """``loss_kpt``: per visible keypoint, the binary cross-entropy of the heatmap against ``codec.encode``'s
+    Gaussian summed over cells and divided by the Gaussian's mass (2 pi sigma^2 cells), plus the mean L1 of the
+    offsets (x and y, patch pixels) over the cells within the codec's radius; ``loss_unc``: as
+    :func:`refiner_losses`, on the decoded ``keypoints``."""
+    losses = refiner_losses(keypoints, log_scale, target, visible, unc_weight)
+    mask = visible.float()
+    if mask.sum() == 0:
+        losses['loss_kpt'] = losses['loss_kpt'] + (heat_logits.sum() + offsets.sum()) * 0
+        return losses
+    heat_target, offset_target, near = codec.encode(target)
+    bce = F.binary_cross_entropy_with_logits(heat_logits, heat_target, reduction='none').sum((2, 3))
+    heat = (bce * mask).sum() / mask.sum() / (2 * math.pi * codec.sigma ** 2)
+    near = near & visible[..., None, None].bool()
+    offset_err = (offsets - offset_target).abs().sum(2)  # (N, K, H, W): |dx| + |dy| in cells
+    offset = codec.stride * (offset_err * near).sum() / near.sum().clamp(min=1)
+    losses['loss_kpt'] = heat + offset
+    return losses
+
+
 @MODELS.register_module()
 class VertebraRefiner(BaseModel):
     """Stage-2 keypoint refiner on vertebra patches.
@@ -84,7 +111,10 @@ class VertebraRefiner(BaseModel):
         patch_size / heatmap_size: S and the heatmap side (S / 4 for stride 4).
         channels: width of the fused features.
         unc_weight: weight of the uncertainty's NLL.
-        codec: 'integral' (soft-argmax heatmaps) or 'simcc' (coordinate classification).
+        codec: 'integral' (soft-argmax heatmaps), 'simcc' (coordinate classification) or 'offset' (a Gaussian
+            heatmap's argmax plus a regressed offset).
+        offset_sigma / offset_radius: the offset codec's Gaussian and the radius its offsets are learned in
+            (cells).
         simcc_split / simcc_sigma / simcc_hidden: SimCC's bins per pixel, label width in bins, hidden width.
         channels_last: keep the weights in channels-last layout, so that every convolution runs in it. Why: on a
             CPU a training step of 34 patches took 0.60 s in it against 0.87-1.03 s (docs/performance.md); the
@@ -94,11 +124,12 @@ class VertebraRefiner(BaseModel):
     def __init__(self, backbone: dict, in_channels: Sequence[int] = (24, 40, 112), num_keypoints: int = 4,
                  patch_size: int = 128, heatmap_size: int = 32, channels: int = 64, unc_weight: float = 1.0,
                  codec: str = 'integral', simcc_split: int = 2, simcc_sigma: float = 6.0, simcc_hidden: int = 256,
-                 channels_last: bool = False, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 offset_sigma: float = 1.5, offset_radius: float = 2.0, channels_last: bool = False,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if codec not in ('integral', 'simcc'):
-            raise SpineKeyError(f"the refiner's codec must be 'integral' or 'simcc', got {codec!r} (model.codec)")
+        if codec not in ('integral', 'simcc', 'offset'):
+            raise SpineKeyError(f"the refiner's codec must be 'integral', 'simcc' or 'offset', got {codec!r} "
+                                '(model.codec)')
         self.backbone = MODELS.build(backbone)
         self.num_keypoints = num_keypoints
         self.lateral = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
@@ -109,6 +140,11 @@ class VertebraRefiner(BaseModel):
         if codec == 'integral':
             self.codec = IntegralCodec(patch_size, heatmap_size)
             self.scale_map = nn.Conv2d(channels, 2 * num_keypoints, 1)
+        elif codec == 'offset':
+            self.codec = HeatmapOffsetCodec(patch_size, heatmap_size, offset_sigma, offset_radius)
+            self.offset_map = nn.Conv2d(channels, 2 * num_keypoints, 1)
+            self.scale_map = nn.Conv2d(channels, 2 * num_keypoints, 1)
+            nn.init.constant_(self.heatmap.bias, -4.0)  # background from the start: the BCE is not swamped by it
         else:
             self.codec = SimCCCodec(patch_size, simcc_split, simcc_sigma)
             self.simcc_hidden = nn.Sequential(nn.Linear(heatmap_size * heatmap_size, simcc_hidden),
@@ -129,7 +165,8 @@ class VertebraRefiner(BaseModel):
 
     def forward_tensors(self, patches: torch.Tensor):
         """(logits, keypoints (N, K, 2), scores (N, K), log Laplace scale (N, K, 2)), patch pixels; logits are the
-        heatmaps (N, K, H, W), or with SimCC the pair (x, y) of (N, K, bins)."""
+        heatmaps (N, K, H, W), with SimCC the pair (x, y) of (N, K, bins), with the offset codec the pair
+        (heatmaps, offsets (N, K, 2, H, W) in cells)."""
         feats = self._features(patches)
         logits = self.heatmap(feats)
         if self.codec_name == 'simcc':
@@ -137,8 +174,14 @@ class VertebraRefiner(BaseModel):
             x_logits, y_logits = self.simcc_x(hidden), self.simcc_y(hidden)
             keypoints, scores = self.codec.decode(x_logits, y_logits)
             return (x_logits, y_logits), keypoints, scores, self.simcc_scale(hidden)
-        keypoints, scores = self.codec.decode(logits)
         n, k, h, w = logits.shape
+        if self.codec_name == 'offset':
+            offsets = self.offset_map(feats).reshape(n, k, 2, h, w)
+            keypoints, scores = self.codec.decode(logits, offsets)
+            at_peak = self.codec.peak_index(logits)[:, :, None, None].expand(n, k, 2, 1)
+            log_scale = self.scale_map(feats).reshape(n, k, 2, h * w).gather(-1, at_peak)[..., 0]
+            return (logits, offsets), keypoints, scores, log_scale
+        keypoints, scores = self.codec.decode(logits)
         attention = torch.softmax(logits.reshape(n, k, h * w), -1)
         scale_maps = self.scale_map(feats).reshape(n, k, 2, h * w)
         log_scale = (scale_maps * attention[:, :, None]).sum(-1)
@@ -164,6 +207,8 @@ class VertebraRefiner(BaseModel):
             logits, keypoints, _, log_scale = self.forward_tensors(patches)
             if self.codec_name == 'simcc':
                 return simcc_losses(*logits, keypoints, log_scale, target, visible, self.codec, self.unc_weight)
+            if self.codec_name == 'offset':
+                return offset_losses(*logits, keypoints, log_scale, target, visible, self.codec, self.unc_weight)
             return refiner_losses(keypoints, log_scale, target, visible, self.unc_weight)
         if mode == 'predict':
             return [self.predict_patches(patches)]

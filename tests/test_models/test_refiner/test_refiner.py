@@ -1,12 +1,13 @@
 """The refiner's codecs (round trips), its losses (worked by hand) and the network: a tiny one overfits a handful
-of patches with either codec, and the uncertainty it learns follows its error."""
+of patches with each codec, and the uncertainty it learns follows its error."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from spinekey.models.refiner import IntegralCodec, SimCCCodec, VertebraRefiner, refiner_losses, simcc_losses
+from spinekey.models.refiner import (HeatmapOffsetCodec, IntegralCodec, SimCCCodec, VertebraRefiner, offset_losses,
+                                     refiner_losses, simcc_losses)
 
 
 def test_codec_round_trip_is_sub_pixel():
@@ -35,6 +36,43 @@ def test_simcc_round_trip_is_sub_pixel_and_its_bins_sit_on_pixel_centres():
     assert scores[0, 0].item() == pytest.approx(math.erf(1 / (1.5 * math.sqrt(2))) ** 2, abs=0.03)
     with pytest.raises(ValueError):
         SimCCCodec(64, split_ratio=0)
+
+
+def test_offset_codec_round_trip_and_a_decode_by_hand():
+    codec = HeatmapOffsetCodec(patch_size=64, heatmap_size=16, sigma=1.5, radius=2.0)
+    kps = torch.tensor([[[31.5, 20.25], [12.3, 44.8], [0.0, 63.0]]])
+    heat, offsets, near = codec.encode(kps)
+    assert heat.shape == (1, 3, 16, 16) and offsets.shape == (1, 3, 2, 16, 16)
+    assert heat.max().item() <= 1.0
+    assert near[0, 0].sum().item() >= 9 and near[0, 2].sum().item() >= 1  # inside: a disc of 2 cells; at the edge
+    logits = torch.log(heat.clamp_min(1e-6)) - torch.log1p(-heat.clamp_max(1 - 1e-6))
+    decoded, scores = codec.decode(logits, offsets)
+    assert torch.allclose(decoded, kps, atol=1e-4)
+    # by hand: cell (row 3, column 5) peaks, its offset (+0.25, -0.5) cells; stride 4, so x = (5.25 + 0.5) * 4 - 0.5
+    # = 22.5 and y = (2.5 + 0.5) * 4 - 0.5 = 11.5 patch pixels; the score is the sigmoid of the peak logit
+    logits = torch.full((1, 1, 16, 16), -5.0)
+    logits[0, 0, 3, 5] = 2.0
+    offsets = torch.zeros(1, 1, 2, 16, 16)
+    offsets[0, 0, :, 3, 5] = torch.tensor([0.25, -0.5])
+    decoded, scores = codec.decode(logits, offsets)
+    assert decoded[0, 0].tolist() == pytest.approx([22.5, 11.5])
+    assert scores.item() == pytest.approx(1 / (1 + math.exp(-2.0)))
+
+
+def test_offset_loss_is_least_at_the_targets():
+    codec = HeatmapOffsetCodec(patch_size=32, heatmap_size=8, sigma=1.0, radius=1.5)
+    target = torch.tensor([[[10.3, 17.8], [20.0, 5.5]]])
+    visible = torch.ones(1, 2, dtype=torch.bool)
+    heat, offsets, _ = codec.encode(target)
+    logits = torch.log(heat.clamp_min(1e-6)) - torch.log1p(-heat.clamp_max(1 - 1e-6))
+    log_scale = torch.zeros(1, 2, 2)
+    at_target = offset_losses(logits, offsets, target, log_scale, target, visible, codec)
+    off = offset_losses(logits, offsets + 0.5, target, log_scale, target, visible, codec)
+    # every offset 0.5 cells off in x and y: mean L1 (|dx| + |dy|) = 1 cell = stride 4 patch pixels more
+    assert off['loss_kpt'].item() - at_target['loss_kpt'].item() == pytest.approx(4.0, abs=1e-4)
+    # the heatmap term at its own target is the Gaussian's entropy, below that of a shifted Gaussian
+    shifted = offset_losses(torch.roll(logits, 2, dims=-1), offsets, target, log_scale, target, visible, codec)
+    assert shifted['loss_kpt'].item() > at_target['loss_kpt'].item() + 0.5
 
 
 def test_simcc_loss_is_zero_at_the_label_and_grows_off_it():
@@ -106,7 +144,7 @@ def _patches(n=6, seed=0):
             torch.as_tensor(np.stack(targets), dtype=torch.float32))
 
 
-@pytest.mark.parametrize('codec', ['integral', 'simcc'])
+@pytest.mark.parametrize('codec', ['integral', 'simcc', 'offset'])
 def test_a_tiny_refiner_overfits_a_handful_of_patches(codec):
     torch.manual_seed(0)
     model = _tiny_refiner(codec=codec, simcc_sigma=2.0, simcc_hidden=64)
@@ -132,11 +170,11 @@ def test_a_tiny_refiner_overfits_a_handful_of_patches(codec):
 
 def test_an_unknown_codec_is_one_clear_line():
     from spinekey.utils.errors import SpineKeyError
-    with pytest.raises(SpineKeyError, match="'integral' or 'simcc'"):
+    with pytest.raises(SpineKeyError, match="'integral', 'simcc' or 'offset'"):
         _tiny_refiner(codec='simc')
 
 
-@pytest.mark.parametrize('codec', ['integral', 'simcc'])
+@pytest.mark.parametrize('codec', ['integral', 'simcc', 'offset'])
 def test_channels_last_changes_the_layout_not_the_numbers(codec):
     """The same weights in channels-last layout give the same keypoints, losses and gradients; a state dict moves
     between the two layouts either way."""
