@@ -84,7 +84,7 @@ class Refiner:
     refiner; None: the config's ``refine.blend``, default off).
     ``batch_size``: patches per forward pass (None: 4 on a CPU, 64 on a GPU). On a CPU small batches in
     channels-last layout are both faster and leaner: one AASCE film's 16 patches took 0.11 s in batches of 4
-    against 0.27 s in one batch, and the peak memory of a film falls by about 300 MB (docs/performance.md).
+    against 0.27 s in one batch, and the refiner no longer doubles a film's peak memory (docs/performance.md).
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', passes: Optional[int] = None,
