@@ -103,9 +103,8 @@ def test_the_refiners_batching_and_layout_do_not_change_its_answer(refiner_files
     assert fast.batch_size == 4
     plain = Refiner(*refiner_files, batch_size=1)
     plain.model.to(memory_format=torch.contiguous_format)
-    film = np.full((400, 300), 40, np.uint8)
     rng = np.random.default_rng(0)
-    film[:] = rng.integers(0, 255, film.shape)  # texture, so that every patch differs
+    film = rng.integers(0, 255, (400, 300)).astype(np.uint8)  # texture, so that every patch differs
     _, dets = _film_and_detections()
     stage1 = np.stack([np.reshape(d['keypoints'], (-1, 3))[:, :2] for d in dets * 3])  # 9 vertebrae: 3 batches
     stage1 = stage1 + rng.normal(0, 3, stage1.shape)

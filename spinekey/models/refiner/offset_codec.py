@@ -50,13 +50,19 @@ class HeatmapOffsetCodec:
         """(keypoints (N, K, 2) in patch pixels, scores (N, K)) from heatmap logits (N, K, H, W) and offsets
         (N, K, 2, H, W) in cells."""
         n, k, h, w = logits.shape
-        flat = logits.reshape(n, k, h * w).float()
-        peak, index = flat.max(-1)
-        off = offsets.reshape(n, k, 2, h * w).gather(-1, index[:, :, None, None].expand(n, k, 2, 1))[..., 0]
+        peak, index = logits.reshape(n, k, h * w).float().max(-1)
         cells = torch.stack([(index % w).float(), torch.div(index, w, rounding_mode='floor').float()], -1)
-        return self.to_pixels(cells + off.float()), torch.sigmoid(peak)
+        return self.to_pixels(cells + self.at_cells(offsets, index).float()), torch.sigmoid(peak)
 
-    def peak_index(self, logits: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def peak_index(logits: torch.Tensor) -> torch.Tensor:
         """(N, K) flat index of each heatmap's argmax cell."""
         n, k = logits.shape[:2]
         return logits.reshape(n, k, -1).argmax(-1)
+
+    @staticmethod
+    def at_cells(maps: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """(N, K, 2) values of per-keypoint 2-channel maps (N, K, 2, H, W) at flat cell ``index`` (N, K): the offsets
+        at the peak, and the model's Laplace scale there."""
+        n, k = index.shape
+        return maps.reshape(n, k, 2, -1).gather(-1, index[:, :, None, None].expand(n, k, 2, 1))[..., 0]

@@ -178,8 +178,8 @@ class VertebraRefiner(BaseModel):
         if self.codec_name == 'offset':
             offsets = self.offset_map(feats).reshape(n, k, 2, h, w)
             keypoints, scores = self.codec.decode(logits, offsets)
-            at_peak = self.codec.peak_index(logits)[:, :, None, None].expand(n, k, 2, 1)
-            log_scale = self.scale_map(feats).reshape(n, k, 2, h * w).gather(-1, at_peak)[..., 0]
+            scale_maps = self.scale_map(feats).reshape(n, k, 2, h, w)
+            log_scale = self.codec.at_cells(scale_maps, self.codec.peak_index(logits))
             return (logits, offsets), keypoints, scores, log_scale
         keypoints, scores = self.codec.decode(logits)
         attention = torch.softmax(logits.reshape(n, k, h * w), -1)
