@@ -81,9 +81,16 @@ def gather(obj, world: int) -> list:
 
 def close_process_group() -> None:
     """Wait for every rank, then close the process group (when one is open): a gloo rank that exits with its
-    group still open aborts and fails the whole run."""
+    group still open aborts and fails the whole run.
+
+    Garbage is collected first: mmengine's Runner sits in reference cycles and its DDP-wrapped model holds the
+    group's gloo backend, whose threads would otherwise outlive ``destroy_process_group`` and be torn down with
+    the interpreter, which aborts a rank now and then. Callers drop their own references to a Runner first."""
+    import gc
+
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 

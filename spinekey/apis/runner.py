@@ -34,6 +34,7 @@ def train_run(cfg, *, launcher: str = 'none', skip_bad_images: bool = False, str
         init_cpu_distributed(cfg)
     from mmengine.runner import Runner
     Runner.from_cfg(cfg).train()
+    close_process_group()
 
 
 def results_dump_metric(out: str, cfg):
@@ -65,5 +66,6 @@ def runner_test(cfg, checkpoint: str, work_dir: str, *, launcher: str = 'none', 
     if out:
         runner.test_evaluator.metrics.append(results_dump_metric(out, cfg))
     metrics = runner.test()
+    del runner  # its DDP-wrapped model holds the gloo group (see close_process_group)
     close_process_group()
     return metrics
