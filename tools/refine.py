@@ -29,6 +29,11 @@ def parse_args():
     p.add_argument('--passes', type=int, help='refine the refined corners again N-1 times (default: the config\'s)')
     p.add_argument('--rotate-test', type=float, default=None, metavar='DEG', help='also cut each patch turned by '
                    "+DEG and -DEG and average the corners (three times the time; default: the config's, off)")
+    flip = p.add_mutually_exclusive_group()
+    flip.add_argument('--flip-test', dest='flip_test', action='store_true', default=None,
+                      help="also cut each patch mirrored left-right and average the corners (twice the time; "
+                           "default: the config's refine.flip_test, off)")
+    flip.add_argument('--no-flip-test', dest='flip_test', action='store_false', help='no mirrored patch')
     p.add_argument('--blend', metavar='ivw|W', help="combine the refined keypoints with stage 1's: 'ivw' weights "
                    "each keypoint by the inverse of each stage's variance (needs stage 1's keypoint_unc), a number W "
                    "in [0, 1] is the refiner's weight (default: the config's refine.blend, off)")
@@ -44,7 +49,8 @@ def main() -> int:
     from spinekey.apis.refine import Refiner, refine_results_file
     run = refine_results_file(
         lambda: Refiner(args.config, args.checkpoint, device=args.device, passes=args.passes,
-                        rotate_test=args.rotate_test, blend=args.blend), args.results, args.out, args.images_dir,
+                        rotate_test=args.rotate_test, blend=args.blend, flip_test=args.flip_test),
+        args.results, args.out, args.images_dir,
         args.keypoint_names.split(',') if args.keypoint_names else None, args.score_thr,
         progress=lambda films: tqdm(films, desc='refine', unit='film', file=sys.stderr))
     for line in run.skipped:

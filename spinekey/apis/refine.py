@@ -16,7 +16,7 @@ from typing import Callable, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
+from spinekey.datasets.patch_geometry import cut_patch, mirror_frame, vertebra_frame
 from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
 from spinekey.apis.model_configs import build_model, model_config
 from spinekey.utils.errors import SpineKeyError
@@ -80,6 +80,8 @@ class Refiner:
     ``passes``: refine again on the refined corners (None: the config's ``refine.passes``, default 1).
     ``rotate_test``: degrees; each patch also cut turned by + and - this much, the corners averaged (None: the
     config's ``refine.rotate_test``, default 0: off).
+    ``flip_test``: each patch also cut mirrored left-right, its corners brought back and swapped by name, then
+    averaged in (None: the config's ``refine.flip_test``, default off).
     ``blend``: combine the refined keypoints with stage 1's (:func:`blend_keypoints`: 'ivw' or a weight on the
     refiner; None: the config's ``refine.blend``, default off).
     ``batch_size``: patches per forward pass (None: 4 on a CPU, 64 on a GPU). On a CPU small batches in
@@ -88,7 +90,8 @@ class Refiner:
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', passes: Optional[int] = None,
-                 batch_size: Optional[int] = None, rotate_test: Optional[float] = None, blend=None):
+                 batch_size: Optional[int] = None, rotate_test: Optional[float] = None, blend=None,
+                 flip_test: Optional[bool] = None):
         cfg = model_config(config, 'VertebraRefiner', 'a refiner', '; give the stage-2 config, e.g. '
                            'configs/refiner/refiner_lite0-integral_p192_5e_aasce_cpu.py')
         meta = checkpoint_dataset_meta(checkpoint)
@@ -112,7 +115,13 @@ class Refiner:
         if self.passes < 1:
             raise SpineKeyError(f'refiner passes must be 1 or more, got {self.passes}')
         degrees = float(frame.get('rotate_test', 0.0) if rotate_test is None else rotate_test)
-        self.turns = (0.0, degrees, -degrees) if degrees else (0.0,)
+        turns = (0.0, degrees, -degrees) if degrees else (0.0,)
+        self.flip_perm = None
+        if bool(frame.get('flip_test', False) if flip_test is None else flip_test):
+            from spinekey.apis.flip_tta import flip_perm_for
+            self.flip_perm = flip_perm_for(self.keypoint_names)
+        # every view of a patch: (turn in degrees, mirrored)
+        self.views = [(t, False) for t in turns] + ([(t, True) for t in turns] if self.flip_perm else [])
         self.blend = check_blend(frame.get('blend') if blend is None else blend)
         self.batch_size = int(batch_size) if batch_size is not None else (4 if on_cpu else 64)
         if self.batch_size < 1:
@@ -142,26 +151,32 @@ class Refiner:
         return current, sd
 
     def _one_pass(self, film: np.ndarray, keypoints: np.ndarray):
-        """Each vertebra refined once per turn of its patch (``turns``: 0 and +-rotate_test degrees); the turns'
-        film-space corners averaged, their spread added to the learned sd (as stage 1's rotation test does)."""
-        runs = [self._one_turn(film, keypoints, turn) for turn in self.turns]
+        """Each vertebra refined once per view of its patch (``views``: 0 and +-rotate_test degrees, each also
+        mirrored with the flip test); the views' film-space corners averaged, their spread added to the learned
+        sd (as stage 1's test-time passes do)."""
+        runs = [self._one_view(film, keypoints, turn, mirrored) for turn, mirrored in self.views]
         kps = np.stack([r[0] for r in runs])
         mean = kps.mean(0)
         sd = np.sqrt(np.mean([r[1] ** 2 for r in runs], 0) + ((kps - mean) ** 2).mean(0))
         return mean, sd
 
-    def _one_turn(self, film: np.ndarray, keypoints: np.ndarray, turn: float):
+    def _one_view(self, film: np.ndarray, keypoints: np.ndarray, turn: float, mirrored: bool):
         frames = [vertebra_frame(kp, self.keypoint_names, self.patch_size, self.context, self.oriented,
                                  extra_deg=turn) for kp in keypoints]
+        if mirrored:
+            frames = [mirror_frame(f) for f in frames]
         out_kp, out_sd = np.zeros_like(keypoints), np.zeros_like(keypoints)
         for start in range(0, len(frames), self.batch_size):
             chunk = frames[start:start + self.batch_size]
             patches = torch.from_numpy(np.stack([cut_patch(film, f) for f in chunk])[:, None]).to(self.device)
             with torch.inference_mode():
                 pred = self.model.predict_patches(patches)
+            kps, sds = pred['keypoints'].cpu().double().numpy(), pred['sd'].cpu().double().numpy()
+            if mirrored:  # the mirrored patch's "left" corner is the film's right one
+                kps, sds = kps[:, self.flip_perm], sds[:, self.flip_perm]
             for j, frame in enumerate(chunk):
-                out_kp[start + j] = frame.to_film(pred['keypoints'][j].cpu().double().numpy())
-                out_sd[start + j] = pred['sd'][j].cpu().double().numpy() / frame.scale
+                out_kp[start + j] = frame.to_film(kps[j])
+                out_sd[start + j] = sds[j] / frame.scale
         h, w = film.shape[:2]
         out_kp[..., 0] = np.clip(out_kp[..., 0], 0, w - 1)  # a vertebra at the edge: corners stay on the film
         out_kp[..., 1] = np.clip(out_kp[..., 1], 0, h - 1)

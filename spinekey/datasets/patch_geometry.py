@@ -92,6 +92,16 @@ def vertebra_frame(keypoints: np.ndarray, names: Sequence[str], size: int, conte
     return PatchFrame(matrix=matrix, scale=scale, angle_deg=angle, size=size)
 
 
+def mirror_frame(frame: PatchFrame) -> PatchFrame:
+    """``frame`` mirrored left-right: the patch it cuts is ``frame``'s with its columns reversed (u -> size - 1 - u,
+    pixel centres at integers), and its ``to_film`` brings points of that mirrored patch back to the film. The
+    refiner's flip test; keypoint names swap left/right, which the caller does."""
+    flip = np.array([[-1.0, 0.0, frame.size - 1.0], [0.0, 1.0, 0.0]])
+    matrix = flip[:, :2] @ frame.matrix
+    matrix[:, 2] += flip[:, 2]
+    return PatchFrame(matrix=matrix, scale=frame.scale, angle_deg=frame.angle_deg, size=frame.size)
+
+
 def cut_patch(film: np.ndarray, frame: PatchFrame) -> np.ndarray:
     """The patch of ``frame`` from a grayscale film (H, W) at its native resolution; outside the film the
     border pixel is repeated (a vertebra at the edge still gets a full patch)."""

@@ -119,13 +119,46 @@ def test_the_refiners_batching_and_layout_do_not_change_its_answer(refiner_files
 def test_the_refiners_rotation_test_averages_its_turns(refiner_files):
     from spinekey.apis.refine import Refiner
     refiner = Refiner(*refiner_files, rotate_test=4)
-    assert refiner.turns == (0.0, 4.0, -4.0)
+    assert refiner.views == [(0.0, False), (4.0, False), (-4.0, False)]
     film, dets = _film_and_detections()
     stage1 = np.stack([np.reshape(d['keypoints'], (-1, 3))[:, :2] for d in dets])
-    runs = [refiner._one_turn(film, stage1, t) for t in refiner.turns]
+    runs = [refiner._one_view(film, stage1, t, False) for t, _ in refiner.views]
     kp, sd = refiner.refine(film, stage1)
     np.testing.assert_allclose(kp, np.mean([r[0] for r in runs], 0), atol=1e-9)
     assert (sd >= np.sqrt(np.mean([r[1] ** 2 for r in runs], 0)) - 1e-12).all()  # the turns' spread adds to it
+
+
+def test_the_refiners_flip_test_is_the_mirrored_film_refined_and_brought_back(refiner_files):
+    """Independent of mirror_frame: the flip test's corners are the mean of the plain pass and of the plain pass
+    on the film mirrored by numpy (stage-1 corners mirrored, left/right names swapped), mirrored back."""
+    from spinekey.apis.refine import Refiner
+    plain, flipped = Refiner(*refiner_files), Refiner(*refiner_files, flip_test=True)
+    assert flipped.views == [(0.0, False), (0.0, True)]
+    rng = np.random.default_rng(1)
+    film = rng.integers(0, 255, (400, 300)).astype(np.uint8)
+    _, dets = _film_and_detections()
+    stage1 = np.stack([np.reshape(d['keypoints'], (-1, 3))[:, :2] for d in dets]) + rng.normal(0, 3, (3, 4, 2))
+    swap = [1, 0, 3, 2]  # top_left <-> top_right, bottom_right <-> bottom_left
+    mirror = np.array([-1.0, 1.0]), np.array([film.shape[1] - 1.0, 0.0])  # x -> W - 1 - x, pixel centres
+    kp_m, _ = plain.refine(np.ascontiguousarray(film[:, ::-1]), (stage1 * mirror[0] + mirror[1])[:, swap])
+    by_hand = (plain.refine(film, stage1)[0] + (kp_m * mirror[0] + mirror[1])[:, swap]) / 2
+    kp, sd = flipped.refine(film, stage1)
+    assert np.abs(kp - plain.refine(film, stage1)[0]).max() > 0.05  # the mirrored view changes the answer ...
+    np.testing.assert_allclose(kp, by_hand, atol=0.02)  # ... by exactly the mirrored film's pass
+
+
+
+def test_a_refiner_whose_keypoints_lack_a_partner_refuses_the_flip_test_in_one_line(refiner_files, tmp_path):
+    import torch
+
+    from spinekey.apis.refine import Refiner
+    from spinekey.utils.errors import SpineKeyError
+    ckpt = torch.load(refiner_files[1], weights_only=True)
+    ckpt['meta']['dataset_meta']['keypoint_names'] = ['top_left', 'top_right', 'bottom_right', 'spinous']
+    torch.save(ckpt, tmp_path / 'unpaired.pth')
+    assert Refiner(refiner_files[0], str(tmp_path / 'unpaired.pth')).views == [(0.0, False)]
+    with pytest.raises(SpineKeyError, match="flip test: keypoint 'bottom_right' flips to 'bottom_left'"):
+        Refiner(refiner_files[0], str(tmp_path / 'unpaired.pth'), flip_test=True)
 
 
 def test_blending_the_two_stages_by_hand():

@@ -60,3 +60,15 @@ def test_a_vertebra_at_the_film_edge_gets_a_full_patch():
     frame = vertebra_frame(_vertebra(0.0, centre=(5.0, 5.0)), NAMES, 64, 1.8)
     patch = cut_patch(film, frame)
     assert patch.shape == (64, 64) and (patch == 77).all()  # border repeated, no black wedge
+
+
+def test_a_mirrored_frame_cuts_the_patch_with_its_columns_reversed_and_maps_back_through_them():
+    from spinekey.datasets.patch_geometry import mirror_frame
+    film = np.random.default_rng(0).integers(0, 255, (1200, 800)).astype(np.uint8)
+    frame = vertebra_frame(_vertebra(17.0), NAMES, size=64, context=1.8)
+    mirrored = mirror_frame(frame)
+    # cv2's fixed-point interpolation weights differ by a 1/32 step between the two sampling grids
+    assert np.abs(cut_patch(film, mirrored).astype(int) - cut_patch(film, frame)[:, ::-1]).max() <= 1
+    points = np.array([[3.0, 5.5], [40.25, 60.0]])
+    np.testing.assert_allclose(mirrored.to_film(points), frame.to_film(np.c_[63.0 - points[:, 0], points[:, 1]]),
+                               atol=1e-9)
