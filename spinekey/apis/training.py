@@ -56,7 +56,9 @@ def sync_model_with_dataset(cfg) -> None:
             cfg[key].dataset.metainfo = dict(classes=classes)
     k = len(next(iter(names))) if names else 0
     fit_heads(cfg.model, k, len(classes))
-    if 'num_keypoints' in cfg.model:  # a keypoint model of its own (the refiner): K from the same category
+    if 'num_keypoints' in cfg.model and ds.get('levels') is not None:  # the column-ends locator: one per end level
+        cfg.model.num_keypoints = len(ds.levels)
+    elif 'num_keypoints' in cfg.model:  # a keypoint model of its own (the refiner): K from the same category
         if k == 0:
             raise SpineKeyError(f'{ann_file}: no keypoints in its category; {cfg.model.get("type")} needs them')
         cfg.model.num_keypoints = k

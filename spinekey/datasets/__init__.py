@@ -1,3 +1,4 @@
+from .column_ends_dataset import ColumnEndsDataset
 from .end_level_patches import EndLevelPatchDataset
 from .spine_coco_dataset import SpineCocoDataset
 from .vertebra_patch_dataset import VertebraPatchDataset
@@ -5,4 +6,4 @@ from .transforms import (KeypointRandomFlip, KeypointResize, LoadSpineAnnotation
                          PackSpineInputs)
 
 __all__ = ['SpineCocoDataset', 'LoadSpineAnnotations', 'KeypointResize', 'KeypointRandomFlip',
-           'PackSpineInputs', 'VertebraPatchDataset', 'EndLevelPatchDataset']
+           'PackSpineInputs', 'VertebraPatchDataset', 'EndLevelPatchDataset', 'ColumnEndsDataset']
