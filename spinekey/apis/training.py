@@ -58,6 +58,9 @@ def sync_model_with_dataset(cfg) -> None:
     fit_heads(cfg.model, k, len(classes))
     if 'num_keypoints' in cfg.model and ds.get('levels') is not None:  # the column-ends locator: one per end level
         cfg.model.num_keypoints = len(ds.levels)
+        if ds.get('size') != cfg.model.get('patch_size'):
+            raise SpineKeyError(f'the column-ends canvas is {ds.get("size")} px (train_dataloader.dataset.size) but '
+                                f'the model reads {cfg.model.get("patch_size")} px (model.patch_size): set both')
     elif 'num_keypoints' in cfg.model:  # a keypoint model of its own (the refiner): K from the same category
         if k == 0:
             raise SpineKeyError(f'{ann_file}: no keypoints in its category; {cfg.model.get("type")} needs them')

@@ -81,6 +81,12 @@ def test_the_config_trains_and_the_locator_finds_ends_on_the_film(synthetic_dir,
              "train_dataloader.dataset.levels=['L4','L5']",
              'train_dataloader.dataset.size=64', 'model.patch_size=64', 'model.heatmap_size=16',
              'model.backbone.pretrained=False', *FEW_ITERS, check=True)
+    mismatch = run_tool('tools/train.py', CONFIG, '--work-dir', str(tmp_path / 'x'), '--cfg-options',
+                        f'train_dataloader.dataset.data_root={synthetic_dir}/',
+                        'train_dataloader.dataset.ann_file=det_train.json', 'train_dataloader.dataset.size=64')
+    assert mismatch.returncode == 2 and mismatch.stderr.strip().splitlines()[-1] == (
+        'error: the column-ends canvas is 64 px (train_dataloader.dataset.size) but the model reads 384 px '
+        '(model.patch_size): set both')
     from spinekey.apis.column_ends import ColumnEndsLocator
     from spinekey.io.images import read_gray
     ckpt = (tmp_path / 'w' / 'last_checkpoint').read_text().strip()
