@@ -51,11 +51,6 @@ def _centre(keypoints) -> np.ndarray:
     return np.asarray(keypoints, float).reshape(-1, 3)[:, :2].mean(0)
 
 
-def _xyxy(bbox) -> np.ndarray:
-    x, y, w, h = bbox
-    return np.array([x, y, x + w, y + h], float)
-
-
 def check_column_ends(locator: ColumnEndsLocator, ann_file: str, images_dir: str, results=None,
                       score_thr: float = 0.05, progress=None) -> dict:
     """The locator on annotated films it did not train on: each end level's error in film pixels and in level
@@ -68,7 +63,7 @@ def check_column_ends(locator: ColumnEndsLocator, ann_file: str, images_dir: str
     from spinekey.io.coco_files import load_coco_gt
     from spinekey.io.images import read_gray
     from spinekey.structures.levels import LEVELS
-    from spinekey.structures.vertebra import box_iou_matrix
+    from spinekey.evaluation.functional.matching import box_iou_xywh
     coco = load_coco_gt(ann_file)
     by_image: Dict[int, dict] = {}
     for a in coco['annotations']:
@@ -97,7 +92,7 @@ def check_column_ends(locator: ColumnEndsLocator, ann_file: str, images_dir: str
             if results is not None:
                 near = min(dets, key=lambda d: np.linalg.norm(_centre(d['keypoints']) - point)) if dets else None
                 row[level]['nearest_is_true'] = bool(
-                    near is not None and box_iou_matrix(_xyxy(near['bbox']), _xyxy(truth[level]['bbox']))[0, 0] >= 0.5)
+                    near is not None and box_iou_xywh(near['bbox'], truth[level]['bbox'])[0, 0] >= 0.5)
         rows.append(row)
     summary = {'films': len(rows)}
     for level in locator.levels:
