@@ -121,7 +121,7 @@ class Refiner:
             from spinekey.apis.flip_tta import flip_perm_for
             self.flip_perm = flip_perm_for(self.keypoint_names)
         # every view of a patch: (turn in degrees, mirrored)
-        self.views = [(t, False) for t in turns] + ([(t, True) for t in turns] if self.flip_perm else [])
+        self.views = [(t, False) for t in turns] + ([(t, True) for t in turns] if self.flip_perm is not None else [])
         self.blend = check_blend(frame.get('blend') if blend is None else blend)
         self.batch_size = int(batch_size) if batch_size is not None else (4 if on_cpu else 64)
         if self.batch_size < 1:
