@@ -75,6 +75,9 @@ def check_column_ends(locator: ColumnEndsLocator, ann_file: str, images_dir: str
             detections.setdefault(d['image_id'], []).append(d)
     rows = []
     images = [im for im in coco['images'] if all(lv in by_image.get(im['id'], {}) for lv in locator.levels)]
+    if not images:
+        raise SpineKeyError(f'{ann_file}: no film has vertebrae labelled {" and ".join(locator.levels)} with '
+                            'keypoints (the check needs each vertebra\'s level in its "label")')
     for im in (progress(images) if progress else images):
         found = locator.locate(read_gray(os.path.join(images_dir, im['file_name'])))
         truth = by_image[im['id']]

@@ -145,3 +145,6 @@ def test_check_column_ends_by_hand(tmp_path):
     s = out['summary']
     assert (s['T1']['within_half_a_level'], s['L5']['within_half_a_level']) == (1.0, 0.0)
     assert s['both_nearest_detections_true'] == 0.0
+    from spinekey.utils.errors import SpineKeyError
+    with pytest.raises(SpineKeyError, match='no film has vertebrae labelled T1 and L5'):
+        check_column_ends(Pointing(), _coco(tmp_path, labels=False), str(tmp_path))
