@@ -8,11 +8,9 @@ import numpy as np
 import torch
 
 from spinekey.apis.model_configs import build_model, model_config
-from spinekey.datasets.column_ends_dataset import cut_canvas, film_frame
+from spinekey.datasets.column_ends_dataset import CENTRE_SUFFIX, cut_canvas, film_frame
 from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
 from spinekey.utils.errors import SpineKeyError
-
-CENTRE_SUFFIX = '_centre'
 
 
 class ColumnEndsLocator:
@@ -91,8 +89,8 @@ def check_column_ends(locator: ColumnEndsLocator, ann_file: str, images_dir: str
             spacing = float(np.linalg.norm(_centre(truth[neighbour]['keypoints']) - centre)) if neighbour else np.nan
             row[level] = {'error_px': round(error, 2), 'error_levels': round(error / spacing, 3),
                           'sd_levels': round(found[level][2] / spacing, 3)}
-            dets = detections.get(im['id'], [])
             if results is not None:
+                dets = detections.get(im['id'], [])
                 near = min(dets, key=lambda d: np.linalg.norm(_centre(d['keypoints']) - point)) if dets else None
                 row[level]['nearest_is_true'] = bool(
                     near is not None and box_iou_xywh(near['bbox'], truth[level]['bbox'])[0, 0] >= 0.5)
@@ -100,11 +98,11 @@ def check_column_ends(locator: ColumnEndsLocator, ann_file: str, images_dir: str
     summary = {'films': len(rows)}
     for level in locator.levels:
         errs = np.array([r[level]['error_levels'] for r in rows], float)
-        summary[level] = {'median_error_px': float(np.median([r[level]['error_px'] for r in rows])) if rows else None,
-                          'within_half_a_level': float(np.mean(errs < 0.5)) if rows else None}
+        summary[level] = {'median_error_px': float(np.median([r[level]['error_px'] for r in rows])),
+                          'within_half_a_level': float(np.mean(errs < 0.5))}
         if results is not None:
             summary[level]['nearest_detection_is_true'] = float(np.mean([r[level]['nearest_is_true'] for r in rows]))
-    if results is not None and rows:
+    if results is not None:
         summary['both_nearest_detections_true'] = float(np.mean(
             [all(r[lv]['nearest_is_true'] for lv in locator.levels) for r in rows]))
     return {'summary': summary, 'films': rows}

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from mmdet.registry import DATASETS
 
-from spinekey.datasets.patch_geometry import PatchFrame
-from spinekey.datasets.vertebra_patch_dataset import photometric_jitter
+from spinekey.datasets.patch_geometry import PatchFrame, unturn_matrix
+from spinekey.datasets.vertebra_patch_dataset import PerItemDraws, photometric_jitter
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -28,8 +28,7 @@ def film_frame(height: int, width: int, size: int, fill: float = 0.95, scale: fl
     spans ``fill`` x ``size`` (times ``scale``), its centre at the canvas centre (plus ``shift`` in canvas
     pixels), turned by ``angle_deg``. Training jitters scale, angle and shift; inference uses the defaults."""
     s = fill * size / max(height, width) * scale
-    a = np.radians(angle_deg)
-    linear = s * np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    linear = s * unturn_matrix(angle_deg)
     centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
     half = (size - 1) / 2.0
     offset = np.array([half, half]) + np.asarray(shift, float) - linear @ centre
@@ -39,27 +38,28 @@ def film_frame(height: int, width: int, size: int, fill: float = 0.95, scale: fl
 def cut_canvas(film: np.ndarray, frame: PatchFrame) -> np.ndarray:
     """The canvas of ``frame``: the film shrunk (area-averaged first when it shrinks by more than 2x, so thin
     structures are not aliased away), black outside the film."""
+    source, matrix = film, frame.matrix
     shrink = 1.0 / frame.scale
     if shrink > 2.0:
         step = int(shrink // 2)
-        small = cv2.resize(film, (max(1, film.shape[1] // step), max(1, film.shape[0] // step)),
-                           interpolation=cv2.INTER_AREA)
-        scale_back = np.diag([film.shape[1] / small.shape[1], film.shape[0] / small.shape[0]])
+        source = cv2.resize(film, (max(1, film.shape[1] // step), max(1, film.shape[0] // step)),
+                            interpolation=cv2.INTER_AREA)
         matrix = frame.matrix.copy()
-        matrix[:, :2] = matrix[:, :2] @ scale_back
-        return cv2.warpAffine(small, matrix, (frame.size, frame.size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return cv2.warpAffine(film, frame.matrix, (frame.size, frame.size), flags=cv2.INTER_LINEAR,
+        matrix[:, :2] = matrix[:, :2] @ np.diag([film.shape[1] / source.shape[1], film.shape[0] / source.shape[0]])
+    return cv2.warpAffine(source, matrix, (frame.size, frame.size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+CENTRE_SUFFIX = '_centre'
 
 
 def end_names(levels: Sequence[str]) -> List[str]:
     """The locator's keypoint names: the centre of each end level (``T1_centre``, ``L5_centre``)."""
-    return [f'{level}_centre' for level in levels]
+    return [level + CENTRE_SUFFIX for level in levels]
 
 
 @DATASETS.register_module()
-class ColumnEndsDataset(torch.utils.data.Dataset):
+class ColumnEndsDataset(PerItemDraws, torch.utils.data.Dataset):
     """One item per film: the film in a canvas (1, 1, S, S) uint8 and the end vertebrae's centres (1, E, 2) in
     canvas pixels, with ``visible`` False for an end level the film's annotation lacks.
 
@@ -97,7 +97,6 @@ class ColumnEndsDataset(torch.utils.data.Dataset):
             if found:
                 target = np.array([found.get(lv, (np.nan, np.nan)) for lv in self.levels], float)
                 self.films.append((im['file_name'], target))
-        self._draws = 0
 
     @property
     def metainfo(self) -> dict:
@@ -106,12 +105,6 @@ class ColumnEndsDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.films)
-
-    def _rng(self, index: int) -> np.random.Generator:
-        if self.test_mode:
-            return np.random.default_rng(index)
-        self._draws += 1
-        return np.random.default_rng([torch.initial_seed() % 2 ** 32, index, self._draws])
 
     def frame_for(self, film_shape, rng: Optional[np.random.Generator]) -> PatchFrame:
         """The canvas frame of a film: jittered in training, :func:`film_frame`'s defaults otherwise."""

@@ -24,7 +24,7 @@ import torch
 from mmdet.registry import DATASETS
 
 from spinekey.datasets.patch_geometry import cut_patch, vertebra_frame
-from spinekey.datasets.vertebra_patch_dataset import photometric_jitter
+from spinekey.datasets.vertebra_patch_dataset import PerItemDraws, photometric_jitter
 from spinekey.structures.keypoint_names import CORNERS_4
 from spinekey.structures.levels import END_LEVEL_CLASSES, level_sort_key
 from spinekey.utils.errors import SpineKeyError
@@ -187,7 +187,7 @@ def load_detections(paths: Sequence[str], coco: dict, ann_path: str, score_thr: 
 
 
 @DATASETS.register_module()
-class EndLevelPatchDataset(torch.utils.data.Dataset):
+class EndLevelPatchDataset(PerItemDraws, torch.utils.data.Dataset):
     """One item per film: its end examples' patches (n, 1, S, S) uint8 and classes (n,) into END_LEVEL_CLASSES.
 
     Args:
@@ -235,7 +235,6 @@ class EndLevelPatchDataset(torch.utils.data.Dataset):
                 self.films.append((im['file_name'], examples, from_stage1))
         if not self.films:
             raise SpineKeyError(f'{path}: no film with labelled end vertebrae (annotations need label T1..L5)')
-        self._draws = 0
 
     @property
     def metainfo(self) -> dict:
@@ -270,12 +269,6 @@ class EndLevelPatchDataset(torch.utils.data.Dataset):
             else:
                 out.append((cls, self.simulate_stage1(truth[cls], rng)))
         return out
-
-    def _rng(self, index: int) -> np.random.Generator:
-        if self.test_mode:
-            return np.random.default_rng(index)
-        self._draws += 1
-        return np.random.default_rng([torch.initial_seed() % 2 ** 32, index, self._draws])
 
     def simulate_stage1(self, corners: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return simulate_stage1(corners, rng, self.shift_noise, self.corner_noise, self.scale_noise)

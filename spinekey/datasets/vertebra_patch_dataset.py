@@ -59,8 +59,21 @@ def load_error_bank(path: str, num_keypoints: int) -> np.ndarray:
     return bank.astype(np.float64)
 
 
+class PerItemDraws:
+    """The random draws of a training dataset's item: the same every time in ``test_mode`` (seeded by the item),
+    else new at every call (a worker's torch seed changes every epoch; the count keeps draws apart within one)."""
+    test_mode: bool = False
+    _draws: int = 0
+
+    def _rng(self, index: int) -> np.random.Generator:
+        if self.test_mode:
+            return np.random.default_rng(index)
+        self._draws += 1
+        return np.random.default_rng([torch.initial_seed() % 2 ** 32, index, self._draws])
+
+
 @DATASETS.register_module()
-class VertebraPatchDataset(torch.utils.data.Dataset):
+class VertebraPatchDataset(PerItemDraws, torch.utils.data.Dataset):
     """One item per film: its vertebrae's patches (n, 1, S, S) uint8 and targets (n, K, 2) in patch pixels.
 
     Args:
@@ -101,7 +114,6 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
         self.films = [(im['file_name'], np.stack(by_image[im['id']])) for im in coco['images'] if im['id'] in by_image]
         if not self.films:
             raise SpineKeyError(f'{path}: no film with a vertebra whose {k} keypoints are all visible')
-        self._draws = 0
         self.error_bank = load_error_bank(error_bank, k) if error_bank else None
         if not 0.0 <= error_bank_share <= 1.0:
             raise SpineKeyError(f'error_bank_share must be in [0, 1], got {error_bank_share}')
@@ -114,12 +126,6 @@ class VertebraPatchDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.films)
-
-    def _rng(self, index: int) -> np.random.Generator:
-        if self.test_mode:
-            return np.random.default_rng(index)
-        self._draws += 1  # a worker's torch seed changes every epoch; the count keeps draws apart within one
-        return np.random.default_rng([torch.initial_seed() % 2 ** 32, index, self._draws])
 
     def simulate_stage1(self, truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``truth`` (K, 2) moved the way stage 1 errs: an error drawn from the bank (a share
