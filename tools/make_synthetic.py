@@ -22,6 +22,10 @@ def parse_args():
     p.add_argument('--height', type=int, default=512)
     p.add_argument('--min-vertebrae', type=int, default=5)
     p.add_argument('--max-vertebrae', type=int, default=17)
+    p.add_argument('--column-ends', action='store_true',
+                   help='columns that run from C7 or down to the sacrum (S1), drawn as their anatomy differs (C7 '
+                        'smaller, S1 wide and tilted with the fused segments below it), labelled with their levels: '
+                        'the set the level-chain model is checked on (at most 19 vertebrae)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     return p.parse_args()
 
@@ -30,7 +34,8 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     spec = SyntheticSpec(width=args.width, height=args.height, min_vertebrae=args.min_vertebrae,
-                         max_vertebrae=args.max_vertebrae, num_keypoints=args.keypoints)
+                         max_vertebrae=args.max_vertebrae, num_keypoints=args.keypoints,
+                         column_ends=args.column_ends)
     try:
         spec.validate()
     except ValueError as err:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -22,6 +22,12 @@ from spinekey.io.atomic import atomic_write_json
 from spinekey.structures.levels import LEVELS
 from spinekey.measurement.geometry import genant_grade
 
+# With ``column_ends``: C7's body drawn smaller than the thoracic ones, S1 as the wide top of the sacrum tilted
+# forward (the sacral slope) with the fused segments below it drawn but not annotated, so a level can be read off
+# the column's anatomy (width, height scale of the column's body size)
+COLUMN_WITH_ENDS = LEVELS[LEVELS.index('C7'):]
+END_SCALE = {'C7': (0.8, 0.85), 'S1': (1.15, 0.9)}
+SACRAL_SLOPE_DEG = (12.0, 28.0)
 GENANT_REDUCTION = {0: (0.0, 0.12), 1: (0.21, 0.24), 2: (0.27, 0.38), 3: (0.42, 0.55)}
 MEYERDING_SLIP = {0: (0.0, 0.0), 1: (0.08, 0.22), 2: (0.28, 0.45), 3: (0.53, 0.70)}
 
@@ -37,12 +43,15 @@ class SyntheticSpec:
     pixel_spacing_mm: float = 0.3
     p_fracture: float = 0.12
     p_slip: float = 0.15
+    column_ends: bool = False    # a C7..S1 run holding C7 or the sacrum (S1), each drawn as its anatomy differs
 
     def validate(self) -> None:
         if self.num_keypoints not in (4, 6):
             raise ValueError(f'num_keypoints must be 4 or 6, got {self.num_keypoints}')
-        if not 1 <= self.min_vertebrae <= self.max_vertebrae <= 24:
-            raise ValueError(f'need 1 <= min_vertebrae <= max_vertebrae <= 24, got '
+        top = len(COLUMN_WITH_ENDS) if self.column_ends else 24
+        if not 1 <= self.min_vertebrae <= self.max_vertebrae <= top:
+            raise ValueError(f'need 1 <= min_vertebrae <= max_vertebrae <= {top}'
+                             f'{" (C7..S1) with column ends" if self.column_ends else ""}, got '
                              f'{self.min_vertebrae}..{self.max_vertebrae}')
         if self.width < 64 or self.height < 64:
             raise ValueError(f'image size must be at least 64x64, got {self.width}x{self.height}')
@@ -60,6 +69,7 @@ class Vertebra:
     genant_grade: int
     slip_fraction: float         # displacement over the vertebra below, fraction of its endplate length
     meyerding_grade: int
+    attached: Optional[np.ndarray] = None  # bone drawn with it, not annotated (the sacral segments below S1)
 
 
 def _bezier_corner(prev_pt, corner, next_pt, radius):
@@ -160,13 +170,39 @@ def _fit_inside(centers, body_w, body_h, spec):
     return [c + shift for c in centers]
 
 
+def _column_levels(rng, n: int, spec: SyntheticSpec) -> list:
+    """Level names top to bottom: ending at L5, or with ``column_ends`` a C7..S1 run starting at C7 or ending at
+    S1 (one of the two, by a coin), so one end of every column shows an anatomy that names the levels."""
+    if spec.column_ends:
+        start = 0 if rng.random() < 0.5 else len(COLUMN_WITH_ENDS) - n
+        return COLUMN_WITH_ENDS[start:start + n]
+    bottom_index = LEVELS.index('L5')
+    return LEVELS[bottom_index - n + 1:bottom_index + 1] if n <= bottom_index + 1 else [
+        f'V{i + 1}' for i in range(n)]
+
+
+def _sacrum(rng, center, axis, anterior: str, body_w: float, body_h: float):
+    """(centre, axis) of S1 turned by the sacral slope, its anterior edge down, and the fused segments below it
+    as one tapering polygon."""
+    slope = math.radians(rng.uniform(*SACRAL_SLOPE_DEG))
+    across = np.array([axis[1], -axis[0]])
+    if (across[0] < 0) == (anterior == 'left'):
+        across = -across  # ``across`` points to the posterior side
+    # turning the caudal axis towards the posterior side lowers the anterior edge of the endplates
+    turned = axis * math.cos(slope) + across * math.sin(slope)
+    centre = center + axis * 0.1 * body_h
+    back = np.array([turned[1], -turned[0]])
+    bottom = centre + turned * body_h * 0.45
+    tail = np.array([bottom + back * body_w * 0.5, bottom + turned * body_h * 1.6 + back * body_w * 0.12,
+                     bottom + turned * body_h * 1.6 - back * body_w * 0.12, bottom - back * body_w * 0.5])
+    return centre, turned, tail
+
+
 def generate_vertebrae(rng, spec: SyntheticSpec):
     """Sample the column: returns (vertebrae top to bottom, anterior side 'left'|'right')."""
     n, centers, axes, body_w, body_h = _layout(rng, spec)
     anterior = 'left' if rng.random() < 0.5 else 'right'
-    bottom_index = LEVELS.index('L5')
-    levels = LEVELS[bottom_index - n + 1:bottom_index + 1] if n <= bottom_index + 1 else [
-        f'V{i + 1}' for i in range(n)]
+    levels = _column_levels(rng, n, spec)
     # slips displace a vertebra and everything above it towards the anterior side
     slips = np.zeros(n)
     grades = np.zeros(n, dtype=int)
@@ -192,15 +228,22 @@ def generate_vertebrae(rng, spec: SyntheticSpec):
         h_mid_loss = reduction * h_post if crush else 0.0
         concavity = h_mid_loss / 2 + rng.uniform(0, 0.02) * body_h
         h_left, h_right = (h_ant, h_post) if anterior == 'left' else (h_post, h_ant)
-        outline, kps = _vertebra_geometry(centers[i], axes[i], body_w * rng.uniform(0.96, 1.04),
-                                          h_left, h_right, concavity, radius=0.1 * body_h)
+        centre, axis, width, attached = centers[i], axes[i], body_w * rng.uniform(0.96, 1.04), None
+        if spec.column_ends and levels[i] in END_SCALE:
+            scale_w, scale_h = END_SCALE[levels[i]]
+            width, h_left, h_right = width * scale_w, h_left * scale_h, h_right * scale_h
+            h_ant, h_post = h_ant * scale_h, h_post * scale_h
+            concavity *= scale_h
+            if levels[i] == 'S1':
+                centre, axis, attached = _sacrum(rng, centre, axis, anterior, body_w, body_h)
+        outline, kps = _vertebra_geometry(centre, axis, width, h_left, h_right, concavity, radius=0.1 * body_h)
         h_mid = (h_ant + h_post) / 2 - 2 * concavity
         reduction_real = max(1 - h_ant / h_post, 1 - h_mid / h_post)
         vertebrae.append(Vertebra(
             level=levels[i], outline=outline, keypoints=kps, height_anterior=float(h_ant),
             height_middle=float(h_mid), height_posterior=float(h_post),
             genant_grade=genant_grade(reduction_real), slip_fraction=float(slips[i]),
-            meyerding_grade=int(grades[i])))
+            meyerding_grade=int(grades[i]), attached=attached))
     return vertebrae, anterior
 
 
@@ -246,8 +289,8 @@ def render_image(rng, spec: SyntheticSpec, vertebrae: Sequence[Vertebra], anteri
     mask = np.zeros((h, w), np.uint8)
     rims = np.zeros((h, w), np.uint8)
     density = np.zeros((h, w), np.float32)
-    for v in vertebrae:
-        poly = np.round(v.outline * 4).astype(np.int32)
+    for outline in [v.outline for v in vertebrae] + [v.attached for v in vertebrae if v.attached is not None]:
+        poly = np.round(outline * 4).astype(np.int32)
         cv2.fillPoly(mask, [poly], 1, lineType=cv2.LINE_AA, shift=2)
         cv2.fillPoly(density, [poly], float(rng.uniform(0.8, 1.15)), shift=2)  # per-body bone density
         cv2.polylines(rims, [poly], True, 1, thickness=2, lineType=cv2.LINE_AA, shift=2)
@@ -322,7 +365,8 @@ def _line_angle(a, b, c, d) -> float:
 
 def _landmark_angles(vertebrae: Sequence[Vertebra]) -> dict:
     """Cobb (largest superior-to-inferior endplate angle, the upper vertebra above the lower: two different
-    vertebrae) and lordosis (L1 superior to L5 inferior when both exist, else none) from the exact landmarks."""
+    vertebrae) and lordosis (L1 superior to S1 superior when both exist, else L1 superior to L5 inferior, else
+    none) from the exact landmarks."""
     kp = [v.keypoints for v in vertebrae]
     best = (-1.0, 0, 0)
     for i in range(len(kp)):
@@ -332,7 +376,10 @@ def _landmark_angles(vertebrae: Sequence[Vertebra]) -> dict:
                 best = (a, i, j)
     levels = [v.level for v in vertebrae]
     lordosis = None
-    if 'L1' in levels and 'L5' in levels:
+    if 'L1' in levels and 'S1' in levels:  # L1 superior to S1 superior endplate
+        i, j = levels.index('L1'), levels.index('S1')
+        lordosis = _line_angle(kp[i]['top_left'], kp[i]['top_right'], kp[j]['top_left'], kp[j]['top_right'])
+    elif 'L1' in levels and 'L5' in levels:
         i, j = levels.index('L1'), levels.index('L5')
         lordosis = _line_angle(kp[i]['top_left'], kp[i]['top_right'], kp[j]['bottom_left'], kp[j]['bottom_right'])
     return {'cobb_deg': best[0], 'cobb_upper_level': levels[best[1]], 'cobb_lower_level': levels[best[2]],

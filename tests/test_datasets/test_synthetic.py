@@ -90,3 +90,60 @@ def test_looks_like_a_radiograph_not_boxes_on_black():
 def test_invalid_spec():
     with pytest.raises(ValueError, match='num_keypoints'):
         SyntheticSpec(num_keypoints=5).validate()
+
+
+def _turn_to_posterior(k, anterior):
+    """Degrees the body's caudal axis (mean of its two sides) turns towards the posterior side."""
+    a = np.subtract(k['bottom_left'], k['top_left']) + np.subtract(k['bottom_right'], k['top_right'])
+    deg = float(np.degrees(np.arctan2(a[0], a[1])))  # positive: towards image right
+    return deg if anterior == 'left' else -deg
+
+
+def test_column_ends_show_c7_or_the_sacrum_as_their_anatomy_differs():
+    spec = SyntheticSpec(column_ends=True, min_vertebrae=6, max_vertebrae=19, height=640)
+    chain = ['C7'] + [f'T{i}' for i in range(1, 13)] + [f'L{i}' for i in range(1, 6)] + ['S1']
+    anchors, slopes = set(), []
+    for index in range(40):
+        img, vertebrae, anterior = make_image(spec, 3, index)
+        levels = [v.level for v in vertebrae]
+        start = chain.index(levels[0])
+        assert levels == chain[start:start + len(levels)]  # a consecutive run of C7..S1
+        assert levels[0] == 'C7' or levels[-1] == 'S1'      # holding one end whose anatomy names the levels
+        anchors.update({levels[0], levels[-1]} & {'C7', 'S1'})
+        widths = {v.level: np.linalg.norm(np.subtract(v.keypoints['top_right'], v.keypoints['top_left']))
+                  for v in vertebrae}  # endplate lengths: the same whatever the body's tilt
+        middle = np.median([w for lv, w in widths.items() if lv not in ('C7', 'S1')])
+        if 'C7' in widths:
+            assert widths['C7'] < 0.9 * middle
+        for v in vertebrae:
+            assert (v.attached is not None) == (v.level == 'S1')  # the fused segments drawn, not annotated
+            pts = np.array(list(v.keypoints.values()))
+            assert pts.min() >= 0 and pts[:, 0].max() < spec.width and pts[:, 1].max() < spec.height
+        if levels[-1] == 'S1':
+            k = {v.level: v.keypoints for v in vertebrae}
+            # the sacral slope: S1 turned towards the posterior side (its anterior edge down) by the drawn 12-28
+            # deg, give or take the column's own bend and each body's +-3 deg between L5 and S1
+            slopes.append(_turn_to_posterior(k['S1'], anterior) - _turn_to_posterior(k['L5'], anterior))
+            assert vertebrae[-1].attached[:, 1].max() > max(y for _, y in k['S1'].values())  # below the S1 body
+    assert anchors == {'C7', 'S1'}
+    assert min(slopes) > 0 and 15 < np.mean(slopes) < 25
+
+
+def test_column_ends_lordosis_truth_is_l1_to_s1_superior(tmp_path):
+    from spinekey.measurement.spine import measure_spine
+    from spinekey.measurement.inputs import read_gt
+    spec = SyntheticSpec(column_ends=True, min_vertebrae=19, max_vertebrae=19, height=640)
+    write_dataset(str(tmp_path), 4, spec, seed=2)
+    truth = json.loads((tmp_path / 'truth.json').read_text())['images']
+    films = read_gt(str(tmp_path / 'det_train.json')) + read_gt(str(tmp_path / 'det_test.json'))
+    for film in films:
+        t = truth[film.file_name]
+        assert [v.label for v in film.vertebrae][-1] == 'S1'
+        # the package's measurement, on the annotated levels, is the independent computation
+        measured = measure_spine(film.vertebrae, t['anterior']).image['lordosis_deg']
+        assert measured == pytest.approx(t['lordosis_deg'], abs=0.02)  # rows are rounded to 0.01 deg
+
+
+def test_column_ends_has_at_most_nineteen_vertebrae():
+    with pytest.raises(ValueError, match=r'<= 19 \(C7..S1\)'):
+        SyntheticSpec(column_ends=True, max_vertebrae=20).validate()
