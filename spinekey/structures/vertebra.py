@@ -112,6 +112,24 @@ def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
+def hungarian_match(iou: np.ndarray, thr: float) -> List[Tuple[int, int, float]]:
+    """Pairs (gt_index, pred_index, iou) maximising total IoU, one-to-one, keeping pairs with IoU >= thr."""
+    from scipy.optimize import linear_sum_assignment
+    iou = np.asarray(iou, float)
+    if iou.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(-iou)
+    return [(int(r), int(c), float(iou[r, c])) for r, c in zip(rows, cols) if iou[r, c] >= thr]
+
+
+def pair_vertebrae(truth: Sequence[VertebraInput], found: Sequence[VertebraInput], iou_thr: float = 0.5
+                   ) -> Dict[int, int]:
+    """{index in ``found``: index in ``truth``}, one-to-one by the IoU of their boxes (vertebra_box) >= iou_thr;
+    every vertebra needs corners or a box."""
+    boxes = [np.array([vertebra_box(v) for v in vs], float).reshape(-1, 4) for vs in (truth, found)]
+    return {f: t for t, f, _ in hungarian_match(box_iou_matrix(*boxes), iou_thr)}
+
+
 def column_axis(centres: np.ndarray) -> np.ndarray:
     """Unit direction of the column through vertebra centres (N >= 2, 2): their principal axis, pointing down
     the film (y down)."""
