@@ -4,7 +4,7 @@ DEMO_DATA := data/synthetic
 DEMO_WORK := work_dirs/demo
 DEMO_CFG := configs/spinekey/spinekey_demo_cpu.py
 
-.PHONY: setup lock demo test aasce indicators clean-demo help browser-deps browser-test
+.PHONY: setup lock demo test aasce level-chain-check indicators clean-demo help browser-deps browser-test
 
 help:
 	@echo "make setup   create .venv and install SpineKey (mmcv from ../shared/wheelhouse or compiled)"
@@ -12,6 +12,7 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make lock    write constraints.txt from .venv (the versions make setup installs; after a green make test)"
 	@echo "make aasce AASCE_DIR=/path/to/aasce2019   convert, split, train both stages (CPU, ~2 h 10 min), evaluate on AASCE 2019"
+	@echo "make level-chain-check   the level chain checked on synthetic columns with C7 / the sacrum (~20 min)"
 	@echo "make indicators OUT=dir   re-run matching and evaluation on an inference.sh output folder"
 	@echo "make browser-test   install Chromium (Debian package) when missing, then test report.html in it"
 
@@ -36,6 +37,9 @@ browser-test: setup browser-deps
 
 aasce: setup  # AASCE 2019 end to end: make aasce AASCE_DIR=/path/to/aasce2019
 	@bash scripts/run_aasce.sh $(AASCE_DIR)
+
+level-chain-check: setup  # the learned level chain on exact truth (docs/aasce.md)
+	@bash scripts/level_chain_synthetic.sh
 
 indicators:  # re-run matching + evaluation on an inference.sh output folder: make indicators OUT=dir
 	@bash tools/generate_indicators.sh $(OUT)

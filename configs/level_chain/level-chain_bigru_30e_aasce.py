@@ -4,6 +4,8 @@
 # more threads only slow a model this small).
 # python tools/train.py configs/level_chain/level-chain_bigru_30e_aasce.py --work-dir work_dirs/level_chain_fold0
 #   --cfg-options train_dataloader.dataset.ann_file=fold0_train.json
+# Add train_dataloader.dataset.detections=<stage 1's results.json on the same training films> to train half the
+# items on what the detector really found there (p_detections; docs/aasce.md, the synthetic split's rows).
 _base_ = ['../_base_/default_runtime.py']
 model = dict(type='LevelChainModel', hidden=64)
 train_dataloader = dict(

@@ -6,7 +6,7 @@ from tests.conftest import ROOT, run_tool
 
 TOOLS = ['train.py', 'infer.py', 'evaluate_keypoints.py', 'convert_gt.py', 'match_iou.py', 'make_synthetic.py',
          'visualize.py', 'benchmark.py', 'test.py', 'report.py',
-         'export_annotations.py', 'stage1_errors.py', 'refine.py', 'check_column_ends.py']
+         'export_annotations.py', 'stage1_errors.py', 'refine.py', 'check_column_ends.py', 'check_level_chain.py']
 
 
 @pytest.mark.parametrize('tool', TOOLS)

@@ -7,17 +7,23 @@ with ``p_miss_end``); a C7 above T1 and an S1 below L5, each with ``p_extra`` (s
 their neighbours, the sacrum wider and tilted), labelled C7 / S1; a duplicate of one vertebra (``p_duplicate``)
 and a stray box off the column (``p_stray``), labelled "not a vertebra"; every corner moved as stage 1 errs, and
 scores drawn lower for the extras.
+
+Given ``detections`` (a detector's results.json on the same training films, tools/infer.py), a share
+``p_detections`` of the items are instead what the detector really found on a film, each detection labelled with
+the level of the true vertebra it pairs with (box IoU >= 0.5) or "not a vertebra": the duplicates, boxes
+straddling two vertebrae and sacral segments a simulation does not think of.
 """
 from __future__ import annotations
 
 import os
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmdet.registry import DATASETS
 
-from spinekey.structures.vertebra import CORNERS, VertebraInput, order_vertebrae
+from spinekey.structures.results import DEFAULT_SCORE_THR
+from spinekey.structures.vertebra import CORNERS, VertebraInput, order_vertebrae, pair_vertebrae
 from spinekey.models.level_chain.features import detection_features
 from spinekey.models.level_chain.level_chain_model import CHAIN_LEVELS, classes_of
 from spinekey.utils.errors import SpineKeyError
@@ -30,14 +36,38 @@ def _shifted(q: np.ndarray, offset: np.ndarray, widen: float = 1.0, turn_deg: fl
     return ((q - c) * [widen, 1.0]) @ rot.T + c + offset
 
 
+def detected_films(coco: dict, detections: str, score_thr: float = DEFAULT_SCORE_THR
+                   ) -> List[Tuple[Optional[float], List[VertebraInput], List[Optional[str]]]]:
+    """(film height, detections with corners in spine order, their true level or None) of every annotated film
+    of ``coco`` that the results file ``detections`` has (paired by file name)."""
+    from spinekey.io.coco_files import load_results
+    from spinekey.measurement.inputs import images_from_gt, images_from_results
+    truth = {im.file_name: im for im in images_from_gt(coco)}
+    truth.update({os.path.basename(k): v for k, v in list(truth.items())})
+    films = []
+    for film in images_from_results(load_results(detections), score_thr, gt=coco, source=detections):
+        gt = truth.get(film.file_name) or truth.get(os.path.basename(film.file_name))
+        labelled = [v for v in gt.vertebrae if v.label in CHAIN_LEVELS and v.has_corners()] if gt else []
+        found = [v for v in film.vertebrae if v.has_corners()]
+        if not labelled or not found:
+            continue
+        ordered = [found[i] for i in order_vertebrae(found)]
+        pairs = pair_vertebrae(labelled, ordered)
+        films.append((gt.height, ordered, [labelled[pairs[i]].label if i in pairs else None
+                                           for i in range(len(ordered))]))
+    return films
+
+
 @DATASETS.register_module()
 class SimulatedChainDataset(torch.utils.data.Dataset):
     """One item per annotated film (levels in each annotation's ``label``), ``repeats`` times an epoch, each a
-    fresh simulation: {'inputs': features (n, F), 'data_samples': {'labels': classes (n,)}}."""
+    fresh simulation or (``p_detections``, given ``detections``) the detector's own output on the film:
+    {'inputs': features (n, F), 'data_samples': {'labels': classes (n,)}}."""
 
     def __init__(self, ann_file: str, data_root: str = '', repeats: int = 4, p_miss: float = 0.03,
                  p_miss_end: float = 0.12, p_extra: float = 0.5, p_duplicate: float = 0.1, p_stray: float = 0.1,
-                 seed: int = 0, **_ignored):
+                 seed: int = 0, detections: Optional[str] = None, p_detections: float = 0.5,
+                 score_thr: float = DEFAULT_SCORE_THR, **_ignored):
         from spinekey.io.coco_files import load_coco_gt
         path = os.path.join(data_root, ann_file)
         coco = load_coco_gt(path)
@@ -54,6 +84,11 @@ class SimulatedChainDataset(torch.utils.data.Dataset):
         self.repeats = repeats
         self.p_miss, self.p_miss_end, self.p_extra = p_miss, p_miss_end, p_extra
         self.p_duplicate, self.p_stray, self.seed = p_duplicate, p_stray, seed
+        self.p_detections = p_detections
+        self.detected = detected_films(coco, detections, score_thr) if detections else []
+        if detections and not self.detected:
+            raise SpineKeyError(f'{detections}: no detections with corners on the films of {path} (paired by '
+                                'file name): give the detector\'s results.json on these training films')
         self._draws = 0
 
     @property
@@ -101,6 +136,9 @@ class SimulatedChainDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         self._draws += 1
         rng = np.random.default_rng([self.seed, index, self._draws, torch.initial_seed() % 2 ** 32])
-        ordered, names, height = self.simulate(index, rng)
+        if self.detected and rng.random() < self.p_detections:
+            height, ordered, names = self.detected[index % len(self.detected)]
+        else:
+            ordered, names, height = self.simulate(index, rng)
         return {'inputs': torch.from_numpy(detection_features(ordered, height)),
                 'data_samples': {'labels': torch.tensor(classes_of(names))}}

@@ -67,6 +67,38 @@ def test_a_briefly_trained_chain_names_a_clean_column_and_drops_an_injected_c7(t
     assert len(CHAIN_CLASSES) == len(CHAIN_LEVELS) + 1
 
 
+def _result(v, score=0.9, dy=0.0):
+    return {'image_id': 7, 'file_name': 'films/0.png', 'category_id': 1, 'bbox': [0, 0, 1, 1], 'score': score,
+            'keypoints': [c for n in CORNERS for c in (v.points[n][0], v.points[n][1] + dy, 1.0)]}
+
+
+def test_the_detectors_own_films_are_labelled_by_the_true_vertebra_each_detection_pairs_with(tmp_path):
+    from spinekey.models.level_chain.simulated_chains import detected_films
+    from spinekey.models.level_chain.level_chain_model import classes_of
+    coco_path = _coco(tmp_path, films=1)  # T1..L5 on 0.png, 1200 px tall
+    truth = column(17, top=60.0)
+    # T1, T2, T3, T5 found; a box straddling T2 and T3 (IoU 0.14 / 0.29); T4 found under the score threshold;
+    # the results name the film by a path of their own (paired by base name)
+    results = [_result(truth[i]) for i in (0, 1, 2, 4)] + [_result(truth[1], 0.5, dy=30.0), _result(truth[3], 0.1)]
+    (tmp_path / 'results.json').write_text(json.dumps(results))
+    films = detected_films(json.loads(coco_path.read_text()), str(tmp_path / 'results.json'))
+    assert len(films) == 1
+    height, ordered, names = films[0]
+    assert height == 1200 and names == ['T1', 'T2', None, 'T3', 'T5']
+    ds = SimulatedChainDataset(str(coco_path), repeats=1, detections=str(tmp_path / 'results.json'), p_detections=1.0)
+    item = ds[0]
+    assert item['data_samples']['labels'].tolist() == classes_of(names) and item['inputs'].shape[0] == 5
+
+
+def test_detections_of_other_films_are_one_line(tmp_path):
+    from spinekey.utils.errors import SpineKeyError
+    coco_path = _coco(tmp_path, films=1)
+    other = dict(_result(column(1)[0]), file_name='elsewhere.png')
+    (tmp_path / 'results.json').write_text(json.dumps([other]))
+    with pytest.raises(SpineKeyError, match='no detections with corners on the films of'):
+        SimulatedChainDataset(str(coco_path), detections=str(tmp_path / 'results.json'))
+
+
 @pytest.mark.parametrize('films', ['none', 'one', 'forty', 'one_side', 'turned', 'overlapping'])
 def test_odd_films_give_a_chain_never_an_exception(films, tmp_path):
     from spinekey.apis.level_chain import LevelChain
