@@ -18,6 +18,7 @@ from spinekey.measurement.chain import interpolate_vertebra
 from spinekey.structures.vertebra import (ImageInput, VertebraInput, order_vertebrae, pair_vertebrae,
                                           vertebra_box)
 from spinekey.apis.model_configs import build_model, model_config
+from spinekey.utils.errors import SpineKeyError
 
 AASCE_LEVELS = [f'T{i}' for i in range(1, 13)] + [f'L{i}' for i in range(1, 6)]
 
@@ -103,11 +104,14 @@ def check_on_detections(chain: LevelChain, gt_images: Sequence[ImageInput], pred
     preds = {os.path.basename(im.file_name): im for im in pred_images}
     preds.update({im.file_name: im for im in pred_images})  # paired by file name, else by base name
     films, totals = [], {'kept': 0, 'kept_right': 0, 'true_dropped': 0, 'filled': 0, 'filled_right': 0}
-    for gt in gt_images:
+    paired = [preds.get(gt.file_name) or preds.get(os.path.basename(gt.file_name)) for gt in gt_images]
+    if pred_images and not any(paired):
+        raise SpineKeyError('the results name none of the annotated films (paired by file name, else base name): '
+                            'give the results.json of the same films')
+    for gt, pred in zip(gt_images, paired):
         truth = [v for v in gt.vertebrae if v.label and vertebra_box(v) is not None]
         if not truth:
             continue
-        pred = preds.get(gt.file_name) or preds.get(os.path.basename(gt.file_name))
         found = [v for v in (pred.vertebrae if pred else []) if v.has_corners()]
         result = chain.apply(found, gt.height)
         kept = [v for i, v in enumerate(result.vertebrae) if i not in result.filled]

@@ -12,6 +12,7 @@ import torch
 from spinekey.apis.level_chain import LevelChainResult, check_on_detections
 from spinekey.measurement.chain import interpolate_vertebra
 from spinekey.structures.vertebra import ImageInput, VertebraInput
+from spinekey.utils.errors import SpineKeyError
 from tests.test_measurement.test_chain import column
 
 
@@ -57,10 +58,17 @@ def test_counts_by_hand():
 
 def test_a_film_without_results_counts_nothing_kept():
     truth = [replace(v, label=f'L{i + 1}') for i, v in enumerate(column(5))]
-    out = check_on_detections(GivenChain([lambda vs: LevelChainResult()]),
-                              [ImageInput(1, 'a/1.png', vertebrae=truth)],
-                              [ImageInput(2, 'b/other.png', vertebrae=truth)])  # the results of another film
-    assert out['summary']['kept'] == 0 and out['films'][0]['detected'] == 0
+    films = [ImageInput(1, 'a/1.png', vertebrae=truth), ImageInput(2, 'a/2.png', vertebrae=truth)]
+    out = check_on_detections(GivenChain([lambda vs: LevelChainResult(list(vs))] * 2), films,
+                              [ImageInput(2, 'b/2.png', vertebrae=truth)])  # film 2's results only
+    assert [(f['detected'], f['kept'], f['kept_right']) for f in out['films']] == [(0, 0, 0), (5, 5, 5)]
+
+
+def test_results_of_other_films_are_one_line():
+    truth = [replace(v, label=f'L{i + 1}') for i, v in enumerate(column(5))]
+    with pytest.raises(SpineKeyError, match='the results name none of the annotated films'):
+        check_on_detections(GivenChain([]), [ImageInput(1, 'a/1.png', vertebrae=truth)],
+                            [ImageInput(2, 'b/other.png', vertebrae=truth)])
 
 
 @pytest.fixture(scope='module')
