@@ -7,7 +7,6 @@ dropped ones with why, and a chain confidence (the lowest probability of a kept 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence
 
@@ -15,8 +14,8 @@ import numpy as np
 
 from spinekey.io.checkpoint import load_model_weights
 from spinekey.measurement.chain import interpolate_vertebra
-from spinekey.structures.vertebra import (ImageInput, VertebraInput, order_vertebrae, pair_vertebrae,
-                                          vertebra_box)
+from spinekey.structures.vertebra import (ImageInput, VertebraInput, film_named, films_by_name, order_vertebrae,
+                                          pair_vertebrae, vertebra_box)
 from spinekey.apis.model_configs import build_model, model_config
 from spinekey.utils.errors import SpineKeyError
 
@@ -101,10 +100,9 @@ def check_on_detections(chain: LevelChain, gt_images: Sequence[ImageInput], pred
     and is right when that vertebra's label is the level it was named; a kept detection with no true vertebra
     is wrong. Also: true vertebrae detected but dropped, filled levels (right when a true vertebra of that level
     lies within half the film's median spacing of it), films with every kept level right."""
-    preds = {os.path.basename(im.file_name): im for im in pred_images}
-    preds.update({im.file_name: im for im in pred_images})  # paired by file name, else by base name
+    preds = films_by_name(pred_images)
     films, totals = [], {'kept': 0, 'kept_right': 0, 'true_dropped': 0, 'filled': 0, 'filled_right': 0}
-    paired = [preds.get(gt.file_name) or preds.get(os.path.basename(gt.file_name)) for gt in gt_images]
+    paired = [film_named(preds, gt.file_name) for gt in gt_images]
     if pred_images and not any(paired):
         raise SpineKeyError('the results name none of the annotated films (paired by file name, else base name): '
                             'give the results.json of the same films')

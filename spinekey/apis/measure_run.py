@@ -26,7 +26,7 @@ from spinekey.measurement.inputs import read_gt, read_measure_input
 from spinekey.measurement.options import MeasureOptions
 from spinekey.measurement.spine import IMAGE_COLUMNS, VERTEBRA_COLUMNS
 from spinekey.structures.results import DEFAULT_SCORE_THR
-from spinekey.structures.vertebra import ImageInput
+from spinekey.structures.vertebra import ImageInput, film_named, films_by_name
 from spinekey.utils.errors import SpineKeyError
 
 # (file name, predicted [pt, mt, tl], true [pt, mt, tl], {'unc': [...] or None, 'qc_status', 'qc_reasons',
@@ -189,14 +189,11 @@ def write_chain_cost(out: str, pairs: Sequence[SmapePair], images: Sequence[Imag
     height and two annotated vertebrae."""
     from spinekey.evaluation.oracle_chain import ORACLE_IOU, oracle_chain_angles
     from spinekey.measurement.aasce import smape
-    truth = {}
-    for im in gt_images:
-        truth.setdefault(im.file_name, im)
-        truth.setdefault(os.path.basename(im.file_name), im)
+    truth = films_by_name(gt_images)
     predicted = {im.file_name: im for im in images}
     films = []
     for name, pred, true, _ in pairs:
-        gim = truth.get(name) or truth.get(os.path.basename(name))
+        gim = film_named(truth, name)
         pim = predicted.get(name)
         result = oracle_chain_angles(gim.vertebrae, pim.vertebrae, gim.height) if gim and pim else None
         if result is not None:

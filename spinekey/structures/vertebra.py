@@ -7,6 +7,7 @@ and read these records without importing each other.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -53,6 +54,23 @@ class ImageInput:
     dropped: int = 0  # detections below the score threshold
     # of those, the ones at or above a lower, faint threshold (read only for end completion, --complete-ends)
     faint: List[VertebraInput] = field(default_factory=list)
+
+
+def films_by_name(images: Sequence[ImageInput]) -> Dict[str, ImageInput]:
+    """Films keyed by file name and by base name (results from a folder carry bare names, GT files often keep a
+    sub-folder); a film's own name always finds it, and the first film of a base name keeps the base name. Look one
+    up with :func:`film_named`."""
+    out: Dict[str, ImageInput] = {}
+    for im in images:
+        out.setdefault(im.file_name, im)
+    for im in images:
+        out.setdefault(os.path.basename(im.file_name), im)
+    return out
+
+
+def film_named(by_name: Dict[str, ImageInput], file_name: str) -> Optional[ImageInput]:
+    """The film of ``by_name`` (films_by_name) named ``file_name``, else the one of its base name, else None."""
+    return by_name.get(file_name) or by_name.get(os.path.basename(file_name))
 
 
 @dataclass

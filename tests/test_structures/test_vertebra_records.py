@@ -66,3 +66,14 @@ def test_corner_names_by_position_and_levels_from_one_end():
         assign_levels(2, 'X9')
     with pytest.raises(LevelOverflow, match='3 vertebrae cannot end at C2'):
         assign_levels(3, 'C2')
+
+
+def test_films_are_found_by_their_name_else_their_base_name():
+    from spinekey.structures.vertebra import ImageInput, film_named, films_by_name
+    nested, bare, other = ImageInput(1, 'a/1.png'), ImageInput(2, '1.png'), ImageInput(3, 'b/2.png')
+    by_name = films_by_name([nested, bare, other])
+    assert film_named(by_name, '1.png') is bare          # a film's own name wins over another's base name
+    assert film_named(by_name, 'a/1.png') is nested
+    assert film_named(by_name, 'c/2.png') is other       # else the base name
+    assert film_named(by_name, '/abs/2.png') is other and film_named(by_name, '3.png') is None
+    assert film_named(films_by_name([nested, ImageInput(4, 'z/1.png')]), 'q/1.png') is nested  # first keeps it

@@ -23,7 +23,8 @@ import torch
 from mmdet.registry import DATASETS
 
 from spinekey.structures.results import DEFAULT_SCORE_THR
-from spinekey.structures.vertebra import CORNERS, VertebraInput, order_vertebrae, pair_vertebrae
+from spinekey.structures.vertebra import (CORNERS, VertebraInput, film_named, films_by_name, order_vertebrae,
+                                          pair_vertebrae)
 from spinekey.models.level_chain.features import detection_features
 from spinekey.models.level_chain.level_chain_model import CHAIN_LEVELS, classes_of
 from spinekey.utils.errors import SpineKeyError
@@ -42,11 +43,10 @@ def detected_films(coco: dict, detections: str, score_thr: float = DEFAULT_SCORE
     of ``coco`` that the results file ``detections`` has (paired by file name)."""
     from spinekey.io.coco_files import load_results
     from spinekey.measurement.inputs import images_from_gt, images_from_results
-    truth = {im.file_name: im for im in images_from_gt(coco)}
-    truth.update({os.path.basename(k): v for k, v in list(truth.items())})
+    truth = films_by_name(images_from_gt(coco))
     films = []
     for film in images_from_results(load_results(detections), score_thr, gt=coco, source=detections):
-        gt = truth.get(film.file_name) or truth.get(os.path.basename(film.file_name))
+        gt = film_named(truth, film.file_name)
         labelled = [v for v in gt.vertebrae if v.label in CHAIN_LEVELS and v.has_corners()] if gt else []
         found = [v for v in film.vertebrae if v.has_corners()]
         if not labelled or not found:
