@@ -34,6 +34,12 @@ def parse_args():
                       help="also cut each patch mirrored left-right and average the corners (twice the time; "
                            "default: the config's refine.flip_test, off)")
     flip.add_argument('--no-flip-test', dest='flip_test', action='store_false', help='no mirrored patch')
+    fill = p.add_mutually_exclusive_group()
+    fill.add_argument('--fill-missed', dest='fill_missed', action='store_true', default=None,
+                      help='also place the levels stage 1 missed inside the column: a seed interpolated between '
+                           'two neighbours one or two spacings too far apart, re-placed by the refiner and written '
+                           "as a new entry marked \"filled\" (default: the config's refine.fill_missed, off)")
+    fill.add_argument('--no-fill-missed', dest='fill_missed', action='store_false', help='place no missed level')
     p.add_argument('--blend', metavar='ivw|W', help="combine the refined keypoints with stage 1's: 'ivw' weights "
                    "each keypoint by the inverse of each stage's variance (needs stage 1's keypoint_unc), a number W "
                    "in [0, 1] is the refiner's weight (default: the config's refine.blend, off)")
@@ -49,14 +55,16 @@ def main() -> int:
     from spinekey.apis.refine import Refiner, refine_results_file
     run = refine_results_file(
         lambda: Refiner(args.config, args.checkpoint, device=args.device, passes=args.passes,
-                        rotate_test=args.rotate_test, blend=args.blend, flip_test=args.flip_test),
+                        rotate_test=args.rotate_test, blend=args.blend, flip_test=args.flip_test,
+                        fill_missed=args.fill_missed),
         args.results, args.out, args.images_dir,
         args.keypoint_names.split(',') if args.keypoint_names else None, args.score_thr,
         progress=lambda films: tqdm(films, desc='refine', unit='film', file=sys.stderr))
     for line in run.skipped:
         print(f'skipped: {line}', file=sys.stderr)
     print(f'wrote {args.out}: {run.refined} of {run.total} detections refined '
-          f'({run.passes} pass{"es" if run.passes > 1 else ""})')
+          f'({run.passes} pass{"es" if run.passes > 1 else ""})'
+          + (f', {run.filled} missed level(s) placed' if run.filled else ''))
     return 0
 
 

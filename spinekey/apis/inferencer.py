@@ -181,8 +181,8 @@ class SpineKeyInferencer:
             film.detections = instances_to_coco(sample.pred_instances, film.image_id, film.file_name,
                                                 self.score_thr if self.faint_thr is None else self.faint_thr)
             if self.refiner is not None and film.detections:
-                self.refiner.refine_detections(_gray_film(inputs[i], film.path), film.detections,
-                                               self.keypoint_names)
+                film.detections += self.refiner.refine_detections(_gray_film(inputs[i], film.path),
+                                                                  film.detections, self.keypoint_names)
             if self.keypoint_names:
                 vertebrae = [vertebra_from_result(d, self.keypoint_names) for d in film.detections]
                 for det, (status, reasons) in zip(film.detections, detection_qc(vertebrae, self.qc)):

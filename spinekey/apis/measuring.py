@@ -128,6 +128,8 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
         _end_level_rows(m, ends)
     if completed:
         _completed_rows(m, completed)
+    if any(v.filled for v in m.ordered):
+        _placed_rows(m)
     if options.custom:
         add_custom_columns(options.custom, m, m.vertebrae, spacing)
     notes = [n for n in (m.image.get('note'), side_note, read_note) if n]
@@ -181,6 +183,18 @@ def _completed_rows(m: SpineMeasurement, completed) -> None:
                                                 f'{v.score:.2f}) taken as the end of a short column') if n)
     m.image['note'] = '; '.join(n for n in [m.image.get('note'), f'end completion: {len(completed)} faint end '
                                             'vertebra(e) added'] if n)
+
+
+def _placed_rows(m: SpineMeasurement) -> None:
+    """Say which vertebrae are levels stage 1 missed and the refiner placed (spinekey.apis.missed_levels)."""
+    placed = 0
+    for v, row in zip(m.ordered, m.vertebrae):
+        if v.filled:
+            placed += 1
+            row['note'] = '; '.join(n for n in (row.get('note'), 'filled: a level stage 1 missed, placed by the '
+                                                'refiner between its neighbours') if n)
+    m.image['note'] = '; '.join(n for n in [m.image.get('note'), f'{placed} missed level(s) placed by the refiner']
+                                if n)
 
 
 def _end_level_rows(m: SpineMeasurement, ends) -> None:

@@ -18,6 +18,7 @@ import torch
 
 from spinekey.datasets.patch_geometry import cut_patch, mirror_frame, vertebra_frame
 from spinekey.io.checkpoint import checkpoint_dataset_meta, load_model_weights
+from spinekey.apis.missed_levels import MissedLevels, place_missed_levels
 from spinekey.apis.model_configs import build_model, model_config
 from spinekey.utils.errors import SpineKeyError
 
@@ -84,6 +85,8 @@ class Refiner:
     averaged in (None: the config's ``refine.flip_test``, default off).
     ``blend``: combine the refined keypoints with stage 1's (:func:`blend_keypoints`: 'ivw' or a weight on the
     refiner; None: the config's ``refine.blend``, default off).
+    ``fill_missed``: also place the levels stage 1 missed inside the column (spinekey.apis.missed_levels: True,
+    False or a dict of MissedLevels' fields; None: the config's ``refine.fill_missed``, default off).
     ``batch_size``: patches per forward pass (None: 4 on a CPU, 64 on a GPU). On a CPU small batches in
     channels-last layout are both faster and leaner: one AASCE film's 16 patches took 0.11 s in batches of 4
     against 0.27 s in one batch, and the refiner no longer doubles a film's peak memory (docs/performance.md).
@@ -91,7 +94,7 @@ class Refiner:
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu', passes: Optional[int] = None,
                  batch_size: Optional[int] = None, rotate_test: Optional[float] = None, blend=None,
-                 flip_test: Optional[bool] = None):
+                 flip_test: Optional[bool] = None, fill_missed=None):
         cfg = model_config(config, 'VertebraRefiner', 'a refiner', '; give the stage-2 config, e.g. '
                            'configs/refiner/refiner_lite0-integral_p192_5e_aasce_cpu.py')
         meta = checkpoint_dataset_meta(checkpoint)
@@ -123,6 +126,7 @@ class Refiner:
         # every view of a patch: (turn in degrees, mirrored)
         self.views = [(t, False) for t in turns] + ([(t, True) for t in turns] if self.flip_perm is not None else [])
         self.blend = check_blend(frame.get('blend') if blend is None else blend)
+        self.fill_missed = MissedLevels.from_setting(frame.get('fill_missed') if fill_missed is None else fill_missed)
         self.batch_size = int(batch_size) if batch_size is not None else (4 if on_cpu else 64)
         if self.batch_size < 1:
             raise SpineKeyError(f'refiner batch size must be 1 or more, got {batch_size}')
@@ -141,12 +145,13 @@ class Refiner:
                                 f'{list(names)}: use a refiner trained on the same keypoint set')
         return [list(names).index(n) for n in self.keypoint_names]
 
-    def refine(self, film: np.ndarray, keypoints: np.ndarray):
+    def refine(self, film: np.ndarray, keypoints: np.ndarray, passes: Optional[int] = None):
         """(keypoints (N, K, 2), sd (N, K, 2)) in film pixels, refiner keypoint order, from stage-1 keypoints
-        (N, K, 2) in the same order; a grayscale film (H, W) at native resolution."""
+        (N, K, 2) in the same order; a grayscale film (H, W) at native resolution. ``passes``: None, this
+        refiner's."""
         current = np.asarray(keypoints, np.float64).reshape(len(keypoints), -1, 2)
         sd = np.zeros_like(current)
-        for _ in range(self.passes):
+        for _ in range(self.passes if passes is None else passes):
             current, sd = self._one_pass(film, current)
         return current, sd
 
@@ -182,12 +187,13 @@ class Refiner:
         out_kp[..., 1] = np.clip(out_kp[..., 1], 0, h - 1)
         return out_kp, out_sd
 
-    def refine_detections(self, film: np.ndarray, detections: List[dict], names: Sequence[str]) -> None:
-        """Refine results.json ``detections`` of one film (keypoints in ``names`` order) in place."""
+    def refine_detections(self, film: np.ndarray, detections: List[dict], names: Sequence[str]) -> List[dict]:
+        """Refine results.json ``detections`` of one film (keypoints in ``names`` order) in place; returns the
+        entries of the missed levels it placed (``fill_missed``; none when off), for the caller to add."""
         usable = [d for d in detections if d.get('keypoints') and
                   np.all(np.isfinite(np.asarray(d['keypoints'], float)))]
         if not usable:
-            return
+            return []
         order = self.order_for(names)
         back = np.argsort(order)
         stage1 = np.stack([np.asarray(d['keypoints'], float).reshape(-1, 3) for d in usable])
@@ -201,11 +207,15 @@ class Refiner:
             d['keypoints_stage1'] = [round(float(v), 2) for v in s1.reshape(-1)]
             d['keypoints'] = [round(float(v), 2) for p, s in zip(kp, s1[:, 2]) for v in (*p, s)]
             d['keypoint_unc'] = [round(float(x), 3) for x in u]
+        if self.fill_missed is None:
+            return []
+        return place_missed_levels(self, film, usable, names, self.fill_missed)
 
 
 def refine_results(refiner: Refiner, results: List[dict], images_dir: str, names: Sequence[str],
                    score_thr: float = 0.0, progress=None) -> List[str]:
-    """Refine saved results.json entries in place, film by film (each film read once at native resolution).
+    """Refine saved results.json entries in place, film by film (each film read once at native resolution); the
+    levels the refiner places where stage 1 missed one (``refiner.fill_missed``) are appended to ``results``.
 
     Entries below ``score_thr`` keep stage 1's keypoints. Returns one line per film that could not be read
     (those keep stage 1's keypoints too). ``progress``: wraps the film iterator (a tqdm bar).
@@ -229,16 +239,17 @@ def refine_results(refiner: Refiner, results: List[dict], images_dir: str, names
         except SpineKeyError as err:
             skipped.append(f'{err}; stage-1 keypoints kept')
             continue
-        refiner.refine_detections(film, dets, names)
+        results.extend(refiner.refine_detections(film, dets, names))
     return skipped
 
 
 @dataclass
 class RefineRun:
-    refined: int          # detections whose keypoints the refiner re-placed
-    total: int            # detections in the file
+    refined: int          # detections whose keypoints the refiner re-placed (placed missed levels included)
+    total: int            # detections in the file (placed missed levels included)
     skipped: List[str]    # films not refined, with why
     passes: int
+    filled: int = 0       # missed levels the refiner placed (refiner.fill_missed)
 
 
 def refine_results_file(make_refiner: Callable[[], Refiner], results_path: str, out: str, images_dir: str,
@@ -261,4 +272,5 @@ def refine_results_file(make_refiner: Callable[[], Refiner], results_path: str, 
     refiner = make_refiner()
     skipped = refine_results(refiner, results, images_dir, names, score_thr, progress)
     atomic_write_json(out, results)
-    return RefineRun(sum('keypoints_stage1' in r for r in results), len(results), skipped, refiner.passes)
+    return RefineRun(sum('keypoints_stage1' in r for r in results), len(results), skipped, refiner.passes,
+                     sum(bool(r.get('filled')) for r in results))

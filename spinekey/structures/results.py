@@ -105,4 +105,4 @@ def vertebra_from_result(record: dict, names: Sequence[str], kpt_thr: float = 0.
     unc = ({n: float(u) for n, u in zip(names, unc) if is_finite_number(u) and u >= 0}
            if isinstance(unc, list) and len(unc) == len(names) else None)
     return VertebraInput(named_points(kps, names, False, kpt_thr), record.get('score'), None, record.get('bbox'),
-                         scores, unc)
+                         scores, unc, filled=bool(record.get('filled')))

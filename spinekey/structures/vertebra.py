@@ -27,6 +27,7 @@ class VertebraInput:
     bbox: Optional[Sequence[float]] = None  # x, y, w, h: orders a vertebra whose corners are missing
     keypoint_scores: Optional[Dict[str, float]] = None  # predictions: the model's score per keypoint name
     keypoint_unc: Optional[Dict[str, float]] = None     # predictions: each keypoint's uncertainty (px, 1 sd)
+    filled: bool = False  # predictions: a level stage 1 missed, placed by the refiner (spinekey.apis.missed_levels)
 
     def centre(self) -> Optional[np.ndarray]:
         corners = [self.points[n] for n in CORNERS if n in self.points]
