@@ -67,6 +67,8 @@ def draw_measurements(image: np.ndarray, m: SpineMeasurement, anterior: Optional
             cv2.polylines(img, [quad], True, REVIEW_COLOUR, thick + 1, cv2.LINE_AA)
         grade = row.get('genant_grade')
         label = f'{row.get("level") or "#" + str(row["order"])} Ha/Hp {row.get("wedge_ratio", float("nan")):.2f}'
+        if v.filled:  # a level stage 1 missed, placed by the refiner: not a detection, say so on the film
+            label = f'placed: {label}'
         if review:
             label = f'review: {label}'
         if grade:

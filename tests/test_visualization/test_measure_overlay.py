@@ -67,3 +67,23 @@ def test_a_label_reads_once_as_opencv_draws_it_alone():
     assert cols.min() >= org[0] - 4 and cols.max() <= org[0] + w + 4  # the box hugs the text
     text_cols = np.where(ink_alone.any(0))[0]
     assert text_cols.max() <= cols.max() and text_cols.min() >= cols.min()  # and holds all of it
+
+
+def test_a_placed_level_says_so_in_its_label():
+    """A level the refiner placed where stage 1 missed one (``filled``) is labelled "placed: ...": its label
+    box runs wider than the same vertebra's label when it was found."""
+    from spinekey.visualization.measure_overlay import LABEL_BACKGROUND
+    canvas = np.full((1400, 600), 90, np.uint8)
+
+    def label_width(filled):
+        spine = _spine()
+        spine[8].filled = filled
+        img = draw_measurements(canvas, measure_spine(spine, 'left', options=MeasureOptions(expected_levels=17)),
+                                'left')
+        x1, y1, x2, y2 = _outline_box(spine[8], pad=0)
+        row = img[(y1 + y2) // 2 - 3:(y1 + y2) // 2 + 3, x2:]
+        dark = (np.abs(row.astype(int) - LABEL_BACKGROUND).sum(-1) < 10).any(0)
+        return int(dark.sum())
+
+    found, placed = label_width(False), label_width(True)
+    assert found > 50 and placed > found + 30
