@@ -148,3 +148,18 @@ def test_refine_tool_places_a_missed_level_and_measure_says_so(refiner_files, tm
     rows = (tmp_path / 'm' / 'measurements.csv').read_text().splitlines()
     assert sum('filled: a level stage 1 missed, placed by the refiner' in r for r in rows) == 1
     assert '1 missed level(s) placed by the refiner' in (tmp_path / 'm' / 'images.csv').read_text()
+
+
+def test_odd_columns_place_nothing_rather_than_fail():
+    from spinekey.apis.missed_levels import MissedLevels, place_missed_levels
+    film = np.zeros((400, 300), np.uint8)
+    refiner = ShiftingRefiner()
+    stacked = _column([100] * 40)  # 40 detections on one spot: no spacing, no gap
+    unscored = [{k: v for k, v in d.items() if k != 'score'} for d in _column([0, 60, 180, 240])]
+    broken = _column([0, 60, 120, 240, 300])
+    broken[2]['keypoints'][0] = float('nan')  # a corner lost: left out, so two levels are missing from 60 to 240
+    for dets in ([], _column([0, 60]), stacked, unscored):
+        assert place_missed_levels(refiner, film, dets, NAMES, MissedLevels()) == []
+    assert refiner.calls == []  # nothing sent to the refiner
+    placed = place_missed_levels(refiner, film, broken, NAMES, MissedLevels())
+    assert [np.reshape(e['keypoints_stage1'], (-1, 3))[0, 1] for e in placed] == [120.0, 180.0]
