@@ -22,8 +22,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from spinekey.measurement.chain import levels_missed
-from spinekey.structures.vertebra import box_iou, column_axis
+from spinekey.measurement.chain import missed_places
+from spinekey.structures.vertebra import box_iou, order_centres
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -72,12 +72,9 @@ class Seed:
     score: float
 
 
-def column_order(keypoints: np.ndarray) -> np.ndarray:
+def column_order(keypoints: np.ndarray) -> List[int]:
     """Indices of vertebrae (N, K, 2) cranial to caudal along the column's principal axis."""
-    centres = np.asarray(keypoints, float).mean(1)
-    if len(centres) < 2:
-        return np.arange(len(centres))
-    return np.argsort((centres - centres.mean(0)) @ column_axis(centres), kind='stable')
+    return order_centres(np.asarray(keypoints, float).mean(1))
 
 
 def missed_level_seeds(keypoints: np.ndarray, scores: Sequence[float], rule: MissedLevels) -> List[Seed]:
@@ -88,16 +85,8 @@ def missed_level_seeds(keypoints: np.ndarray, scores: Sequence[float], rule: Mis
     if len(keypoints) < 3:
         return []
     steps = np.linalg.norm(np.diff(keypoints.mean(1), axis=0), axis=1)
-    spacing = float(np.median(steps))
-    seeds = []
-    for i, step in enumerate(steps):
-        missing = levels_missed(float(step), spacing, rule.gap_factor)
-        if not 0 < missing <= rule.max_per_gap:
-            continue
-        for j in range(1, missing + 1):
-            t = j / (missing + 1)
-            seeds.append(Seed(i, (1 - t) * keypoints[i] + t * keypoints[i + 1], float(min(scores[i], scores[i + 1]))))
-    return seeds
+    return [Seed(k, (1 - t) * keypoints[k] + t * keypoints[k + 1], float(min(scores[k], scores[k + 1])))
+            for k, t in missed_places(steps, rule.gap_factor, rule.max_per_gap)]
 
 
 def _box(points: np.ndarray) -> np.ndarray:

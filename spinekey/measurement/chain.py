@@ -99,22 +99,34 @@ def levels_missed(step: float, spacing: float, gap_factor: float) -> int:
     return int(round(step / spacing)) - 1 if spacing > 0 and step > gap_factor * spacing else 0
 
 
+def missed_places(steps: Optional[Sequence[float]], gap_factor: float, max_missing: Optional[int] = None
+                  ) -> List[Tuple[int, float]]:
+    """Where a column's missed levels lie: (k, t) for each, a fraction t of the way from vertebra k to k + 1,
+    ``steps`` being the centre-to-centre distances of the column in spine order (spacing: their median). A step
+    missing ``m`` levels holds them at t = 1/(m+1) .. m/(m+1); one missing more than ``max_missing`` none."""
+    if steps is None or not len(steps):
+        return []
+    spacing = float(np.median(steps))
+    places = []
+    for k, step in enumerate(steps):
+        missing = levels_missed(float(step), spacing, gap_factor)
+        if max_missing is None or missing <= max_missing:
+            places += [(k, m / (missing + 1)) for m in range(1, missing + 1)]
+    return places
+
+
 def _fill_gaps(links: List[ChainLink], gap_factor: float) -> Tuple[List[ChainLink], int]:
     """Insert interpolated vertebrae where the spacing between neighbours is a multiple of the median."""
     if len(links) < 3:
         return links, 0
-    steps = centre_steps([lk.vertebra for lk in links])
-    spacing = float(np.median(steps))
-    out, filled = [links[0]], 0
-    for k, step in enumerate(steps):
-        missing = levels_missed(step, spacing, gap_factor)
+    places = [(k, t) for k, t in missed_places(centre_steps([lk.vertebra for lk in links]), gap_factor)
+              if links[k].vertebra.has_corners() and links[k + 1].vertebra.has_corners()]
+    out = [links[0]]
+    for k in range(len(links) - 1):
         a, b = links[k].vertebra, links[k + 1].vertebra
-        if missing > 0 and a.has_corners() and b.has_corners():
-            for m in range(1, missing + 1):
-                out.append(ChainLink(interpolate_vertebra(a, b, m / (missing + 1)), None, filled=True))
-            filled += missing
+        out += [ChainLink(interpolate_vertebra(a, b, t), None, filled=True) for at, t in places if at == k]
         out.append(links[k + 1])
-    return out, filled
+    return out, len(places)
 
 
 def build_chain(vertebrae: Sequence[VertebraInput], n_levels: Optional[int] = 17, iou_thr: float = 0.5,

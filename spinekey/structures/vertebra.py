@@ -156,16 +156,21 @@ def column_axis(centres: np.ndarray) -> np.ndarray:
     return -axis if axis[1] < 0 else axis
 
 
+def order_centres(centres: np.ndarray) -> List[int]:
+    """Indices of centres (N, 2) cranial to caudal along their principal axis (robust to curves and rotated
+    films)."""
+    pts = np.asarray(centres, float).reshape(-1, 2)
+    if len(pts) < 2:
+        return list(range(len(pts)))
+    return [int(i) for i in np.argsort((pts - pts.mean(0)) @ column_axis(pts), kind='stable')]
+
+
 def order_vertebrae(vertebrae: Sequence[VertebraInput]) -> List[int]:
-    """Cranial-to-caudal order along the column's principal axis (robust to curves and rotated films);
-    vertebrae with neither corners nor a box are left out."""
+    """Cranial-to-caudal order along the column's principal axis; vertebrae with neither corners nor a box are
+    left out."""
     centres = [v.centre() for v in vertebrae]
     known = [i for i, c in enumerate(centres) if c is not None]
-    if len(known) < 2:
-        return known
-    pts = np.array([centres[i] for i in known])
-    axis = column_axis(pts)
-    return [known[i] for i in np.argsort((pts - pts.mean(0)) @ axis, kind='stable')]
+    return [known[i] for i in order_centres(np.array([centres[i] for i in known], float))]
 
 
 def centre_steps(ordered: Sequence[VertebraInput]) -> Optional[np.ndarray]:
