@@ -115,8 +115,9 @@ def place_missed_levels(refiner, film: np.ndarray, detections: List[dict], names
     """New results.json entries for the levels missed inside the film's column of ``detections`` (keypoints in
     ``names`` order, already refined or not), placed by ``refiner`` (a spinekey.apis.refine.Refiner) from their
     seeds; the detections themselves are not changed."""
+    # a level placed before (results refined twice) is part of the column: its gap is not a gap any more
     column = [d for d in detections if d.get('score', 0) >= rule.column_thr and d.get('keypoints')
-              and not d.get('filled') and np.all(np.isfinite(np.asarray(d['keypoints'], float)))]
+              and np.all(np.isfinite(np.asarray(d['keypoints'], float)))]
     if len(column) < 3:
         return []
     kps = np.stack([np.asarray(d['keypoints'], float).reshape(-1, 3)[:, :2] for d in column])

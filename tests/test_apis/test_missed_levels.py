@@ -82,6 +82,8 @@ def test_placed_levels_are_new_entries_marked_filled_and_found_ones_are_untouche
     # the refiner saw the seed in its own keypoint order
     seen, passes = refiner.calls[0]
     assert passes == 2 and seen[0] == pytest.approx(_quad(120)[::-1])
+    # refined again with the placed level in: nothing is placed twice
+    assert place_missed_levels(refiner, np.zeros((400, 300), np.uint8), dets + new, NAMES, MissedLevels()) == []
 
 
 def test_a_placed_level_that_lands_on_a_neighbour_is_dropped():
