@@ -186,7 +186,10 @@ def _completed_rows(m: SpineMeasurement, completed) -> None:
 
 
 def _placed_rows(m: SpineMeasurement) -> None:
-    """Say which vertebrae are levels stage 1 missed and the refiner placed (spinekey.apis.missed_levels)."""
+    """Say which vertebrae are levels stage 1 missed and the refiner placed (spinekey.apis.missed_levels), and
+    send the film to review: a placed level fills the gap that QC's ``count_low`` / ``gap`` reasons would have
+    flagged, and it is coarser than a found one (on AASCE a third of them were not on a missed vertebra)."""
+    from spinekey.measurement.qc import add_film_reason
     placed = 0
     for v, row in zip(m.ordered, m.vertebrae):
         if v.filled:
@@ -195,6 +198,9 @@ def _placed_rows(m: SpineMeasurement) -> None:
                                                 'refiner between its neighbours') if n)
     m.image['note'] = '; '.join(n for n in [m.image.get('note'), f'{placed} missed level(s) placed by the refiner']
                                 if n)
+    if 'qc_status' in m.image:
+        add_film_reason(m.image, f'levels_placed: {placed} level(s) stage 1 missed were placed by the refiner; '
+                                 'check them')
 
 
 def _end_level_rows(m: SpineMeasurement, ends) -> None:

@@ -149,7 +149,12 @@ def test_refine_tool_places_a_missed_level_and_measure_says_so(refiner_files, tm
     assert proc.returncode == 0, proc.stderr
     rows = (tmp_path / 'm' / 'measurements.csv').read_text().splitlines()
     assert sum('filled: a level stage 1 missed, placed by the refiner' in r for r in rows) == 1
-    assert '1 missed level(s) placed by the refiner' in (tmp_path / 'm' / 'images.csv').read_text()
+    images = (tmp_path / 'm' / 'images.csv').read_text()
+    assert '1 missed level(s) placed by the refiner' in images
+    assert 'levels_placed: 1 level(s) stage 1 missed were placed by the refiner' in images  # sent to review
+    proc = run_tool('tools/measure.py', '--input', str(tmp_path / 'n.json'), '--anterior', 'left',
+                    '--out', str(tmp_path / 'm2'))
+    assert proc.returncode == 0 and 'levels_placed' not in (tmp_path / 'm2' / 'images.csv').read_text()
 
 
 def test_odd_columns_place_nothing_rather_than_fail():
