@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from spinekey.measurement.chain import missed_places
-from spinekey.structures.vertebra import box_iou, order_centres
+from spinekey.structures.vertebra import box_iou, order_centres, points_box
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -89,15 +89,11 @@ def missed_level_seeds(keypoints: np.ndarray, scores: Sequence[float], rule: Mis
             for k, t in missed_places(steps, rule.gap_factor, rule.max_per_gap)]
 
 
-def _box(points: np.ndarray) -> np.ndarray:
-    return np.concatenate([points.min(0), points.max(0)])
-
-
 def filled_entry(placed: np.ndarray, unc: np.ndarray, seed: Seed, neighbours: Sequence[dict]) -> dict:
     """The results.json entry of a placed level (keypoints (K, 2) and their 1-sd (K,) in the results' order)."""
     first = neighbours[0]
     kp_scores = np.min([np.asarray(d['keypoints'], float).reshape(-1, 3)[:, 2] for d in neighbours], axis=0)
-    x1, y1, x2, y2 = _box(placed)
+    x1, y1, x2, y2 = points_box(placed)
     entry = {k: first[k] for k in ('image_id', 'file_name', 'category_id') if k in first}
     entry.update({
         'bbox': [round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)],
@@ -126,15 +122,11 @@ def place_missed_levels(refiner, film: np.ndarray, detections: List[dict], names
     seeds = missed_level_seeds(kps, [d['score'] for d in column], rule)
     if not seeds:
         return []
-    to_refiner = refiner.order_for(names)
-    back = np.argsort(to_refiner)
-    placed, sd = refiner.refine(film, np.stack([s.keypoints for s in seeds])[:, to_refiner], passes=rule.passes)
-    placed = placed[:, back]
-    unc = np.sqrt(np.mean(sd[:, back] ** 2, axis=-1))
+    placed, unc = refiner.refine_named(film, np.stack([s.keypoints for s in seeds]), names, passes=rule.passes)
     entries = []
     for seed, points, u in zip(seeds, placed, unc):
         pair = (column[seed.after], column[seed.after + 1])
-        if max(box_iou(_box(points), _box(kps[seed.after + k])) for k in (0, 1)) > rule.duplicate_iou:
+        if max(box_iou(points_box(points), points_box(kps[seed.after + k])) for k in (0, 1)) > rule.duplicate_iou:
             continue
         entries.append(filled_entry(points, u, seed, pair))
     return entries

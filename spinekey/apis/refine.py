@@ -155,6 +155,15 @@ class Refiner:
             current, sd = self._one_pass(film, current)
         return current, sd
 
+    def refine_named(self, film: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
+                     passes: Optional[int] = None):
+        """(keypoints (N, K, 2), their 1-sd (N, K)) in film pixels and in ``names`` order, from keypoints (N, K, 2)
+        in that order: :meth:`refine` with the keypoints matched to the refiner's by name."""
+        order = self.order_for(names)
+        back = np.argsort(order)
+        refined, sd = self.refine(film, np.asarray(keypoints, float)[:, order], passes)
+        return refined[:, back], np.sqrt(np.mean(sd[:, back] ** 2, axis=-1))
+
     def _one_pass(self, film: np.ndarray, keypoints: np.ndarray):
         """Each vertebra refined once per view of its patch (``views``: 0 and +-rotate_test degrees, each also
         mirrored with the flip test); the views' film-space corners averaged, their spread added to the learned
@@ -194,12 +203,8 @@ class Refiner:
                   np.all(np.isfinite(np.asarray(d['keypoints'], float)))]
         if not usable:
             return []
-        order = self.order_for(names)
-        back = np.argsort(order)
         stage1 = np.stack([np.asarray(d['keypoints'], float).reshape(-1, 3) for d in usable])
-        refined, sd = self.refine(film, stage1[:, order, :2])
-        refined = refined[:, back]
-        unc = np.sqrt(np.mean(sd[:, back] ** 2, axis=-1))  # (N, K): each keypoint's 1 sd, film pixels
+        refined, unc = self.refine_named(film, stage1[..., :2], names)  # unc (N, K): each keypoint's 1 sd, px
         if self.blend is not None:
             refined, unc = blend_keypoints(stage1[..., :2], _stage1_unc(usable, stage1.shape[1]), refined, unc,
                                            self.blend)

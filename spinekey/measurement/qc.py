@@ -14,7 +14,8 @@ import numpy as np
 
 from spinekey.measurement.uncertainty import IMAGE_UNC
 from spinekey.structures.vertebra import (CORNERS, SpineMeasurement, VertebraInput, box_iou, centre_steps,
-                                          column_axis, order_vertebrae, quad_height, quad_width, vertebra_quad)
+                                          column_axis, order_vertebrae, points_box, quad_height, quad_width,
+                                          vertebra_quad)
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,6 @@ def corners_in_order(quad: np.ndarray) -> bool:
 def quad_slope(q: np.ndarray) -> float:
     dx, dy = q[1] - q[0]
     return float(np.degrees(np.arctan2(dy, dx)))
-
-
-def _box(q: np.ndarray) -> np.ndarray:
-    return np.concatenate([q.min(0), q.max(0)])
 
 
 def neighbour_quads(quads: Sequence[Optional[np.ndarray]], i: int) -> List[np.ndarray]:
@@ -117,7 +114,7 @@ def vertebra_reasons(ordered: Sequence[VertebraInput], th: QCThresholds = QC_DEF
             if off is not None and off > th.slope_deg:
                 reasons.append(f'slope_outlier: tilted {off:.0f} deg against both neighbours')
             dupes = [j for j in (i - 1, i + 1) if 0 <= j < len(quads) and quads[j] is not None
-                     and box_iou(_box(q), _box(quads[j])) > th.duplicate_iou]
+                     and box_iou(points_box(q), points_box(quads[j])) > th.duplicate_iou]
             if dupes:
                 reasons.append(f'duplicate: overlaps vertebra #{dupes[0] + 1} (one vertebra found twice?)')
         out.append(reasons)

@@ -104,11 +104,17 @@ def quad_width(q: np.ndarray) -> float:
     return float((np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2)
 
 
+def points_box(points: np.ndarray) -> np.ndarray:
+    """[x1, y1, x2, y2] around points (K, 2)."""
+    points = np.asarray(points, float)
+    return np.concatenate([points.min(0), points.max(0)])
+
+
 def vertebra_box(v: VertebraInput) -> Optional[np.ndarray]:
     """[x1, y1, x2, y2]: around the four corners when all are known, else the record's own box."""
     q = vertebra_quad(v)
     if q is not None:
-        return np.concatenate([q.min(0), q.max(0)])
+        return points_box(q)
     if v.bbox is not None:
         x, y, w, h = v.bbox
         return np.array([x, y, x + w, y + h], float)

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from spinekey.apis.refine import Refiner
 from tests.conftest import run_tool
 
 NAMES = ['top_left', 'top_right', 'bottom_right', 'bottom_left']
@@ -25,8 +26,9 @@ def _column(ys, scores=None):
 
 class ShiftingRefiner:
     """Stands in for a Refiner: moves every keypoint by ``shift`` each pass (keypoint order reversed, to check the
-    order mapping), with an sd of 2 px."""
+    order mapping), with an sd of 2 px; keypoints matched by name as the Refiner matches them."""
     keypoint_names = NAMES[::-1]
+    refine_named = Refiner.refine_named
 
     def __init__(self, shift=(0.0, 0.0)):
         self.shift = np.asarray(shift, float)
