@@ -5,6 +5,13 @@ import sys
 
 import pytest
 
+# `make test` runs two xdist workers on CI's two cores: one math thread each, and in the tools they start (the
+# variable is inherited), so that torch in two workers and their subprocesses does not oversubscribe the cores.
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    import torch
+    torch.set_num_threads(1)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CONFIG = os.path.join(ROOT, 'configs', 'spinekey', 'spinekey_demo_cpu.py')
 

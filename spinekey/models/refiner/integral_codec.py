@@ -7,7 +7,7 @@ patch pixels) for the loss and for inference alike; the head owns only the netwo
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -30,13 +30,15 @@ class IntegralCodec:
         """Patch-pixel coordinate of each cell centre along one axis (pixel centres at integers)."""
         return (torch.arange(self.heatmap_size, device=device, dtype=torch.float32) + 0.5) * self.stride - 0.5
 
-    def encode(self, keypoints: torch.Tensor) -> torch.Tensor:
-        """Logits (N, K, H, W) peaked at ``keypoints`` (N, K, 2, patch pixels)."""
+    def encode(self, keypoints: torch.Tensor, sigma: Optional[float] = None) -> torch.Tensor:
+        """Logits (N, K, H, W) peaked at ``keypoints`` (N, K, 2, patch pixels): a log-Gaussian of ``sigma`` cells
+        (the codec's own by default)."""
+        sigma = self.sigma if sigma is None else sigma
         c = self.cell_centres(keypoints.device) / self.stride
         kp = keypoints / self.stride
         dx = c.view(1, 1, 1, -1) - kp[..., 0, None, None]
         dy = c.view(1, 1, -1, 1) - kp[..., 1, None, None]
-        return -(dx ** 2 + dy ** 2) / (2 * self.sigma ** 2)
+        return -(dx ** 2 + dy ** 2) / (2 * sigma ** 2)
 
     def decode(self, logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(keypoints (N, K, 2) in patch pixels, scores (N, K)) from logits (N, K, H, W)."""
