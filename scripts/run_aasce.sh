@@ -67,11 +67,22 @@ if [ "$REFINE" = 1 ]; then
     echo "== 4b/5 the refiner on those detections ($(cat "$REFINE_WORK/last_checkpoint"))"
     "$PY" tools/refine.py --results "$OUT/results.json" --images-dir "$DATA/images" --config "$REFINE_CFG" \
         --checkpoint "$(cat "$REFINE_WORK/last_checkpoint")" --score-thr "$INFER_THR" --out "$OUT/refined/results.json"
+    # whether averaging stage 1's corners in pays depends on how good stage 1 is (docs/aasce.md, "The refiner's
+    # heatmap regulariser"): a config that blends also gets the refiner's own corners as a row of their own
+    REFINE_BLEND=$("$PY" -c 'import sys; from mmengine.config import Config
+print(Config.fromfile(sys.argv[1]).get("refine", {}).get("blend"))' "$REFINE_CFG")
+    if [ "$REFINE_BLEND" != None ] && [ "$REFINE_BLEND" != 1 ] && [ "$REFINE_BLEND" != 1.0 ]; then
+        echo "== 4c/5 the refiner's own corners, not blended with stage 1's (--blend 1)"
+        "$PY" tools/refine.py --results "$OUT/results.json" --images-dir "$DATA/images" --config "$REFINE_CFG" \
+            --checkpoint "$(cat "$REFINE_WORK/last_checkpoint")" --score-thr "$INFER_THR" --blend 1 \
+            --out "$OUT/refined_unblended/results.json"
+    fi
 fi
 "$PY" tools/mask_corner_baseline.py --results "$OUT/results.json" --out "$OUT/baseline/results.json"
 
 echo "== 5/5 evaluation: stage 1 (keypoint head), the mask-corner baseline, then both stages"
 ROWS=("$OUT" "$OUT/baseline"); [ "$REFINE" = 1 ] && ROWS+=("$OUT/refined")
+[ -f "$OUT/refined_unblended/results.json" ] && ROWS+=("$OUT/refined_unblended")
 for d in "${ROWS[@]}"; do
     INTERVALS=(); [ "$d" = "$OUT/refined" ] && INTERVALS=(--intervals-config "$REFINE_CFG")
     "$PY" tools/match_iou.py --gt_file "$VAL" --result_file "$d/results.json" --out "$d/iou_results.json" \
@@ -96,11 +107,15 @@ if [ "$REFINE" = 1 ]; then
 fi
 "$PY" - "${ROWS[@]}" <<'PYEOF'
 import json, os, sys
-names = {0: 'stage 1', 1: 'mask-corner baseline', 2: 'stage 1 + refiner'}
+names = {0: 'stage 1', 1: 'mask-corner baseline', 2: 'stage 1 + refiner', 3: '  refiner, not blended'}
 for i, d in enumerate(sys.argv[1:]):
     m, s = (json.load(open(os.path.join(d, f))) for f in ('metrics.json', 'measurements/smape.json'))
     print(f"{names[i]:<22} MRE {m['EPE']:.1f} px, endplate tilt error {m['endplate_tilt_error_deg']:.2f} deg, "
           f"Cobb SMAPE {s['smape']:.2f}%  ({d})")
 PYEOF
+if [ -f "$OUT/refined_unblended/measurements/smape.json" ]; then
+    "$PY" tools/compare_smape.py "$OUT/refined/measurements/smape.json" \
+        "$OUT/refined_unblended/measurements/smape.json" | tail -1 | sed 's/^/unblended - blended: /'
+fi
 echo "AASCE run finished in ${SECONDS}s; stage 1: $OUT/metrics.json + measurements/smape.json," \
      "baseline: $OUT/baseline/$([ "$REFINE" = 1 ] && echo ", both stages: $OUT/refined/")"
