@@ -158,6 +158,9 @@ class VertebraRefiner(BaseModel):
         if codec not in ('integral', 'simcc', 'offset'):
             raise SpineKeyError(f"the refiner's codec must be 'integral', 'simcc' or 'offset', got {codec!r} "
                                 '(model.codec)')
+        if heatmap_reg < 0:
+            raise SpineKeyError(f'the heatmap regulariser\'s weight (model.heatmap_reg) must be 0 (off) or more, '
+                                f'got {heatmap_reg}')
         if heatmap_reg and codec != 'integral':
             raise SpineKeyError("the heatmap regulariser (model.heatmap_reg) needs the 'integral' codec, "
                                 f'got {codec!r}')

@@ -141,6 +141,8 @@ def test_the_heatmap_regulariser_is_a_loss_term_and_needs_the_integral_codec():
     assert 'loss_heatmap' not in _tiny_refiner()([patches], samples, mode='loss')
     with pytest.raises(SpineKeyError, match="heatmap_reg.*'integral' codec"):
         _tiny_refiner(codec='simcc', heatmap_reg=1.0)
+    with pytest.raises(SpineKeyError, match=r'heatmap_reg\) must be 0 \(off\) or more, got -1.0'):
+        _tiny_refiner(heatmap_reg=-1.0)
 
 
 class _TinyBackbone(torch.nn.Module):
