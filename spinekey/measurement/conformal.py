@@ -86,12 +86,14 @@ def interval(value: float, unc: Optional[float], column: str, cal: Calibration):
 
 def add_intervals(row: dict, columns: Sequence[str], cal: Optional[Calibration]) -> None:
     """``<column>_lo`` / ``<column>_hi`` for each column of ``row`` that has a value and an uncertainty
-    (``<column>_unc``): the calibrated range, or ``'uncalibrated'`` when the config has no calibration (a range
-    that promises nothing is not printed)."""
+    (``<column>_unc``): the calibrated range, or ``'uncalibrated'`` when the config has no calibration, or none
+    for this column (the AASCE configs calibrate the three AASCE angles only: their heights and clinical Cobb
+    angle say so rather than leave a blank a reader could take for a missing value; a range that promises
+    nothing is not printed)."""
     for c in columns:
         if row.get(c) is None or row.get(f'{c}_unc') is None:
             continue
-        if cal is None:
+        if cal is None or c not in (cal.widths if cal.mode == 'plain' else cal.factors):
             row[f'{c}_lo'] = row[f'{c}_hi'] = UNCALIBRATED
             continue
         bounds = interval(row[c], row.get(f'{c}_unc'), c, cal)

@@ -41,7 +41,8 @@ def test_intervals_in_the_rows_or_uncalibrated():
            'cobb_mt_deg': 12.0}
     add_intervals(row, ['cobb_deg', 'lordosis_deg', 'cobb_mt_deg'], cal)
     assert (row['cobb_deg_lo'], row['cobb_deg_hi']) == (4.0, 16.0)
-    assert 'lordosis_deg_lo' not in row and 'cobb_mt_deg_lo' not in row  # no factor / no uncertainty: no range
+    assert row['lordosis_deg_lo'] == row['lordosis_deg_hi'] == UNCALIBRATED  # no factor for it: no promise
+    assert 'cobb_mt_deg_lo' not in row  # no uncertainty: nothing to say
     small = {'cobb_deg': 2.0, 'cobb_deg_unc': 3.0}
     add_intervals(small, ['cobb_deg'], cal)
     assert small['cobb_deg_lo'] == 0.0  # an angle's range stops at 0
