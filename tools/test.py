@@ -4,6 +4,7 @@ with its test_evaluator (COCO bbox/segm AP and SpineKey's keypoint metrics).
 
 K, classes and keypoint names come from the checkpoint; the evaluators' annotation file from the test
 dataset (point it elsewhere with --cfg-options test_dataloader.dataset.data_root=... ann_file=...).
+--refine-config / --refine-checkpoint add stage 2 (the refiner) between the model and the metrics.
 """
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def parse_args():
     p.add_argument('--show-dir', help='write overlays (boxes, masks, keypoints) to WORK_DIR/<timestamp>/SHOW_DIR')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                    help='override config keys, e.g. test_dataloader.dataset.ann_file=my_test.json')
+    p.add_argument('--refine-config', help='stage 2: the refiner config (configs/refiner/...); every detection\'s '
+                                           'keypoints re-placed on its own full-resolution patch before the metrics')
+    p.add_argument('--refine-checkpoint', help='the refiner\'s weights (with --refine-config)')
+    p.add_argument('--refine-passes', type=int, help='refine again on the refined corners (default: the config\'s)')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
                    help='pytorch: started by torchrun (one process per GPU or CPU share)')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -38,7 +43,9 @@ def main() -> int:
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = load_config(args.config, args.cfg_options)
     metrics = runner_test(cfg, args.checkpoint, args.work_dir or default_work_dir(args.config, 'test'),
-                       launcher=args.launcher, out=args.out, show_dir=args.show_dir)
+                       launcher=args.launcher, out=args.out, show_dir=args.show_dir,
+                       refine_config=args.refine_config, refine_checkpoint=args.refine_checkpoint,
+                       refine_passes=args.refine_passes)
     print('test metrics: ' + ', '.join(f'{k}={v:.4f}' for k, v in metrics.items() if isinstance(v, float)))
     if args.out:
         print(f'wrote {args.out}')

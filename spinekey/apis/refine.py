@@ -164,6 +164,18 @@ class Refiner:
         refined, sd = self.refine(film, np.asarray(keypoints, float)[:, order], passes)
         return refined[:, back], np.sqrt(np.mean(sd[:, back] ** 2, axis=-1))
 
+    def refine_keypoints(self, film: np.ndarray, keypoints: np.ndarray, stage1_unc: Optional[np.ndarray],
+                         names: Sequence[str]):
+        """(keypoints (N, K, 2), 1-sd (N, K)) in film pixels and ``names`` order: stage 1's keypoints (N, K, 2) and
+        their uncertainty (N, K; None, or NaN where stage 1 gave none) refined (:meth:`refine_named`) and, when this
+        refiner blends, combined with stage 1's (:func:`blend_keypoints`). The one step from stage 1's corners to
+        the shipped ones, for results.json entries (:meth:`refine_detections`) and for mmdet's test loop
+        (spinekey.apis.refined_test_loop)."""
+        refined, unc = self.refine_named(film, keypoints, names)
+        if self.blend is not None:
+            refined, unc = blend_keypoints(keypoints, stage1_unc, refined, unc, self.blend)
+        return refined, unc
+
     def _one_pass(self, film: np.ndarray, keypoints: np.ndarray):
         """Each vertebra refined once per view of its patch (``views``: 0 and +-rotate_test degrees, each also
         mirrored with the flip test); the views' film-space corners averaged, their spread added to the learned
@@ -204,10 +216,7 @@ class Refiner:
         if not usable:
             return []
         stage1 = np.stack([np.asarray(d['keypoints'], float).reshape(-1, 3) for d in usable])
-        refined, unc = self.refine_named(film, stage1[..., :2], names)  # unc (N, K): each keypoint's 1 sd, px
-        if self.blend is not None:
-            refined, unc = blend_keypoints(stage1[..., :2], _stage1_unc(usable, stage1.shape[1]), refined, unc,
-                                           self.blend)
+        refined, unc = self.refine_keypoints(film, stage1[..., :2], _stage1_unc(usable, stage1.shape[1]), names)
         for d, s1, kp, u in zip(usable, stage1, refined, unc):
             d['keypoints_stage1'] = [round(float(v), 2) for v in s1.reshape(-1)]
             d['keypoints'] = [round(float(v), 2) for p, s in zip(kp, s1[:, 2]) for v in (*p, s)]

@@ -50,13 +50,23 @@ def results_dump_metric(out: str, cfg):
 
 
 def runner_test(cfg, checkpoint: str, work_dir: str, *, launcher: str = 'none', out: Optional[str] = None,
-             show_dir: Optional[str] = None) -> dict:
+             show_dir: Optional[str] = None, refine_config: Optional[str] = None,
+             refine_checkpoint: Optional[str] = None, refine_passes: Optional[int] = None) -> dict:
     """mmengine's Runner.test() of ``checkpoint`` on ``cfg``'s test split with its test_evaluator; returns the
-    metrics. ``out``: also the predictions (.json or .pkl); ``show_dir``: overlays under the run's folder."""
+    metrics. ``out``: also the predictions (.json or .pkl); ``show_dir``: overlays under the run's folder.
+    ``refine_config`` / ``refine_checkpoint``: both stages (spinekey.apis.refined_test_loop: the refiner between
+    the model's predictions and the evaluator)."""
     if out and not out.endswith(('.json', '.pkl', '.pickle')):
         raise SpineKeyError(f'--out {out}: give a .json (results.json) or .pkl file')
+    if bool(refine_config) != bool(refine_checkpoint):
+        raise SpineKeyError('the refiner needs both its config and its checkpoint (--refine-config, '
+                            '--refine-checkpoint)')
     cfg.launcher = launcher
     prepare_test_config(cfg, checkpoint, work_dir)
+    if refine_config:
+        import spinekey.apis.refined_test_loop  # noqa: F401  (registers RefinedTestLoop)
+        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, type='RefinedTestLoop', refine_config=refine_config,
+                            refine_checkpoint=refine_checkpoint, refine_passes=refine_passes)
     if show_dir:
         cfg.default_hooks.visualization.update(draw=True, test_out_dir=show_dir)
     if launcher == 'pytorch':

@@ -28,7 +28,8 @@ def _rle(mask: np.ndarray) -> dict:
 def instances_to_coco(pred_instances, image_id: int, file_name: str, score_thr: float = 0.0,
                       category_ids=None) -> List[dict]:
     """COCO results for one image: bbox [x, y, w, h], score, RLE segmentation, keypoints [x, y, s]*K and, when
-    the model gives it, keypoint_unc [px]*K (each keypoint's uncertainty, 1 sd).
+    the model gives it, keypoint_unc [px]*K (each keypoint's uncertainty, 1 sd); refined instances
+    (spinekey.apis.refined_test_loop) also keypoints_stage1 [x, y, s]*K, as tools/refine.py writes it.
 
     ``category_ids`` maps label index -> COCO category id (default label + 1).
     """
@@ -41,6 +42,7 @@ def instances_to_coco(pred_instances, image_id: int, file_name: str, score_thr: 
     kps = p.keypoints.numpy()[keep] if 'keypoints' in p else None
     kp_scores = p.keypoint_scores.numpy()[keep] if 'keypoints' in p else None
     kp_unc = p.keypoint_unc.numpy()[keep] if 'keypoint_unc' in p else None
+    stage1 = p.keypoints_stage1.numpy()[keep] if 'keypoints_stage1' in p else None
     out = []
     for i in range(len(boxes)):
         x1, y1, x2, y2 = (float(v) for v in boxes[i])
@@ -56,6 +58,9 @@ def instances_to_coco(pred_instances, image_id: int, file_name: str, score_thr: 
             entry['keypoints'] = [round(float(v), 3) for v in flat.reshape(-1)]
         if kp_unc is not None:
             entry['keypoint_unc'] = [round(float(v), 3) for v in kp_unc[i]]
+        if stage1 is not None:
+            flat = np.concatenate([stage1[i], kp_scores[i][:, None]], axis=1)
+            entry['keypoints_stage1'] = [round(float(v), 2) for v in flat.reshape(-1)]
         out.append(entry)
     return out
 
