@@ -116,6 +116,22 @@ def test_the_refiners_batching_and_layout_do_not_change_its_answer(refiner_files
         Refiner(*refiner_files, batch_size=0)
 
 
+@pytest.mark.parametrize('shape, top', [((10000, 600), 9950), ((120, 90), 70)])
+def test_a_huge_or_a_tiny_film_with_a_vertebra_on_its_edge_gets_corners_on_the_film(refiner_files, shape, top):
+    """Issue 32's bad input: a 10,000 px film (a vertebra cut by its bottom edge) and a film smaller than stage 1's
+    input: finite corners inside the film and an uncertainty, never an index error."""
+    from spinekey.apis.refine import Refiner
+    h, w = shape
+    film = np.full(shape, 60, np.uint8)
+    film[top:, 20:70] = 190
+    det = {'image_id': 0, 'file_name': 'film.png', 'bbox': [20, top, 50, 60], 'score': 0.9,
+           'keypoints': [20, top, 0.9, 70, top, 0.9, 70, top + 60, 0.9, 20, top + 60, 0.9]}  # runs off the film
+    Refiner(*refiner_files).refine_detections(film, [det], NAMES)
+    kp = np.reshape(det['keypoints'], (-1, 3))[:, :2]
+    assert np.isfinite(kp).all() and (kp >= 0).all() and (kp[:, 0] <= w - 1).all() and (kp[:, 1] <= h - 1).all()
+    assert len(det['keypoint_unc']) == 4 and all(np.isfinite(det['keypoint_unc']))
+
+
 def test_the_refiners_rotation_test_averages_its_turns(refiner_files):
     from spinekey.apis.refine import Refiner
     refiner = Refiner(*refiner_files, rotate_test=4)
