@@ -39,6 +39,9 @@ def parse_args():
                    '--gt, else the 4-corner or 6-point set)')
     p.add_argument('--anterior', choices=('auto', 'left', 'right'), default='auto',
                    help='anterior image side on lateral films; auto reads it from the image (default)')
+    p.add_argument('--view', choices=('lateral', 'ap'),
+                   help='the films\' view: ap (AP or PA) leaves out the lateral-film measures (Genant and Meyerding '
+                   'grades, slip, lordosis); default: --qc-config\'s view = ..., else ap with --aasce, else lateral')
     levels = p.add_mutually_exclusive_group()
     levels.add_argument('--bottom-level', help='level of the lowest vertebra (e.g. L5 or S1) when the input has '
                         'no labels')
@@ -96,7 +99,7 @@ def measure_options(args):
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
                              pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
                              chain=args.chain, custom=parse_custom_measures(args.define, args.define_file),
-                             overlay=args.save_vis, unc_samples=args.unc_samples)
+                             overlay=args.save_vis, unc_samples=args.unc_samples, view=args.view)
     options = options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,
                                  args.end_levels_config, args.end_levels_checkpoint, args.intervals_config,
                                  results=args.input)

@@ -31,3 +31,6 @@ default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2), logger=dict(
 #       --measure-dir work_dirs/aasce_lite0_cpu/ablation_fold0/plain/measure_best17
 qc = dict(min_score=0.435, min_keypoint_score=0.246, size_ratio=1.827, slope_deg=19.38, gap_factor=1.642,
           max_angle_unc_deg=10.25, film_flagged_min=3, extra_levels_ok=2)
+# AASCE films are AP: measuring leaves out the lateral-film measures (Genant and Meyerding grades, slip,
+# lordosis), whose "fractures" and "slips" on an AP film would be the scoliosis itself (docs/measurements.md)
+view = 'ap'

@@ -28,3 +28,6 @@ default_hooks = dict(checkpoint=dict(interval=4, max_keep_ckpts=3))
 # QC thresholds: those of spinekey_aasce_cpu.py (how they were chosen is said there)
 qc = dict(min_score=0.435, min_keypoint_score=0.246, size_ratio=1.827, slope_deg=19.38, gap_factor=1.642,
           max_angle_unc_deg=10.25, film_flagged_min=3, extra_levels_ok=2)
+# AASCE films are AP: measuring leaves out the lateral-film measures (Genant and Meyerding grades, slip,
+# lordosis), whose "fractures" and "slips" on an AP film would be the scoliosis itself (docs/measurements.md)
+view = 'ap'

@@ -6,7 +6,7 @@ image is read, which side is anterior and what goes into the rows of measurement
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -63,6 +63,20 @@ def load_gray(path: str) -> Tuple[np.ndarray, Optional[list]]:
     return read_gray(path), None
 
 
+def view_of(cfg, source: str, options: MeasureOptions) -> MeasureOptions:
+    """``options`` with the model config's film view (``view = 'ap'`` in the AASCE configs) where they set none.
+
+    Raises:
+        SpineKeyError: naming ``source``: a view that is neither 'lateral' nor 'ap'.
+    """
+    if options.view is not None or cfg.get('view') is None:
+        return options
+    try:
+        return replace(options, view=cfg.get('view'))
+    except ValueError as err:
+        raise SpineKeyError(f'{source}: {err}') from None
+
+
 def choose_anterior(side: str, image_input: ImageInput, gray) -> Tuple[str, str]:
     """(side, note): the user's side, else the one read from the image, else 'left' with a warning note."""
     if side != 'auto':
@@ -93,7 +107,9 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
         SpineKeyError: more vertebrae than levels from the given end level (one line naming the film).
     """
     read_note, file_spacing = '', None
-    need_image = options.anterior == 'auto' or options.overlay or options.end_levels is not None
+    # the anterior side is a lateral film's; on an AP film 'anterior' heights are the film's left side's
+    side = options.anterior if options.film_view == 'lateral' or options.anterior != 'auto' else 'left'
+    need_image = side == 'auto' or options.overlay or options.end_levels is not None
     from spinekey.io.dicom import is_dicom
     dicom_spacing = not im.pixel_spacing and image_path and is_dicom(image_path)  # IM0001 of a PACS export too
     if gray is None and image_path and (need_image or dicom_spacing):
@@ -102,7 +118,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
         except SpineKeyError as err:
             read_note = f'image not read ({err})'
     spacing = [options.pixel_spacing] * 2 if options.pixel_spacing else (im.pixel_spacing or file_spacing)
-    anterior, side_note = choose_anterior(options.anterior, im, gray)
+    anterior, side_note = choose_anterior(side, im, gray)
     height = im.height or (gray.shape[0] if gray is not None else None)
     vertebrae, chain, ends = im.vertebrae, None, None
     if options.level_chain is not None:
@@ -243,7 +259,6 @@ def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions
     model, the first one's vertebrae give measurements.csv and the overlay): images.csv's angles are the
     models' mean with the ensemble's uncertainty (spinekey.measurement.ensemble), and the film's QC is judged
     again on them, so an angle the models disagree on is an ``uncertain_angle``."""
-    from dataclasses import replace
 
     from spinekey.measurement.ensemble import combine_image_rows
     from spinekey.measurement.spine import spine_qc

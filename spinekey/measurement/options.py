@@ -9,6 +9,10 @@ from typing import Optional, Sequence, Tuple
 
 from spinekey.measurement.uncertainty import DEFAULT_SAMPLES
 
+# a lateral film shows fractures (Genant), slips (Meyerding) and lordosis; an AP (or PA) film shows the coronal
+# curve (Cobb), and its "wedging" and side shift are the scoliosis itself, not a fracture or a slip
+VIEWS = ('lateral', 'ap')
+
 
 @dataclass
 class MeasureOptions:
@@ -31,3 +35,15 @@ class MeasureOptions:
     end_levels: Optional[object] = None  # spinekey.apis.end_levels.EndLevels: the column's ends read off the film
     # spinekey.measurement.end_completion.EndCompletion: a short column's ends completed by faint detections
     end_completion: Optional[object] = None
+    # 'lateral' or 'ap' (AP or PA): an AP film gets no Genant / Meyerding grade, slip or lordosis. None: the
+    # model config's ``view`` where a caller has one, else 'ap' with the AASCE angles (AP films), else 'lateral'
+    view: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.view is not None and self.view not in VIEWS:
+            raise ValueError(f'unknown film view {self.view!r}; use one of {", ".join(VIEWS)}')
+
+    @property
+    def film_view(self) -> str:
+        """The view the film is measured as: ``view``, else 'ap' for the AASCE angles, else 'lateral'."""
+        return self.view or ('ap' if self.aasce else 'lateral')

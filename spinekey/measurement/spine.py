@@ -67,7 +67,10 @@ def _round(x, nd=3):
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), nd)
 
 
-def _vertebra_row(v: VertebraInput, anterior: str, spacing) -> Tuple[dict, List[str]]:
+AP_VIEW_NOTE = 'AP view: no Genant or Meyerding grade, slip or lordosis (lateral-film measures)'
+
+
+def _vertebra_row(v: VertebraInput, anterior: str, spacing, lateral: bool = True) -> Tuple[dict, List[str]]:
     row, notes = {}, []
     missing = [n for n in CORNERS if n not in v.points]
     if missing:
@@ -92,7 +95,8 @@ def _vertebra_row(v: VertebraInput, anterior: str, spacing) -> Tuple[dict, List[
         return row, notes
     row['wedge_ratio'] = _round(h['wedge_ratio'], 4)
     row['crush_ratio'] = _round(h['crush_ratio'], 4)
-    row['genant_grade'] = genant_grade(height_reduction(h))
+    if lateral:  # on an AP film the side heights differ by the scoliotic wedging, not by a fracture
+        row['genant_grade'] = genant_grade(height_reduction(h))
     return row, notes
 
 
@@ -177,10 +181,13 @@ def spine_rows(vertebrae: Sequence[VertebraInput], anterior: str, spacing, optio
         image_notes.append(f'{err}: levels left blank')
     if len(order) < len(vertebrae):
         image_notes.append(f'{len(vertebrae) - len(order)} vertebra(e) without keypoints or box were skipped')
+    lateral = options.film_view == 'lateral'
+    if not lateral:
+        image_notes.append(AP_VIEW_NOTE)
     for i, v in enumerate(out.ordered):
-        row, notes = _vertebra_row(v, anterior, spacing)
+        row, notes = _vertebra_row(v, anterior, spacing, lateral)
         row.update(level=out.levels[i], order=i + 1, score=_round(v.score, 4))
-        if i + 1 < len(out.ordered):
+        if lateral and i + 1 < len(out.ordered):
             slip, note = _slip(v, out.ordered[i + 1], anterior)
             if note:
                 notes.append(note)
@@ -208,7 +215,8 @@ def spine_angles(out: SpineMeasurement, image_height: Optional[float], options: 
         out.cobb_ends = (full[a], full[b])
         image.update(cobb_deg=_round(degrees, 2), cobb_upper_level=out.levels[full[a]] or f'#{full[a] + 1}',
                      cobb_lower_level=out.levels[full[b]] or f'#{full[b] + 1}')
-        _lordosis(out, full, image, image_notes)
+        if options.film_view == 'lateral':
+            _lordosis(out, full, image, image_notes)
         if options.aasce:
             _aasce_angles(out, full, image, image_height, image_notes, options.chain)
     image['note'] = '; '.join(image_notes)

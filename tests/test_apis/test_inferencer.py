@@ -75,6 +75,24 @@ def test_measuring_can_be_switched_off(trained, film_path):
     assert film.ok and film.vertebrae == [] and film.image == {}
 
 
+def test_an_ap_models_config_measures_its_films_as_ap(trained, sk, film_path):
+    """``view = 'ap'`` in the model config (the AASCE configs): no fracture or slip grades, no lordosis; a view
+    the measure options name wins; a bad view is one line naming the config."""
+    from spinekey.utils.errors import SpineKeyError
+    opts = {'model.test_cfg.rcnn.score_thr': 0.0, 'model.test_cfg.rcnn.max_per_img': 10}
+    ap = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], score_thr=0.0, measure=OPTIONS,
+                            cfg_options=dict(opts, view='ap'))
+    assert sk.measure.view is None and ap.measure.view == 'ap'
+    film, lateral = ap(film_path), sk(film_path)
+    assert film.vertebrae and all('genant_grade' not in r and 'meyerding_grade' not in r for r in film.vertebrae)
+    assert any('genant_grade' in r for r in lateral.vertebrae) and 'AP view' in film.image['note']
+    told = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], measure=MeasureOptions(view='lateral'),
+                              cfg_options={'view': 'ap'})
+    assert told.measure.view == 'lateral'
+    with pytest.raises(SpineKeyError, match="spinekey_demo_cpu.py: unknown film view 'sideways'"):
+        SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], cfg_options={'view': 'sideways'})
+
+
 def test_half_precision_runs_the_backbone_only_and_restores_the_model(sk, film_path):
     import torch
 

@@ -177,3 +177,25 @@ def test_no_lordosis_without_its_levels_and_a_note_says_why():
     # levels known, no lumbar
     thoracic = measure_spine(column(6), 'left', options=MeasureOptions(top_level='T1', unc_samples=0))
     assert thoracic.image.get('lordosis_deg') is None and 'lordosis' not in thoracic.image['note']
+
+
+def test_an_ap_film_gets_no_lateral_film_measures():
+    """On an AP film a wedged vertebra is scoliosis, not a fracture, and its side shift is not a slip: the same
+    column measured as a lateral film and as an AP one (by the option, or implied by the AASCE angles)."""
+    spine = _wedged_column()  # the 20-deg wedge: a Genant grade on a lateral film
+    spine[3].points = {n: (x + 12, y) for n, (x, y) in spine[3].points.items()}  # shifted: a slip on a lateral film
+    lateral = measure_spine(spine, 'left', options=MeasureOptions(top_level='L1', unc_samples=0))
+    assert max(r['genant_grade'] for r in lateral.vertebrae) >= 1
+    assert any(r.get('meyerding_grade') is not None for r in lateral.vertebrae)
+    assert lateral.image['lordosis_deg'] is not None and 'AP view' not in lateral.image['note']
+    for options in (MeasureOptions(top_level='L1', unc_samples=0, view='ap'),
+                    MeasureOptions(top_level='L1', unc_samples=0, aasce=True)):
+        ap = measure_spine(spine, 'left', image_height=400, options=options)
+        for row, same in zip(ap.vertebrae, lateral.vertebrae):
+            assert not {'genant_grade', 'slip_percent', 'meyerding_grade'} & set(row)
+            assert row['wedge_ratio'] == same['wedge_ratio']  # the side heights are still measured
+        assert ap.image.get('lordosis_deg') is None and ap.image['cobb_deg'] == lateral.image['cobb_deg']
+        assert 'AP view: no Genant or Meyerding grade' in ap.image['note']
+    assert MeasureOptions(aasce=True, view='lateral').film_view == 'lateral'  # a user's word wins
+    with pytest.raises(ValueError, match="unknown film view 'sideways'"):
+        MeasureOptions(view='sideways')

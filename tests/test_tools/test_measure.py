@@ -162,3 +162,30 @@ def test_films_without_detections_get_a_review_row(synthetic_dir, tmp_path):
     none = list(csv.DictReader(open(tmp_path / 'none' / 'images.csv')))
     assert [r['file_name'] for r in none] == [first['file_name'], 'empty.png']  # by image id
     assert all(r['qc_status'] == 'review' for r in none)
+
+
+def test_the_films_view_comes_from_the_model_config_unless_the_flag_says(synthetic_dir, tmp_path):
+    """An AP model's config (``view = 'ap'``, as the AASCE configs) leaves the lateral-film measures out of
+    measurements.csv and images.csv; ``--view lateral`` puts them back; a bad view is one line naming the config."""
+    ann = os.path.join(synthetic_dir, 'det_train.json')
+    (tmp_path / 'ap.py').write_text("view = 'ap'\n")
+    (tmp_path / 'bad.py').write_text("view = 'sideways'\n")
+    runs = {}
+    for name, flags in {'plain': ['--anterior', 'left'], 'ap': ['--qc-config', str(tmp_path / 'ap.py')],
+                        'lateral': ['--qc-config', str(tmp_path / 'ap.py'), '--view', 'lateral']}.items():
+        proc = run_tool('tools/measure.py', '--input', ann, '--out', str(tmp_path / name), '--bottom-level', 'L5',
+                        '--unc-samples', '0', *flags)
+        assert proc.returncode == 0, proc.stderr
+        runs[name] = _read(tmp_path / name / 'measurements.csv'), _read(tmp_path / name / 'images.csv')
+    for name in ('plain', 'lateral'):
+        rows, images = runs[name]
+        assert all(r['genant_grade'] != '' for r in rows) and any(im['lordosis_deg'] for im in images)
+    rows, images = runs['ap']
+    assert all(r['genant_grade'] == r['meyerding_grade'] == r['slip_percent'] == '' for r in rows)
+    assert all(im['lordosis_deg'] == '' and 'AP view' in im['note'] for im in images)
+    # the side heights are still measured; on an AP film 'anterior' is the film's left side
+    assert [r['wedge_ratio'] for r in rows] == [r['wedge_ratio'] for r in runs['plain'][0]]
+    proc = run_tool('tools/measure.py', '--input', ann, '--out', str(tmp_path / 'x'), '--qc-config',
+                    str(tmp_path / 'bad.py'))
+    assert proc.returncode == 2 and proc.stderr.count('\n') == 1 and "bad.py: unknown film view 'sideways'" \
+        in proc.stderr
