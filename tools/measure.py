@@ -41,7 +41,8 @@ def parse_args():
                    help='anterior image side on lateral films; auto reads it from the image (default)')
     p.add_argument('--view', choices=('lateral', 'ap'),
                    help='the films\' view: ap (AP or PA) leaves out the lateral-film measures (Genant and Meyerding '
-                   'grades, slip, lordosis); default: --qc-config\'s view = ..., else ap with --aasce, else lateral')
+                   'grades, slip, lordosis); default: --qc-config\'s view = ..., else a DICOM film\'s '
+                   'ViewPosition tag, else ap with --aasce, else lateral')
     levels = p.add_mutually_exclusive_group()
     levels.add_argument('--bottom-level', help='level of the lowest vertebra (e.g. L5 or S1) when the input has '
                         'no labels')

@@ -68,6 +68,22 @@ def window_to_uint8(pixels: np.ndarray, center: Optional[float], width: Optional
     return np.clip((x - low) / (high - low) * 255.0, 0, 255).round().astype(np.uint8)
 
 
+# DICOM ViewPosition (0018,5101) of a spine film: the projection, as the measurements understand it
+# (decubitus and oblique views say nothing about which measures apply: None)
+VIEW_POSITIONS = {'AP': 'ap', 'PA': 'ap', 'LL': 'lateral', 'RL': 'lateral', 'LAT': 'lateral', 'LATERAL': 'lateral'}
+
+
+def dicom_view(path: str) -> Optional[str]:
+    """'ap' or 'lateral' from a DICOM film's ViewPosition tag (header only, no pixels read); None when the file
+    has no such tag, another projection, or cannot be read (reading the film itself then says why)."""
+    try:
+        import pydicom
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # pydicom raises many kinds; reading the film itself names the problem
+        return None
+    return VIEW_POSITIONS.get(str(ds.get('ViewPosition', '') or '').strip().upper())
+
+
 def read_dicom(path: str) -> Tuple[np.ndarray, Optional[list]]:
     """(grayscale uint8 image [H, W], pixel spacing [row, col] mm or None). One-line SpineKeyError otherwise."""
     try:

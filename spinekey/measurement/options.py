@@ -36,7 +36,8 @@ class MeasureOptions:
     # spinekey.measurement.end_completion.EndCompletion: a short column's ends completed by faint detections
     end_completion: Optional[object] = None
     # 'lateral' or 'ap' (AP or PA): an AP film gets no Genant / Meyerding grade, slip or lordosis. None: the
-    # model config's ``view`` where a caller has one, else 'ap' with the AASCE angles (AP films), else 'lateral'
+    # model config's ``view`` where a caller has one, else a DICOM film's ViewPosition (spinekey.apis.measuring),
+    # else 'ap' with the AASCE angles (AP films), else 'lateral'
     view: Optional[str] = None
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from tests.conftest import run_tool  # noqa: E402
 
 
 def write_dicom(path, pixels, photometric='MONOCHROME2', window=None, spacing=(0.2, 0.3), imager=False,
-                frames=1, pixel_data=True, syntax=ExplicitVRLittleEndian, slope=None, intercept=None):
+                frames=1, pixel_data=True, syntax=ExplicitVRLittleEndian, slope=None, intercept=None, view=None):
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -43,6 +43,8 @@ def write_dicom(path, pixels, photometric='MONOCHROME2', window=None, spacing=(0
         ds.WindowCenter, ds.WindowWidth = window
     if slope is not None:
         ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
+    if view is not None:
+        ds.ViewPosition = view
     ds.save_as(path, enforce_file_format=True)
     return path
 
@@ -158,3 +160,31 @@ def test_spacing_reaches_converted_coco_and_measurements(tmp_path):
     import csv
     rows = list(csv.DictReader(open(tmp_path / 'm' / 'measurements.csv')))
     assert float(rows[0]['height_anterior_mm']) == pytest.approx(40 * 0.5)  # spacing read from the DICOM
+
+
+@pytest.mark.parametrize('tag, view', [('AP', 'ap'), ('PA', 'ap'), (' ll ', 'lateral'), ('RL', 'lateral'),
+                                       ('LLO', None), (None, None)])
+def test_the_view_position_tag_says_ap_or_lateral(tmp_path, tag, view):
+    from spinekey.io.dicom import dicom_view
+    assert dicom_view(str(write_dicom(tmp_path / 'a.dcm', ramp(), view=tag))) == view
+    (tmp_path / 'junk.dcm').write_bytes(b'\0' * 128 + b'DICM' + b'garbage')
+    assert dicom_view(str(tmp_path / 'junk.dcm')) is None  # the film's own read says what is wrong
+
+
+def test_a_dicom_films_view_decides_its_measures_unless_someone_said(tmp_path):
+    """measure_film on a DICOM tagged AP measures it as AP; a view the user or the model config gave wins."""
+    from spinekey.apis.measuring import measure_film
+    from spinekey.measurement.options import MeasureOptions
+    from spinekey.structures.vertebra import ImageInput, VertebraInput
+    column = [VertebraInput({'top_left': (10, y), 'top_right': (50, y + 3), 'bottom_right': (50, y + 20),
+                             'bottom_left': (10, y + 15)}) for y in (5, 30, 55)]  # wedged: a grade if lateral
+    im = ImageInput(image_id=1, file_name='a.dcm', vertebrae=column)
+    ap_film = str(write_dicom(tmp_path / 'a.dcm', ramp(), view='AP'))
+    plain = str(write_dicom(tmp_path / 'b.dcm', ramp()))
+    opts = MeasureOptions(anterior='left', unc_samples=0)
+    tagged = measure_film(im, opts, ap_film)
+    assert 'AP view' in tagged.image['note'] and all('genant_grade' not in r for r in tagged.vertebrae)
+    untagged = measure_film(im, opts, plain)
+    assert 'AP view' not in untagged.image['note'] and all('genant_grade' in r for r in untagged.vertebrae)
+    told = measure_film(im, MeasureOptions(anterior='left', unc_samples=0, view='lateral'), ap_film)
+    assert all('genant_grade' in r for r in told.vertebrae)
