@@ -106,6 +106,14 @@ if [ "$REFINE" = 1 ]; then
         --out "$OUT/refined/measurements/intervals_fit.json" > "$OUT/refined/measurements/conformal.py" \
         && echo "interval factors for the refiner's config: $OUT/refined/measurements/conformal.py" || true
 fi
+# the unblended row's own factors (its uncertainty is the refiner's alone): what the unblended config needs if this
+# run says the refiner's own corners win
+if [ -f "$OUT/refined_unblended/measurements/smape.json" ]; then
+    "$PY" tools/fit_intervals.py --calibrate "$OUT/refined_unblended/measurements/smape.json" --num-keypoints 4 \
+        --out "$OUT/refined_unblended/measurements/intervals_fit.json" \
+        > "$OUT/refined_unblended/measurements/conformal.py" \
+        && echo "interval factors for the unblended config: $OUT/refined_unblended/measurements/conformal.py" || true
+fi
 "$PY" - "${ROWS[@]}" <<'PYEOF'
 import json, os, sys
 names = {0: 'stage 1', 1: 'mask-corner baseline', 2: 'stage 1 + refiner', 3: '  refiner, not blended'}

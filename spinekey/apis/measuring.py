@@ -261,7 +261,6 @@ def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions
     model, the first one's vertebrae give measurements.csv and the overlay): images.csv's angles are the
     models' mean with the ensemble's uncertainty (spinekey.measurement.ensemble), and the film's QC is judged
     again on them, so an angle the models disagree on is an ``uncertain_angle``."""
-
     from spinekey.measurement.ensemble import combine_image_rows
     from spinekey.measurement.spine import spine_qc
     from spinekey.measurement.uncertainty import IMAGE_UNC, unc_column
