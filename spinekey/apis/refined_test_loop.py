@@ -8,8 +8,9 @@ corners ``tools/refine.py`` gives on the saved stage-1 results (tested). Stage 1
 ``keypoints_stage1``, the refiner's uncertainty replaces stage 1's ``keypoint_unc``; the refiner config's blend
 applies; placing missed levels does not (a test split is scored on the detections the model made).
 
-In a config: ``test_cfg = dict(type='RefinedTestLoop', refine_config=..., refine_checkpoint=...)``, with this
-module imported (``custom_imports = dict(imports=['spinekey.apis.refined_test_loop'])``; tools/test.py does it).
+``spinekey.apis.runner.runner_test(..., refine_config=..., refine_checkpoint=...)`` installs it as the Runner's test
+loop. It is not in mmdet's LOOPS registry: registering it would make ``import spinekey`` (which registers the model
+parts, a floor below this one) import the refiner's whole stack.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from mmdet.registry import LOOPS
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, autocast
 from mmengine.runner.loops import _update_losses
@@ -27,7 +27,6 @@ from spinekey.structures.results import resolve_keypoint_names
 from spinekey.utils.errors import SpineKeyError
 
 
-@LOOPS.register_module()
 class RefinedTestLoop(TestLoop):
     """TestLoop whose predictions are refined (stage 2) before the evaluator sees them.
 

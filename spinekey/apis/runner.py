@@ -63,16 +63,19 @@ def runner_test(cfg, checkpoint: str, work_dir: str, *, launcher: str = 'none', 
                             '--refine-checkpoint)')
     cfg.launcher = launcher
     prepare_test_config(cfg, checkpoint, work_dir)
-    if refine_config:
-        import spinekey.apis.refined_test_loop  # noqa: F401  (registers RefinedTestLoop)
-        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, type='RefinedTestLoop', refine_config=refine_config,
-                            refine_checkpoint=refine_checkpoint, refine_passes=refine_passes)
     if show_dir:
         cfg.default_hooks.visualization.update(draw=True, test_out_dir=show_dir)
     if launcher == 'pytorch':
         init_cpu_distributed(cfg)
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
+    if refine_config:
+        # Runner.test() takes a built loop as it is (build_test_loop returns a BaseLoop unchanged)
+        from spinekey.apis.refined_test_loop import RefinedTestLoop
+        runner._test_loop = RefinedTestLoop(runner, cfg.test_dataloader, cfg.test_evaluator,
+                                            fp16=bool((cfg.get('test_cfg') or {}).get('fp16', False)),
+                                            refine_config=refine_config, refine_checkpoint=refine_checkpoint,
+                                            refine_passes=refine_passes)
     if out:
         runner.test_evaluator.metrics.append(results_dump_metric(out, cfg))
     metrics = runner.test()
