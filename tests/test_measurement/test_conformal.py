@@ -85,7 +85,7 @@ def test_fit_and_judge_columns_by_hand():
 def test_the_aasce_recipe_ships_its_factors_and_its_other_test_passes_none():
     """The 7-epoch config carries the factors fitted on its held-out fold 0; a config built on it with another
     model or test pass (14 epochs with a rotation test, 1280 px) must not inherit a promise made for another
-    uncertainty."""
+    uncertainty: its own factors (the 14-epoch recipe's, fitted on its fold-0 run) or none."""
     import os
     from mmengine.config import Config
     from tests.conftest import ROOT
@@ -97,5 +97,6 @@ def test_the_aasce_recipe_ships_its_factors_and_its_other_test_passes_none():
     cal.check_keypoints(4)
     with pytest.raises(ValueError, match='K=4'):
         cal.check_keypoints(6)
-    for child in ('spinekey_aasce_lite0_14e_cpu.py', 'spinekey_aasce_lite0_1280_cpu.py'):
-        assert conformal_of(child) is None
+    own = conformal_of('spinekey_aasce_lite0_14e_cpu.py')
+    assert set(own.factors) == set(cal.factors) and all(own.factors[c] != cal.factors[c] for c in cal.factors)
+    assert conformal_of('spinekey_aasce_lite0_1280_cpu.py') is None
