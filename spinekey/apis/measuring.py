@@ -108,12 +108,13 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     """
     read_note, file_spacing = '', None
     from spinekey.io.dicom import dicom_view, is_dicom
-    if options.view is None and image_path and is_dicom(image_path):  # neither the user nor the model said
+    dicom = bool(image_path) and is_dicom(image_path)  # IM0001 of a PACS export too
+    if options.view is None and dicom:  # neither the user nor the model said: the film's own tag
         options = replace(options, view=dicom_view(image_path))
     # the anterior side is a lateral film's; on an AP film 'anterior' heights are the film's left side's
     side = options.anterior if options.film_view == 'lateral' or options.anterior != 'auto' else 'left'
     need_image = side == 'auto' or options.overlay or options.end_levels is not None
-    dicom_spacing = not im.pixel_spacing and image_path and is_dicom(image_path)  # IM0001 of a PACS export too
+    dicom_spacing = not im.pixel_spacing and dicom
     if gray is None and image_path and (need_image or dicom_spacing):
         try:
             gray, file_spacing = load_gray(image_path)

@@ -30,18 +30,16 @@ from spinekey.utils.errors import SpineKeyError
 class RefinedTestLoop(TestLoop):
     """TestLoop whose predictions are refined (stage 2) before the evaluator sees them.
 
+    Every detection is refined, as tools/refine.py does by default.
+
     Args:
-        refine_config / refine_checkpoint: the refiner (both required).
+        refine_config / refine_checkpoint: the refiner.
         refine_passes: how many times (None: the refiner config's).
-        score_thr: detections scoring below it keep stage 1's keypoints (0: every one, as tools/refine.py).
     """
 
-    def __init__(self, runner, dataloader, evaluator, fp16: bool = False, refine_config: Optional[str] = None,
-                 refine_checkpoint: Optional[str] = None, refine_passes: Optional[int] = None,
-                 score_thr: float = 0.0) -> None:
+    def __init__(self, runner, dataloader, evaluator, *, refine_config: str, refine_checkpoint: str,
+                 fp16: bool = False, refine_passes: Optional[int] = None) -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
-        if not (refine_config and refine_checkpoint):
-            raise SpineKeyError('RefinedTestLoop needs both refine_config and refine_checkpoint')
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         device = next(model.parameters()).device
         self.refiner = Refiner(refine_config, refine_checkpoint, device=str(device), passes=refine_passes,
@@ -55,7 +53,6 @@ class RefinedTestLoop(TestLoop):
         except ValueError as err:
             raise SpineKeyError(f'the test split: {err}') from None
         self.refiner.order_for(self.keypoint_names)  # another keypoint set: one line before any film runs
-        self.score_thr = float(score_thr)
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch: Sequence[dict]) -> None:
@@ -75,19 +72,11 @@ class RefinedTestLoop(TestLoop):
         pred = sample.pred_instances
         if 'keypoints' not in pred or len(pred) == 0:
             return
-        chosen = (pred.scores >= self.score_thr).nonzero().squeeze(1)
-        if len(chosen) == 0:
-            return
         film = read_gray(sample.img_path)  # an unreadable film: SpineKeyError, one line
-        stage1 = pred.keypoints.detach().cpu().double().numpy()[chosen.cpu().numpy()]
-        unc = pred.keypoint_unc.detach().cpu().double().numpy()[chosen.cpu().numpy()] \
-            if 'keypoint_unc' in pred else None
+        stage1 = pred.keypoints.detach().cpu().double().numpy()
+        unc = pred.keypoint_unc.detach().cpu().double().numpy() if 'keypoint_unc' in pred else None
         refined, refined_unc = self.refiner.refine_keypoints(film, stage1, unc, self.keypoint_names)
-        keypoints = pred.keypoints.clone()
-        keypoints[chosen] = torch.as_tensor(np.asarray(refined), dtype=keypoints.dtype, device=keypoints.device)
         pred.keypoints_stage1 = pred.keypoints
-        pred.keypoints = keypoints
-        if 'keypoint_unc' in pred:
-            kp_unc = pred.keypoint_unc.clone()
-            kp_unc[chosen] = torch.as_tensor(np.asarray(refined_unc), dtype=kp_unc.dtype, device=kp_unc.device)
-            pred.keypoint_unc = kp_unc
+        pred.keypoints = pred.keypoints.new_tensor(np.asarray(refined))
+        if unc is not None:
+            pred.keypoint_unc = pred.keypoint_unc.new_tensor(np.asarray(refined_unc))
