@@ -43,6 +43,9 @@ Usage: bash inference.sh --images_dir DIR --ckpt CKPT [options]
   --anterior auto|left|right   anterior side for --measure (default auto: read from the image)
   --view lateral|ap       the films' view for --measure: ap (AP or PA) leaves out Genant and Meyerding grades,
                           slip and lordosis (default: the config's view, e.g. ap in the AASCE configs)
+  --aasce | --no_aasce    with --measure: the AASCE 2019 angles (PT, MT, TL) of a T1-L5 AP film, each film
+                          checked for 17 levels, or not (default: the config's aasce_angles, on in the AASCE
+                          configs)
   --bottom_level LEVEL    level of the lowest vertebra for --measure (e.g. L5), to name the levels
   --complete_ends F       with --measure, on AP films of the whole T1-L5 column: a column short of 17 levels
                           takes at each end the best faint detection (score in [F, --score_thr)) where the
@@ -65,7 +68,7 @@ IMAGES_DIR=data/images
 CFG=configs/spinekey/spinekey_cascade-mask-rcnn_x101_fpn_24e.py
 CKPT=checkpoints/spinekey_x101.pth
 ANNS=""; OUT=work_dirs/inference; DEVICE=""; IOU=0.5; IOU_TYPE=segm; BATCH=2; SCORE=0.3
-SAVE_VIS=0; RECURSIVE=(); TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; VIEW=""; BOTTOM_LEVEL=""; REPORT=0
+SAVE_VIS=0; RECURSIVE=(); TTA=(); FP16=(); GPUS=""; NPROC=1; MEASURE=0; ANTERIOR=auto; VIEW=""; AASCE=(); BOTTOM_LEVEL=""; REPORT=0
 NNODES=1; NODE_RANK=0; MASTER_ADDR=127.0.0.1; PORT=29510; REFINE_CFG=""; REFINE_CKPT=""; COMPLETE_ENDS=""
 while [ $# -gt 0 ]; do
     case "$(canonical_flag "$1")" in
@@ -91,6 +94,8 @@ while [ $# -gt 0 ]; do
         --report) REPORT=1; shift ;;
         --anterior) need_value "$@"; ANTERIOR=$2; shift 2 ;;
         --view) need_value "$@"; VIEW=$2; shift 2 ;;
+        --aasce) AASCE=(--aasce); shift ;;
+        --no_aasce) AASCE=(--no-aasce); shift ;;
         --bottom_level) need_value "$@"; BOTTOM_LEVEL=$2; shift 2 ;;
         --complete_ends) need_value "$@"; COMPLETE_ENDS=$2; shift 2 ;;
         --gpus) need_value "$@"; GPUS=$2; shift 2 ;;
@@ -209,6 +214,7 @@ if [ "$MEASURE" = 1 ]; then
     [ -n "$ANNS" ] && MEASURE_ARGS+=(--gt "$OUT/gts.json")
     [ -n "$BOTTOM_LEVEL" ] && MEASURE_ARGS+=(--bottom-level "$BOTTOM_LEVEL")
     [ -n "$VIEW" ] && MEASURE_ARGS+=(--view "$VIEW")
+    MEASURE_ARGS+=("${AASCE[@]}")
     [ -n "$COMPLETE_ENDS" ] && MEASURE_ARGS+=(--complete-ends "$COMPLETE_ENDS")
     [ "$SAVE_VIS" = 1 ] && MEASURE_ARGS+=(--save_vis)
     # refined corners carry the refiner's uncertainty: its config's interval factors, not stage 1's

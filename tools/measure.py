@@ -48,7 +48,9 @@ def parse_args():
                         'no labels')
     levels.add_argument('--top-level', help='level of the highest vertebra when the input has no labels')
     p.add_argument('--pixel-spacing', type=float, help='mm per pixel for every image (overrides the input)')
-    p.add_argument('--aasce', action='store_true', help='also compute the AASCE 2019 Cobb angles (AP films)')
+    p.add_argument('--aasce', action=argparse.BooleanOptionalAction,
+                   help='also compute the AASCE 2019 Cobb angles (PT, MT, TL; AP films of T1-L5) and check each film '
+                   'for 17 levels; default: --qc-config\'s aasce_angles = ... (True in the AASCE configs), else off')
     p.add_argument('--aasce-smape', action='store_true',
                    help='score the AASCE angles against the GT cobb_angles (implies --aasce); SMAPE in smape.json')
     p.add_argument('--chain', action='store_true',
@@ -98,7 +100,7 @@ def parse_args():
 def measure_options(args):
     """MeasureOptions from the flags and the files they name (QC config, level chain, end levels)."""
     options = MeasureOptions(anterior=args.anterior, bottom_level=args.bottom_level, top_level=args.top_level,
-                             pixel_spacing=args.pixel_spacing, aasce=args.aasce or args.aasce_smape,
+                             pixel_spacing=args.pixel_spacing, aasce=True if args.aasce_smape else args.aasce,
                              chain=args.chain, custom=parse_custom_measures(args.define, args.define_file),
                              overlay=args.save_vis, unc_samples=args.unc_samples, view=args.view)
     options = options_from_files(options, args.qc_config, args.level_chain_config, args.level_chain_checkpoint,

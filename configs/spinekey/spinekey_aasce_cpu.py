@@ -34,3 +34,6 @@ qc = dict(min_score=0.435, min_keypoint_score=0.246, size_ratio=1.827, slope_deg
 # AASCE films are AP: measuring leaves out the lateral-film measures (Genant and Meyerding grades, slip,
 # lordosis), whose "fractures" and "slips" on an AP film would be the scoliosis itself (docs/measurements.md)
 view = 'ap'
+# and of the whole T1-L5 column: measuring adds the three AASCE angles (PT, MT, TL: what make aasce scores and the
+# interval factors are fitted for) and checks each film for 17 levels; tools/measure.py --no-aasce leaves them out
+aasce_angles = True

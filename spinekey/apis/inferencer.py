@@ -20,7 +20,7 @@ import numpy as np
 from spinekey.apis.batch import films_in_folder
 from spinekey.apis.flip_tta import flip_perm_for
 from spinekey.apis.inference import init_model, iter_predictions
-from spinekey.apis.measuring import calibration_of, measure_film, model_input_scale, view_of
+from spinekey.apis.measuring import calibration_of, film_defaults_of, measure_film, model_input_scale
 from spinekey.apis.rotate_tta import rotation_test_angles
 from spinekey.measurement.end_completion import check_end_completion
 from spinekey.measurement.options import MeasureOptions
@@ -127,8 +127,8 @@ class SpineKeyInferencer:
             self.measure = replace(self.measure, qc=self.qc)
         if self.measure is not None and self.measure.input_scale is None:
             self.measure = replace(self.measure, input_scale=model_input_scale(self.model.cfg))
-        if self.measure is not None and self.measure.view is None:
-            self.measure = view_of(self.model.cfg, config, self.measure)
+        if self.measure is not None:
+            self.measure = film_defaults_of(self.model.cfg, config, self.measure)
         self.flip_test = bool(self.model.cfg.get('flip_test', False) if flip_test is None else flip_test)
         self._flip_perm = flip_perm_for(self.keypoint_names) if self.flip_test and names else None
         degrees = self.model.cfg.get('rotate_test', 0.0) if rotate_test is None else rotate_test

@@ -233,16 +233,16 @@ def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
                        level_chain_checkpoint: Optional[str] = None, end_levels_config: Optional[str] = None,
                        end_levels_checkpoint: Optional[str] = None,
                        intervals_config: Optional[str] = None, results: Optional[str] = None) -> MeasureOptions:
-    """``options`` with what files decide: QC thresholds, the model's input scale, its conformal calibration and
-    its film view (where the flags set none) from ``qc_config`` (a model config), the learned level chain, the
-    end-level classifier.
+    """``options`` with what files decide: QC thresholds, the model's input scale, its conformal calibration,
+    its film view and AASCE angles (where the flags set none) from ``qc_config`` (a model config), the learned
+    level chain, the end-level classifier.
 
     ``intervals_config``: the config whose ``conformal = dict(...)`` sets the ranges instead of ``qc_config``'s
     (the refiner's config for refined results: its factors were fitted on its own uncertainty). ``results``: the
     results.json to be measured; refined ones with only ``qc_config``'s (stage 1's) factors get no ranges
     ('uncalibrated', with a notice): those factors multiply stage 1's uncertainty, not the refiner's.
     """
-    from spinekey.apis.measuring import calibration_of, model_input_scale, view_of
+    from spinekey.apis.measuring import calibration_of, film_defaults_of, model_input_scale
     from spinekey.measurement.qc import QCThresholds
     if bool(level_chain_config) != bool(level_chain_checkpoint):
         raise SpineKeyError('--level-chain-config and --level-chain-checkpoint go together')
@@ -258,8 +258,8 @@ def options_from_files(options: MeasureOptions, qc_config: Optional[str] = None,
             qc = QCThresholds.from_config(cfg.get('qc'))
         except ValueError as err:
             raise SpineKeyError(f'{qc_config}: {err}') from None
-        options = view_of(cfg, qc_config, replace(options, qc=qc, input_scale=model_input_scale(cfg),
-                                                  calibration=calibration_of(cfg, qc_config)))
+        options = film_defaults_of(cfg, qc_config, replace(options, qc=qc, input_scale=model_input_scale(cfg),
+                                                           calibration=calibration_of(cfg, qc_config)))
     if intervals_config:
         from spinekey.utils.cli import load_config
         options = replace(options, calibration=calibration_of(load_config(intervals_config), intervals_config))

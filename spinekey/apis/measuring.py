@@ -63,18 +63,39 @@ def load_gray(path: str) -> Tuple[np.ndarray, Optional[list]]:
     return read_gray(path), None
 
 
-def view_of(cfg, source: str, options: MeasureOptions) -> MeasureOptions:
-    """``options`` with the model config's film view (``view = 'ap'`` in the AASCE configs) where they set none.
+def film_defaults_of(cfg, source: str, options: MeasureOptions) -> MeasureOptions:
+    """``options`` with what the model config says of its films where the options leave it open (None): the
+    film view (``view = 'ap'``) and whether the AASCE angles are measured (``aasce_angles = True``); the AASCE
+    configs set both, so their users get what ``make aasce`` scored without a flag.
 
     Raises:
-        SpineKeyError: naming ``source``: a view that is neither 'lateral' nor 'ap'.
+        SpineKeyError: naming ``source``: a view that is neither 'lateral' nor 'ap', an aasce_angles that is
+            not True or False.
     """
-    if options.view is not None or cfg.get('view') is None:
+    found = {key: cfg.get(name) for key, name in (('view', 'view'), ('aasce', 'aasce_angles'))
+             if getattr(options, key) is None and cfg.get(name) is not None}
+    if not found:
         return options
     try:
-        return replace(options, view=cfg.get('view'))
+        return replace(options, **found)
     except ValueError as err:
         raise SpineKeyError(f'{source}: {err}') from None
+
+
+def film_size(im: ImageInput, gray: Optional[np.ndarray], image_path: Optional[str]) -> Tuple[Optional[int],
+                                                                                          Optional[int]]:
+    """(width, height) of the film: from the input (a GT file, summary.csv), else the pixels read, else the image
+    file's header (the AASCE angles and the film_shrunk check need them; results.json does not carry them, and
+    decoding a film only for its size would cost more than the measuring)."""
+    width, height = im.width, im.height
+    if gray is not None:
+        height, width = height or gray.shape[0], width or gray.shape[1]
+    if (width is None or height is None) and image_path and os.path.isfile(image_path):
+        from spinekey.io.images import header_size
+        size = header_size(image_path)
+        if size:
+            width, height = width or size[0], height or size[1]
+    return width, height
 
 
 def choose_anterior(side: str, image_input: ImageInput, gray) -> Tuple[str, str]:
@@ -122,7 +143,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
             read_note = f'image not read ({err})'
     spacing = [options.pixel_spacing] * 2 if options.pixel_spacing else (im.pixel_spacing or file_spacing)
     anterior, side_note = choose_anterior(side, im, gray)
-    height = im.height or (gray.shape[0] if gray is not None else None)
+    width, height = film_size(im, gray, image_path)
     vertebrae, chain, ends = im.vertebrae, None, None
     if options.level_chain is not None:
         chain = options.level_chain.apply(im.vertebrae, height)
@@ -139,7 +160,7 @@ def measure_film(im: ImageInput, options: MeasureOptions, image_path: Optional[s
     except ValueError as err:  # e.g. more vertebrae than levels above --bottom-level
         raise SpineKeyError(f'{source}: image {im.file_name}: {err}') from None
     ident = {'image_id': im.image_id, 'file_name': im.file_name}
-    _film_shape_qc(m, options, im.width or (gray.shape[1] if gray is not None else None), height)
+    _film_shape_qc(m, options, width, height)
     _intervals(m, options.calibration)
     if chain is not None:
         _chain_rows(m, chain, options)

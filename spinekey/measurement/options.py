@@ -21,7 +21,9 @@ class MeasureOptions:
     bottom_level: Optional[str] = None
     top_level: Optional[str] = None
     pixel_spacing: Optional[float] = None  # mm per pixel for every film (overrides the input)
-    aasce: bool = False
+    # the AASCE 2019 angles (PT, MT, TL) and QC against 17 levels; None: the model config's ``aasce_angles``
+    # where a caller has one (True in the AASCE configs: spinekey.apis.measuring.film_defaults_of), else off
+    aasce: Optional[bool] = None
     chain: bool = False  # AASCE angles from the spine chain (one vertebra per level) instead of the best 17
     custom: Sequence = ()
     overlay: bool = False  # draw the measurements (FilmMeasurement.overlay_jpg)
@@ -43,6 +45,8 @@ class MeasureOptions:
     def __post_init__(self) -> None:
         if self.view is not None and self.view not in VIEWS:
             raise ValueError(f'unknown film view {self.view!r}; use one of {", ".join(VIEWS)}')
+        if self.aasce not in (None, True, False):
+            raise ValueError(f'aasce_angles must be True or False, got {self.aasce!r}')
 
     @property
     def film_view(self) -> str:

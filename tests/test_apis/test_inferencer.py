@@ -1,5 +1,6 @@
 """SpineKeyInferencer: a path, an array, a DICOM and a batch with a bad file, through detection, keypoints and
 measurements."""
+from dataclasses import replace
 import os
 
 import cv2
@@ -91,6 +92,19 @@ def test_an_ap_models_config_measures_its_films_as_ap(trained, sk, film_path):
     assert told.measure.view == 'lateral'
     with pytest.raises(SpineKeyError, match="spinekey_demo_cpu.py: unknown film view 'sideways'"):
         SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], cfg_options={'view': 'sideways'})
+
+
+def test_an_aasce_models_config_measures_the_aasce_angles(trained, film_path):
+    """``aasce_angles = True`` in the model config (the AASCE configs): the film's row carries the AASCE angles
+    unless the measure options say ``aasce=False``."""
+    opts = {'model.test_cfg.rcnn.score_thr': 0.0, 'model.test_cfg.rcnn.max_per_img': 10, 'aasce_angles': True}
+    on = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], score_thr=0.0, measure=OPTIONS, cfg_options=opts)
+    off = SpineKeyInferencer(DEMO_CONFIG, trained['ckpt'], score_thr=0.0, measure=replace(OPTIONS, aasce=False),
+                             cfg_options=opts)
+    assert on.measure.aasce is True and off.measure.aasce is False
+    film, plain = on(film_path), off(film_path)
+    assert len(film.vertebrae) >= 2 and film.image.get('cobb_mt_deg') is not None
+    assert plain.image.get('cobb_mt_deg') is None
 
 
 def test_half_precision_runs_the_backbone_only_and_restores_the_model(sk, film_path):

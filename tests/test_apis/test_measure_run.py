@@ -37,6 +37,24 @@ def test_the_api_writes_the_tools_files(synthetic_dir, tmp_path):
     assert any(r['cobb_deg'] is not None for r in json.loads((api_out / 'measurements.json').read_text())['images'])
 
 
+def test_the_aasce_angles_need_no_image_size_in_the_input(synthetic_dir):
+    """A results.json carries no film size: the AASCE angles (which read the film's height) and the film_shrunk
+    check take it from the image file's header, and give what the GT file's sizes give."""
+    from dataclasses import replace
+
+    from spinekey.apis.measuring import measure_film
+    _, images = read_measure_input(os.path.join(synthetic_dir, 'det_train.json'))
+    options = MeasureOptions(anterior='left', aasce=True, unc_samples=0)
+    for im in images[:3]:
+        path = os.path.join(synthetic_dir, im.file_name)
+        assert os.path.isfile(path) and im.height
+        sized = measure_film(im, options, path).image
+        unsized = replace(im, width=None, height=None)
+        assert measure_film(unsized, options, path).image == sized and sized['cobb_mt_deg'] is not None
+        blind = measure_film(unsized, options).image  # no file either: said, not guessed
+        assert blind.get('cobb_mt_deg') is None and 'AASCE angles need the image height' in blind['note']
+
+
 def test_options_from_files(tmp_path):
     base = MeasureOptions(aasce=True)
     assert options_from_files(base) == base  # no files: nothing changes
@@ -59,6 +77,17 @@ def test_options_from_files(tmp_path):
         options_from_files(base, qc_config=str(cfg))
     with pytest.raises(SpineKeyError, match='^--define: '):
         parse_custom_measures(['no equals sign'])
+
+
+@pytest.mark.parametrize('name', ['spinekey_aasce_cpu.py', 'spinekey_aasce_gpu.py', 'spinekey_aasce_lite0_14e_cpu.py'])
+def test_the_aasce_configs_measure_ap_films_with_the_aasce_angles(name):
+    """What make aasce scored is what an AASCE model's user gets: AP view and the AASCE angles from the config,
+    unless the options already say."""
+    cfg = os.path.join(os.path.dirname(__file__), '..', '..', 'configs', 'spinekey', name)
+    got = options_from_files(MeasureOptions(), qc_config=cfg)
+    assert (got.view, got.aasce, got.film_view) == ('ap', True, 'ap')
+    told = options_from_files(MeasureOptions(aasce=False, view='lateral'), qc_config=cfg)
+    assert (told.view, told.aasce) == ('lateral', False)
 
 
 def test_smape_by_hand(tmp_path):

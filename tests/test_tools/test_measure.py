@@ -189,3 +189,29 @@ def test_the_films_view_comes_from_the_model_config_unless_the_flag_says(synthet
                     str(tmp_path / 'bad.py'))
     assert proc.returncode == 2 and proc.stderr.count('\n') == 1 and "bad.py: unknown film view 'sideways'" \
         in proc.stderr
+
+
+def test_the_aasce_angles_come_from_the_model_config_unless_the_flag_says(synthetic_dir, tmp_path):
+    """``aasce_angles = True`` (the AASCE configs) adds the AASCE angles and the 17-level QC count without
+    --aasce, as make aasce scores them; --no-aasce leaves them out; a bad value is one line naming the config."""
+    ann = os.path.join(synthetic_dir, 'det_train.json')
+    (tmp_path / 'aasce.py').write_text("aasce_angles = True\n")
+    (tmp_path / 'bad.py').write_text("aasce_angles = 'yes'\n")
+    runs = {}
+    for name, flags in {'plain': [], 'config': ['--qc-config', str(tmp_path / 'aasce.py')],
+                        'flag': ['--aasce'], 'off': ['--qc-config', str(tmp_path / 'aasce.py'), '--no-aasce']}.items():
+        proc = run_tool('tools/measure.py', '--input', ann, '--out', str(tmp_path / name), '--bottom-level', 'L5',
+                        '--anterior', 'left', '--unc-samples', '0', *flags)
+        assert proc.returncode == 0, proc.stderr
+        runs[name] = _read(tmp_path / name / 'images.csv')
+    for name in ('plain', 'off'):
+        assert all(im['cobb_mt_deg'] == '' for im in runs[name])
+        assert all('AP view' not in im['note'] for im in runs[name])  # no AASCE: measured as lateral
+    for name in ('config', 'flag'):
+        assert all(im['cobb_mt_deg'] != '' for im in runs[name]), name
+        assert all('AP view' in im['note'] for im in runs[name])
+    assert [im['cobb_mt_deg'] for im in runs['config']] == [im['cobb_mt_deg'] for im in runs['flag']]
+    proc = run_tool('tools/measure.py', '--input', ann, '--out', str(tmp_path / 'x'), '--qc-config',
+                    str(tmp_path / 'bad.py'))
+    assert proc.returncode == 2 and proc.stderr.count('\n') == 1 and \
+        "bad.py: aasce_angles must be True or False, got 'yes'" in proc.stderr

@@ -212,12 +212,13 @@ def _same_detections(a, b, tol=0.05):
 
 
 def test_inference_sh_writes_faint_detections_for_end_completion_and_measures_with_it(trained, tmp_path):
-    """--complete_ends F: inference keeps detections down to F, matching and measuring still use --score_thr."""
+    """--complete_ends F: inference keeps detections down to F, matching and measuring still use --score_thr;
+    --aasce reaches tools/measure.py."""
     images = tmp_path / 'images'
     images.mkdir()
     shutil.copy(os.path.join(trained['data'], 'images', 'synth_000000.png'), images)
     proc = _inference_sh(trained, images, tmp_path / 'out', '--score_thr', '0.3', '--complete_ends', '0.01',
-                         '--measure', '--anterior', 'left')
+                         '--measure', '--anterior', 'left', '--aasce')
     assert proc.returncode == 0, proc.stderr
     commands = [line for line in proc.stdout.splitlines() if line.startswith('+ ')]
     infer = next(c for c in commands if 'tools/infer.py' in c)
@@ -225,7 +226,8 @@ def test_inference_sh_writes_faint_detections_for_end_completion_and_measures_wi
     assert '--score-thr 0.01' in infer and '--score-thr 0.3' in measure and '--complete-ends 0.01' in measure
     results = json.loads((tmp_path / 'out' / 'results.json').read_text())
     assert results and min(r['score'] for r in results) >= 0.01
-    assert (tmp_path / 'out' / 'measurements' / 'images.csv').exists()
+    rows = list(csv.DictReader(open(tmp_path / 'out' / 'measurements' / 'images.csv')))
+    assert ' --aasce' in measure and rows and all(r['cobb_mt_deg'] != '' for r in rows)
 
 
 def test_sharded_inference_equals_single_process(trained, tmp_path):
