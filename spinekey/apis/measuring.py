@@ -270,11 +270,15 @@ def _intervals(m: SpineMeasurement, calibration) -> None:
 
 
 def _film_shape_qc(m: SpineMeasurement, options: MeasureOptions, width, height) -> None:
-    """QC of the film as the model saw it: shrunk too far to its input (spinekey.measurement.qc.shrink_reason)."""
-    from spinekey.measurement.qc import QC_DEFAULTS, add_film_reason, shrink_reason
-    reason = shrink_reason(width, height, options.input_scale, options.qc or QC_DEFAULTS)
-    if reason and 'qc_status' in m.image:
-        add_film_reason(m.image, reason)
+    """QC of the film as the model saw it: shrunk too far to its input, or stored turned (landscape) with almost
+    nothing found (spinekey.measurement.qc.shrink_reason, landscape_reason)."""
+    from spinekey.measurement.qc import QC_DEFAULTS, add_film_reason, landscape_reason, shrink_reason
+    if 'qc_status' not in m.image:
+        return
+    for reason in (shrink_reason(width, height, options.input_scale, options.qc or QC_DEFAULTS),
+                   landscape_reason(width, height, len(m.ordered))):
+        if reason:
+            add_film_reason(m.image, reason)
 
 
 def measure_film_ensemble(members: Sequence[ImageInput], options: MeasureOptions, image_path: Optional[str] = None,

@@ -188,6 +188,17 @@ def shrink_reason(width: Optional[int], height: Optional[int], input_scale: Opti
             'model trained at this scale)')
 
 
+def landscape_reason(width: Optional[int], height: Optional[int], n_found: int) -> Optional[str]:
+    """``film_landscape`` when a film clearly wider than tall (1.2x) shows fewer than 3 vertebrae: spine films are
+    taken upright, and a model trained on upright ones finds almost nothing on a film stored turned by 90 deg
+    (an AASCE film turned: 1 detection of 17). With 3 or more vertebrae ``film_rotated`` judges the column
+    itself."""
+    if not (width and height) or width <= 1.2 * height or n_found >= 3:
+        return None
+    return (f'film_landscape: the film ({width}x{height} px) is wider than tall and {n_found} vertebra(e) were '
+            'found: is it turned 90 deg? (turn it upright and run it again)')
+
+
 def add_film_reason(image_row: dict, reason: str) -> None:
     """Append ``reason`` to a measured film's QC (``image_row``: an images.csv row) and send it to review."""
     reasons = [r for r in (image_row.get('qc_reasons') or '').split('; ') if r] + [reason]

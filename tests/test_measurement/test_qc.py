@@ -154,6 +154,16 @@ def test_shrink_factor_by_hand_and_the_film_shrunk_reason():
     assert shrink_reason(512, 4000, None) is None
 
 
+def test_a_landscape_film_with_almost_nothing_found_is_asked_about():
+    from spinekey.measurement.qc import landscape_reason
+    assert landscape_reason(2000, 1000, 1).startswith('film_landscape: the film (2000x1000 px) is wider than tall '
+                                                      'and 1 vertebra(e)')
+    assert landscape_reason(2000, 1000, 0) is not None
+    assert landscape_reason(2000, 1000, 3) is None  # a column to judge: film_rotated's job
+    assert landscape_reason(1000, 2000, 0) is None and landscape_reason(1190, 1000, 0) is None  # upright / square
+    assert landscape_reason(None, 1000, 0) is None
+
+
 def test_an_aasce_window_that_left_out_an_end_vertebra_is_named_when_asked():
     def reasons(n, **th):
         spine = column(n)

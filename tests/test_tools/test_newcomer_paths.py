@@ -135,7 +135,21 @@ def test_a_tall_film_with_nothing_found_says_it_was_shrunk_past_what_the_model_r
     assert 'no_vertebrae' in tall.image['qc_reasons'] and 'film_shrunk' in tall.image['qc_reasons']
     small = measure_film(ImageInput(0, 'small.png', width=300, height=500),
                          MeasureOptions(anterior='left', input_scale=scale))
-    assert 'film_shrunk' not in small.image['qc_reasons']
+    assert 'film_shrunk' not in small.image['qc_reasons'] and 'film_landscape' not in small.image['qc_reasons']
+
+
+def test_a_film_stored_turned_with_nothing_found_is_asked_about(tmp_path):
+    """A film stored landscape (turned 90 deg), nothing found: QC asks whether it is turned; its size read from
+    the file when the input (a results.json) has none."""
+    import cv2
+
+    from spinekey.apis.measuring import MeasureOptions, measure_film
+    from spinekey.structures.vertebra import ImageInput
+    path = tmp_path / 'turned film.png'
+    cv2.imwrite(str(path), np.zeros((400, 900), np.uint8))
+    turned = measure_film(ImageInput(0, path.name), MeasureOptions(anterior='left'), str(path))
+    assert turned.image['qc_status'] == 'review'
+    assert 'film_landscape: the film (900x400 px) is wider than tall' in turned.image['qc_reasons']
 
 
 def test_results_and_gt_that_number_one_film_differently_point_at_convert_gt():
