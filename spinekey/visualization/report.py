@@ -26,9 +26,12 @@ THUMB_SIDE = 480
 HEADLINE = ['recall', 'precision', 'EPE', 'MRE_mm', 'PCK@0.05', 'PCK@0.1', 'AUC', 'bbox_AP50', 'smape']
 # (key, header); a column no film has a value in is not shown (no "EPE vs GT" without ground truth)
 FILM_COLUMNS = [('file_name', 'film'), ('status', 'status'), ('n_vertebrae', 'vertebrae'),
-                ('cobb_deg', 'Cobb (deg)'), ('lordosis_deg', 'lordosis (deg)'), ('worst_genant', 'worst Genant'),
+                ('cobb_deg', 'Cobb (deg)'), ('cobb_pt_deg', 'PT Cobb (deg)'), ('cobb_mt_deg', 'MT Cobb (deg)'),
+                ('cobb_tl_deg', 'TL Cobb (deg)'), ('lordosis_deg', 'lordosis (deg)'), ('worst_genant', 'worst Genant'),
                 ('worst_meyerding', 'worst Meyerding'), ('EPE', 'EPE vs GT (px)'), ('PCK@0.1', 'PCK@0.1 vs GT'),
                 ('qc_reasons', 'why to look'), ('note', 'notes')]
+# images.csv's angles, shown with their range (or +- uncertainty); the AASCE ones only where measured (--aasce)
+FILM_ANGLES = ('cobb_deg', 'cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg', 'lordosis_deg')
 # measurements.csv columns as the detail table heads them (others keep their names; *_unc go into the value)
 VERTEBRA_LABELS = {'level': 'level', 'order': '#', 'height_anterior_mm': 'anterior height (mm)',
                    'height_middle_mm': 'middle height (mm)', 'height_posterior_mm': 'posterior height (mm)',
@@ -124,9 +127,9 @@ def collect_run(out_dir: str, score_thr: float = 0.3) -> dict:
         if film is not None:
             from spinekey.visualization.numbers import with_range
             shown = {k: with_range(_number(row.get(k)), _number(row.get(f'{k}_unc')), _number(row.get(f'{k}_lo')),
-                                   _number(row.get(f'{k}_hi'))) for k in ('cobb_deg', 'lordosis_deg')}
-            film.update(cobb_deg=_number(row.get('cobb_deg')), lordosis_deg=_number(row.get('lordosis_deg')),
-                        note=row.get('note') or '', status=_film_status(film['status'], row.get('qc_status')),
+                                   _number(row.get(f'{k}_hi'))) for k in FILM_ANGLES}
+            film.update({k: _number(row.get(k)) for k in FILM_ANGLES})
+            film.update(note=row.get('note') or '', status=_film_status(film['status'], row.get('qc_status')),
                         qc_reasons=reason_words(row.get('qc_reasons')), display=shown)
     for key, film in films.items():
         rows = per_vertebra.get(key, [])

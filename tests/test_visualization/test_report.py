@@ -70,6 +70,30 @@ def test_report_speaks_in_sentences_with_one_status_a_film(run_folder, tmp_path)
     assert len(os.listdir(tmp_path / 'page' / 'report_files' / 'thumbs')) == run_folder['n_films']
 
 
+def test_report_shows_the_aasce_angles_where_they_were_measured(run_folder, tmp_path):
+    """The AASCE angles (PT, MT, TL) get columns of their own, filled from images.csv with their range or
+    uncertainty; a run measured without them shows none (an empty column is not drawn)."""
+    import csv
+
+    from spinekey.visualization.report import FILM_COLUMNS, collect_run
+    plain = collect_run(str(run_folder['out']))['films']
+    assert all(f.get('cobb_mt_deg') is None for f in plain)
+    out = tmp_path / 'run'
+    shutil.copytree(run_folder['out'], out, ignore=shutil.ignore_patterns('measurements', 'report*'))
+    run_tool('tools/measure.py', '--input', str(out / 'results.json'), '--images-dir', str(out / 'films'), '--out',
+             str(out / 'measurements'), '--bottom-level', 'L5', '--anterior', 'left', '--aasce', check=True)
+    rows = {r['file_name']: r for r in csv.DictReader(open(out / 'measurements' / 'images.csv'))}
+    films = collect_run(str(out))['films']
+    assert len(films) == len(rows) == run_folder['n_films']
+    for f in films:
+        row = rows[f['file_name']]
+        for key in ('cobb_pt_deg', 'cobb_mt_deg', 'cobb_tl_deg'):
+            assert f[key] == pytest.approx(float(row[key]))
+            shown = re.match(r'-?[0-9.]+', f['display'][key])  # the value rounded to its uncertainty, then +- or range
+            assert shown and float(shown.group()) == pytest.approx(float(row[key]), abs=0.51)
+    assert ('cobb_mt_deg', 'MT Cobb (deg)') in FILM_COLUMNS
+
+
 def test_report_bad_input_is_one_line(tmp_path):
     proc = run_tool('tools/report.py', str(tmp_path))
     assert proc.returncode == 2 and 'Traceback' not in proc.stderr
