@@ -18,8 +18,9 @@ from spinekey.utils.errors import SpineKeyError
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument('--calibrate', required=True, help='smape.json of the calibration fold (tools/measure.py '
-                   '--aasce-smape on a fold the model never trained on; 20 films or more)')
+    p.add_argument('--calibrate', required=True, nargs='+', help='smape.json of the calibration fold '
+                   '(tools/measure.py --aasce-smape on a fold the model never trained on; 20 films or more), or of '
+                   'several folds, each of its own model, fitted on their films together')
     p.add_argument('--judge', help='smape.json of another fold: coverage and width of the fitted intervals there')
     p.add_argument('--level', type=float, default=0.9, help='coverage the intervals promise (default 0.9)')
     p.add_argument('--mode', choices=('normalised', 'plain'), help='normalised: +- factor x uncertainty; plain: '
@@ -32,11 +33,13 @@ def parse_args():
 @run_cli
 def main() -> int:
     args = parse_args()
-    protect_inputs({'--calibrate': args.calibrate, '--judge': args.judge})
+    for path in args.calibrate:
+        protect_inputs({'--calibrate': path, '--judge': args.judge})
     if not 0.5 <= args.level < 1:
         raise SpineKeyError(f'--level must be in [0.5, 1), got {args.level}')
     from spinekey.apis.calibration import fit_angles, judge_angles
-    fitted = fit_angles(args.calibrate, args.level, args.mode, args.num_keypoints)
+    calibrate = args.calibrate if len(args.calibrate) > 1 else args.calibrate[0]
+    fitted = fit_angles(calibrate, args.level, args.mode, args.num_keypoints)
     for column, f in fitted['fit'].items():
         print(f'# {column}: factor {f["factor"]:.3f} x unc (median width {f["median_width_normalised"]:.1f} deg), '
               f'plain +-{f["width"]:.2f} deg (width {f["median_width_plain"]:.1f} deg), {f["n"]} films')

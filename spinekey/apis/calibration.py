@@ -6,7 +6,7 @@ one fold, judge on another: ``tools/fit_intervals.py`` does both.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -31,9 +31,11 @@ def read_angles(smape_json: str):
     return np.array([f['pred'] for f in films], float), np.array([f['true'] for f in films], float), unc
 
 
-def angle_columns(smape_json: str) -> Dict[str, tuple]:
-    """``{column: (pred, true, unc)}`` of the three AASCE angles of a fold (read_angles)."""
-    pred, true, unc = read_angles(smape_json)
+def angle_columns(smape_json: Union[str, Sequence[str]]) -> Dict[str, tuple]:
+    """``{column: (pred, true, unc)}`` of the three AASCE angles of a fold (read_angles), or of several folds'
+    films together (a list of smape.json: each fold's held-out films, of its own model)."""
+    parts = [read_angles(p) for p in ([smape_json] if isinstance(smape_json, str) else smape_json)]
+    pred, true, unc = (np.concatenate([part[i] for part in parts]) for i in range(3))
     return {c: (pred[:, k], true[:, k], unc[:, k]) for k, c in enumerate(ANGLE_COLUMNS)}
 
 
@@ -71,11 +73,13 @@ def judge_columns(values: Dict[str, tuple], conformal: dict) -> Dict:
     return out
 
 
-def fit_angles(smape_json: str, level: float = 0.9, mode: Optional[str] = None,
+def fit_angles(smape_json: Union[str, Sequence[str]], level: float = 0.9, mode: Optional[str] = None,
                num_keypoints: Optional[int] = None) -> Dict:
-    """fit_columns on the AASCE angles of a fold's smape.json, with the number of films."""
+    """fit_columns on the AASCE angles of a fold's smape.json (or several folds' together), with the number of
+    films."""
     values = angle_columns(smape_json)
-    fitted = fit_columns(values, level, mode, num_keypoints, smape_json)
+    source = smape_json if isinstance(smape_json, str) else ' + '.join(smape_json)
+    fitted = fit_columns(values, level, mode, num_keypoints, source)
     return dict(fitted, n_films=len(values[ANGLE_COLUMNS[0]][0]))
 
 

@@ -35,3 +35,19 @@ def test_fit_on_one_fold_judge_on_another_and_refuse_a_small_one(tmp_path):
     small = _smape_json(tmp_path / 'small.json', 15, 2)
     proc = run_tool('tools/fit_intervals.py', '--calibrate', str(small))
     assert proc.returncode == 2 and proc.stderr.count('\n') == 1 and 'at least 20' in proc.stderr
+
+
+def test_several_folds_are_fitted_on_their_films_together(tmp_path):
+    """--calibrate A B fits on A's and B's films as one set: the same factors as one file holding both."""
+    a, b = _smape_json(tmp_path / 'a.json', 60, 3), _smape_json(tmp_path / 'b.json', 50, 4)
+    both = json.loads(a.read_text())
+    both['images'] += json.loads(b.read_text())['images']
+    (tmp_path / 'ab.json').write_text(json.dumps(both))
+    outputs = []
+    for files in ([str(a), str(b)], [str(tmp_path / 'ab.json')]):
+        proc = run_tool('tools/fit_intervals.py', '--calibrate', *files)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1] and '110 films' in outputs[0]
+    alone = run_tool('tools/fit_intervals.py', '--calibrate', str(a)).stdout
+    assert alone != outputs[0] and '60 films' in alone
