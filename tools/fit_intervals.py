@@ -33,13 +33,13 @@ def parse_args():
 @run_cli
 def main() -> int:
     args = parse_args()
+    protect_inputs({'--judge': args.judge})
     for path in args.calibrate:
-        protect_inputs({'--calibrate': path, '--judge': args.judge})
+        protect_inputs({'--calibrate': path})
     if not 0.5 <= args.level < 1:
         raise SpineKeyError(f'--level must be in [0.5, 1), got {args.level}')
     from spinekey.apis.calibration import fit_angles, judge_angles
-    calibrate = args.calibrate if len(args.calibrate) > 1 else args.calibrate[0]
-    fitted = fit_angles(calibrate, args.level, args.mode, args.num_keypoints)
+    fitted = fit_angles(args.calibrate, args.level, args.mode, args.num_keypoints)
     for column, f in fitted['fit'].items():
         print(f'# {column}: factor {f["factor"]:.3f} x unc (median width {f["median_width_normalised"]:.1f} deg), '
               f'plain +-{f["width"]:.2f} deg (width {f["median_width_plain"]:.1f} deg), {f["n"]} films')

@@ -73,13 +73,12 @@ def judge_columns(values: Dict[str, tuple], conformal: dict) -> Dict:
     return out
 
 
-def fit_angles(smape_json: Union[str, Sequence[str]], level: float = 0.9, mode: Optional[str] = None,
+def fit_angles(smape_jsons: Sequence[str], level: float = 0.9, mode: Optional[str] = None,
                num_keypoints: Optional[int] = None) -> Dict:
-    """fit_columns on the AASCE angles of a fold's smape.json (or several folds' together), with the number of
+    """fit_columns on the AASCE angles of one fold's smape.json (or several folds' together), with the number of
     films."""
-    values = angle_columns(smape_json)
-    source = smape_json if isinstance(smape_json, str) else ' + '.join(smape_json)
-    fitted = fit_columns(values, level, mode, num_keypoints, source)
+    values = angle_columns(smape_jsons)
+    fitted = fit_columns(values, level, mode, num_keypoints, ' + '.join(smape_jsons))
     return dict(fitted, n_films=len(values[ANGLE_COLUMNS[0]][0]))
 
 
