@@ -18,7 +18,17 @@ def read_json(path: str, what: str = 'JSON file'):
         with open(path, encoding='utf-8') as f:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        if _is_pickle(path):
+            raise SpineKeyError(f'{path}: a pickle (what MMDetection\'s test.py --out *.pkl writes), not JSON; '
+                                'SpineKey reads results.json: tools/test.py --out results.json or tools/infer.py '
+                                'writes it') from None
         raise SpineKeyError(f'{path}: not valid JSON ({err})') from None
+
+
+def _is_pickle(path: str) -> bool:
+    """A pickle of protocol 2 or later starts with the PROTO opcode (0x80); nothing is unpickled here."""
+    with open(path, 'rb') as f:
+        return f.read(1) == b'\x80'
 
 
 def check_coco(gt, path: str) -> Tuple[List[str], List[str]]:

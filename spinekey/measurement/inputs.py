@@ -11,13 +11,20 @@ from spinekey.structures.vertebra import ImageInput, VertebraInput
 from spinekey.utils.errors import SpineKeyError
 
 
-def input_kind(data) -> str:
-    """'results' for a COCO results list, 'gt' for a COCO dataset dict."""
+# what MMDetection's DetInferencer writes for one film (preds/<film>.json): boxes without keypoints
+DET_INFERENCER_KEYS = {'labels', 'scores', 'bboxes'}
+
+
+def input_kind(data, path: str = 'input') -> str:
+    """'results' for a COCO results list, 'gt' for a COCO dataset dict; else one line naming ``path``."""
     if isinstance(data, list):
         return 'results'
     if isinstance(data, dict) and 'annotations' in data:
         return 'gt'
-    raise SpineKeyError('input is neither a results list nor a COCO file with "annotations"')
+    if isinstance(data, dict) and DET_INFERENCER_KEYS <= set(data):
+        raise SpineKeyError(f'{path}: one film\'s MMDetection DetInferencer output (labels, scores, bboxes): it has '
+                            'no keypoints to measure; write a results.json with tools/infer.py or inference.sh')
+    raise SpineKeyError(f'{path}: neither a results list nor a COCO file with "annotations"')
 
 
 def read_gt(path: str, strict: bool = False) -> List[ImageInput]:
@@ -91,7 +98,7 @@ def images_from_results(results: List[dict], score_thr: float, names: Optional[S
 def read_measure_input(path: str, score_thr: float = 0.3, names=None, gt_path=None, strict: bool = False,
                        faint_thr: Optional[float] = None) -> tuple:
     """(kind, images) for tools/measure.py."""
-    kind = input_kind(read_json(path, 'input file'))
+    kind = input_kind(read_json(path, 'input file'), path)
     if kind == 'gt':
         return kind, read_gt(path, strict)
     return kind, read_predictions(path, score_thr, names, gt_path, strict=strict, faint_thr=faint_thr)

@@ -188,3 +188,23 @@ def test_launcher_flags_in_either_spelling_and_an_unwritable_output_folder(tmp_p
                               DEMO_CONFIG], cwd=ROOT, capture_output=True, text=True, env=env)
     assert missing.returncode == 2 and 'SpineKey ships no trained weights' in missing.stderr
     assert 'checkpoints/README.md' in missing.stderr
+
+
+def test_what_mmdetection_writes_is_named_when_given_for_a_results_json(tmp_path):
+    """mmdet's test.py --out x.pkl and DetInferencer's preds/<film>.json are what an MMDetection user has at hand."""
+    import pickle
+    pkl = tmp_path / 'results.pkl'
+    with open(pkl, 'wb') as f:
+        pickle.dump([{'img_path': 'a.png', 'pred_instances': {}}], f)
+    preds = tmp_path / 'film.json'
+    preds.write_text(json.dumps({'labels': [0], 'scores': [0.9], 'bboxes': [[1, 2, 30, 40]]}))
+    other = tmp_path / 'other.json'
+    other.write_text('{"a": 1}')
+    expected = {pkl: 'a pickle (what MMDetection\'s test.py --out *.pkl writes)',
+                preds: 'one film\'s MMDetection DetInferencer output (labels, scores, bboxes): it has no keypoints',
+                other: 'neither a results list nor a COCO file'}
+    for path, message in expected.items():
+        proc = run_tool('tools/measure.py', '--input', str(path), '--out', str(tmp_path / 'm'))
+        assert proc.returncode == 2 and f'{path}: {message}' in proc.stderr, proc.stderr
+        assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'm').exists()
