@@ -87,6 +87,24 @@ def derive_evaluator_ann_files(cfg) -> None:
         for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
             if 'ann_file' in metric and not metric.get('ann_file'):
                 metric['ann_file'] = ann_file
+            drop_segm_without_masks(metric)
+
+
+def drop_segm_without_masks(metric) -> None:
+    """No mask AP from a CocoMetric whose GT file has annotations without masks (a keypoint-only COCO file),
+    with a notice: COCOeval would stop the run at its first validation, after a whole epoch of training."""
+    names = metric.get('metric')
+    names = [names] if isinstance(names, str) else list(names or [])
+    path = metric.get('ann_file')
+    if metric.get('type') != 'CocoMetric' or 'segm' not in names or not path or not osp.isfile(path):
+        return
+    from spinekey.io.coco_files import annotations_without_mask, read_json
+    gt = read_json(path, 'annotation file')
+    bare = annotations_without_mask(gt) if isinstance(gt, dict) else 0
+    if bare:
+        metric['metric'] = [n for n in names if n != 'segm']
+        print(f'notice: {path}: {bare} of {len(gt.get("annotations") or [])} annotations have no mask '
+              '(segmentation): validated without mask AP (segm)')
 
 
 def drop_missing_pretrained(cfg) -> None:

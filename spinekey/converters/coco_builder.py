@@ -11,7 +11,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-POLYGON_ORDER = ('top_left', 'top_middle', 'top_right', 'bottom_right', 'bottom_middle', 'bottom_left')
+from spinekey.structures.keypoint_names import outline
 
 
 class CocoBuilder:
@@ -60,7 +60,7 @@ class CocoBuilder:
         if bbox is None:
             bbox = self._box(visible, image['width'], image['height'])
         if polygon is None:
-            polygon = [c for n in POLYGON_ORDER if n in points and points[n][2] for c in points[n][:2]]
+            polygon = [c for xy in outline(points) for c in xy]
         area = polygon_area(polygon) if len(polygon) >= 6 else float(bbox[2] * bbox[3])
         ann = {'id': len(self.annotations) + 1, 'image_id': image_id, 'category_id': 1, 'iscrowd': 0,
                'bbox': [round(float(v), 2) for v in bbox], 'area': round(area, 2),

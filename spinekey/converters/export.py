@@ -14,13 +14,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from spinekey.converters.coco_builder import POLYGON_ORDER
 from spinekey.io.annotated_images import locate_image
 from spinekey.io.atomic import atomic_write_json
 from spinekey.io.coco_files import load_coco_gt, load_results
 from spinekey.io.images import header_size
 from spinekey.io.safe_paths import one_line, output_names, path_inside
-from spinekey.structures.keypoint_names import skeleton_for
+from spinekey.structures.keypoint_names import outline, skeleton_for
 from spinekey.structures.results import resolve_keypoint_names
 from spinekey.structures.levels import LevelOverflow
 from spinekey.structures.vertebra import VertebraInput, order_vertebrae
@@ -74,10 +73,10 @@ def to_labelme(vertebrae: Sequence[ExportVertebra], image_path: str, width: int,
     """A labelme document (version 5 layout) for one film."""
     shapes = []
     for g, v in enumerate(vertebrae):
-        outline = [list(v.points[n]) for n in POLYGON_ORDER if n in v.points]
+        around = [list(xy) for xy in outline(v.points)]
         common = {'group_id': g, 'flags': {'review': bool(v.review)}, 'description': v.review}
-        if len(outline) >= 3:
-            shapes.append(dict(label=v.level or 'vertebra', points=outline, shape_type='polygon', **common))
+        if len(around) >= 3:
+            shapes.append(dict(label=v.level or 'vertebra', points=around, shape_type='polygon', **common))
         shapes += [dict(label=n, points=[list(p)], shape_type='point', **common) for n, p in v.points.items()]
     return {'version': '5.4.1', 'flags': {}, 'shapes': shapes, 'imagePath': image_path, 'imageData': None,
             'imageHeight': int(height), 'imageWidth': int(width)}
@@ -95,7 +94,7 @@ def to_coco(films: Dict[str, List[ExportVertebra]], sizes: Dict[str, Tuple[int, 
             pts = np.asarray(list(v.points.values()), float)
             x0, y0 = pts.min(0)
             x1, y1 = pts.max(0)
-            poly = [round(c, 2) for n in POLYGON_ORDER if n in v.points for c in v.points[n]]
+            poly = [round(c, 2) for xy in outline(v.points) for c in xy]
             ann = {'id': len(anns) + 1, 'image_id': image_id, 'category_id': 1, 'iscrowd': 0,
                    'bbox': [round(float(x0), 2), round(float(y0), 2), round(float(x1 - x0), 2),
                             round(float(y1 - y0), 2)],

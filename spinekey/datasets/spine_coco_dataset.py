@@ -10,6 +10,7 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
+from spinekey.structures.keypoint_names import outline
 from spinekey.utils.errors import SpineKeyError
 
 
@@ -18,7 +19,9 @@ class SpineCocoDataset(CocoDataset):
     """mmdet's CocoDataset plus per-instance keypoints.
 
     Each instance gains ``keypoints`` (np.ndarray[K, 3]: x, y, v) and ``level`` (str or None); each image
-    gains ``keypoint_names`` (the category's list, used by name-based flips) and ``pixel_spacing``.
+    gains ``keypoint_names`` (the category's list, used by name-based flips) and ``pixel_spacing``. An annotation
+    without a mask (a keypoint-only COCO file) gets the polygon through its visible corners, as the converters
+    draw it, or its box where fewer than three are visible, with one warning for the file.
     ``metainfo['keypoint_names']`` holds the names; K = 0 (no ``keypoints`` in the category) gives a
     plain detection dataset.
 
@@ -39,6 +42,7 @@ class SpineCocoDataset(CocoDataset):
         if not osp.isfile(self.ann_file):
             raise SpineKeyError(f'{self.ann_file}: annotation file not found')
         self._names = None  # read from the categories while mmdet's COCO object exists
+        self._masks_drawn = 0
         from spinekey.io.coco_files import read_json, report_coco_problems
         report_coco_problems(read_json(self.ann_file, 'annotation file'), self.ann_file, self.strict)
         try:
@@ -46,6 +50,10 @@ class SpineCocoDataset(CocoDataset):
         except (KeyError, ValueError, TypeError) as err:
             raise SpineKeyError(f'{self.ann_file}: malformed COCO file ({type(err).__name__}: {err})')
         self._metainfo['keypoint_names'] = self._names or []
+        if self._masks_drawn:
+            print_log(f'{self.ann_file}: {self._masks_drawn} annotation(s) without a mask (segmentation): each '
+                      'gets the polygon through its corners, or its box where fewer than three are visible',
+                      logger='current', level=logging.WARNING)
         return self._check_images(data_list)
 
     def _read_keypoint_names(self) -> List[str]:
@@ -91,6 +99,9 @@ class SpineCocoDataset(CocoDataset):
                 continue
             instance['keypoints'] = self._parse_keypoints(ann, len(names))
             instance['level'] = ann.get('label')
+            if 'mask' not in instance:  # mmdet sets it only from a non-empty segmentation
+                instance['mask'] = [mask_polygon(names, instance['keypoints'], instance['bbox'])]
+                self._masks_drawn += 1
             instance = next(kept, None)
         return data_info
 
@@ -115,6 +126,15 @@ class SpineCocoDataset(CocoDataset):
         if not np.isfinite(kps).all():
             raise SpineKeyError(f'{self.ann_file}: annotation {ann.get("id")} has NaN/inf keypoints')
         return kps
+
+
+def mask_polygon(names, keypoints: np.ndarray, box) -> List[float]:
+    """[x0, y0, x1, y1, ...]: the polygon through the visible outline keypoints, else the box [x0, y0, x1, y1]."""
+    points = outline(dict(zip(names, keypoints.tolist())))
+    if len(points) < 3:
+        x0, y0, x1, y1 = box
+        points = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    return [float(c) for xy in points for c in xy]
 
 
 def _dicom_aware(pipeline):

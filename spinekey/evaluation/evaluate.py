@@ -14,6 +14,7 @@ import numpy as np
 from spinekey.evaluation.coco_ap import coco_ap, coco_ap_per_class
 from spinekey.evaluation.functional import auc, epe, keypoint_errors, line_tilt_errors, pck, pck_curve, sdr
 from spinekey.evaluation.matching import match_results
+from spinekey.io.coco_files import annotations_without_mask
 from spinekey.utils.errors import SpineKeyError
 from spinekey.structures.levels import level_sort_key
 
@@ -163,9 +164,7 @@ def evaluate(gt: dict, results: List[dict], iou_results: Optional[dict] = None, 
         m.update({'EPE': float('nan'), **{f'PCK@{t}': 0.0 for t in PCK_THRS}, 'AUC': 0.0})
     m.update(_strict_pck(err, vis, norm, gt, iou_results))
     if coco:
-        m.update(coco_ap(gt, results, 'bbox'))
-        if any('segmentation' in r for r in results):
-            m.update(coco_ap(gt, results, 'segm'))
+        m.update(_box_and_mask_ap(gt, results))
         if names:
             # per-keypoint OKS sigmas: argument, else the category's ``sigmas`` field, else 0.025 each
             m.update(coco_ap(gt, results, 'keypoints', sigmas or gt['categories'][0].get('sigmas')))
@@ -193,12 +192,18 @@ def _tilt_metrics(pairs: dict, vis: np.ndarray, names: Sequence[str]) -> Dict:
     return {'endplate_tilt_error_deg': float(tilt.mean()), 'endplate_tilt_error_deg_median': float(np.median(tilt))}
 
 
+def _box_and_mask_ap(gt: dict, results: List[dict]) -> Dict[str, float]:
+    """COCO box AP, and mask AP where the results carry masks and the GT has them (a keypoint-only GT has none)."""
+    m = coco_ap(gt, results, 'bbox')
+    if any('segmentation' in r for r in results) and not annotations_without_mask(gt):
+        m.update(coco_ap(gt, results, 'segm'))
+    return m
+
+
 def _detection_metrics(gt: dict, results: List[dict], iou_results: dict, coco: bool) -> Dict:
     m = dict(detection_counts(iou_results), task='detection')
     if coco:
-        m.update(coco_ap(gt, results, 'bbox'))
-        if any('segmentation' in r for r in results):
-            m.update(coco_ap(gt, results, 'segm'))
+        m.update(_box_and_mask_ap(gt, results))
         m['per_class'] = coco_ap_per_class(gt, results, 'bbox')
     return m
 

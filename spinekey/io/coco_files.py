@@ -31,6 +31,12 @@ def _is_pickle(path: str) -> bool:
         return f.read(1) == b'\x80'
 
 
+def annotations_without_mask(gt: dict) -> int:
+    """How many of ``gt``'s annotations carry no mask (no or an empty ``segmentation``): keypoint-only COCO files
+    (CVAT's "COCO Keypoints" export, detectron2 keypoint sets) have none, and COCOeval's segm AP stops on them."""
+    return sum(1 for ann in gt.get('annotations') or [] if not ann.get('segmentation'))
+
+
 def check_coco(gt, path: str) -> Tuple[List[str], List[str]]:
     """(errors, warnings) of a COCO dict, one line each naming the file, the entry and the problem.
 

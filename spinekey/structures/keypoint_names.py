@@ -1,12 +1,24 @@
 """Named keypoint sets and the name-based flip rule (docs/architecture.md, "File formats")."""
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Mapping, Sequence, Tuple
 
 CORNERS_4 = ['top_left', 'top_right', 'bottom_right', 'bottom_left']
 POINTS_6 = CORNERS_4 + ['top_middle', 'bottom_middle']
 _SWAPS = {'horizontal': (('left', 'right'),), 'vertical': (('top', 'bottom'),),
           'diagonal': (('left', 'right'), ('top', 'bottom'))}
+
+
+# the named points that lie on a vertebra's outline, in order around the body: a mask drawn from keypoints
+# (converters, a COCO file without masks) goes through them
+OUTLINE_ORDER = ('top_left', 'top_middle', 'top_right', 'bottom_right', 'bottom_middle', 'bottom_left')
+
+
+def outline(points: Mapping[str, Sequence[float]]) -> List[Tuple[float, float]]:
+    """(x, y) of the outline points among ``points`` (name -> (x, y) or (x, y, v)), in order around the body;
+    a point given with a visibility v counts only when v > 0. Fewer than three: no outline to draw."""
+    return [(float(points[n][0]), float(points[n][1])) for n in OUTLINE_ORDER
+            if n in points and (len(points[n]) < 3 or points[n][2])]
 
 
 def keypoint_names_for(num_keypoints: int) -> List[str]:

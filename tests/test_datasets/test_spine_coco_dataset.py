@@ -1,6 +1,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
@@ -62,3 +63,57 @@ def test_missing_image_is_named(synthetic_dir, tmp_path):
 def test_missing_annotation_file(tmp_path):
     with pytest.raises(SpineKeyError, match='annotation file not found'):
         _dataset(str(tmp_path), 'none.json')
+
+
+def _shoelace(xy):
+    x, y = np.asarray(xy, float).T
+    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def test_a_keypoint_only_coco_file_trains_with_masks_drawn_through_the_corners(synthetic_dir, tmp_path, monkeypatch):
+    """CVAT's "COCO Keypoints" export writes segmentation [], detectron2 keypoint sets none: mmdet would stop on
+    KeyError 'mask' at the first batch."""
+    def edit(coco):
+        for ann in coco['annotations']:
+            ann['segmentation'] = []
+        del coco['annotations'][1]['segmentation']
+        kps = coco['annotations'][2]['keypoints']
+        kps[2] = kps[5] = 0  # two corners left: the box stands in for the outline
+    path = _rewrite(synthetic_dir, tmp_path, edit)
+    coco = json.load(open(path))
+    logged = []  # mmengine's logger keeps the stream it first met, which capsys does not see
+    monkeypatch.setattr('spinekey.datasets.spine_coco_dataset.print_log', lambda msg, **kw: logged.append(msg))
+    ds = _dataset('', path)
+    first = [a for a in coco['annotations'] if a['image_id'] == coco['images'][0]['id']]
+    assert len(logged) == 1 and f'{len(coco["annotations"])} annotation(s) without a mask' in logged[0]
+    instances = ds.get_data_info(0)['instances']
+    for ann, inst in zip(first, instances):
+        (poly,) = inst['mask']
+        kps = np.asarray(ann['keypoints'], float).reshape(4, 3)
+        if ann['id'] == 3:  # top_left and top_right hidden
+            x, y, w, h = ann['bbox']
+            assert poly == [x, y, x + w, y, x + w, y + h, x, y + h]
+        else:  # top_left, top_right, bottom_right, bottom_left: the category's order is already around the body
+            assert np.allclose(poly, kps[:, :2].reshape(-1))
+    masks = ds[0]['data_samples'].gt_instances.masks.masks  # the pipeline halves 384x512 to 192x256
+    ann = next(a for a in first if a['id'] not in (3,))
+    k = first.index(ann)
+    area = _shoelace(np.asarray(ann['keypoints'], float).reshape(4, 3)[:, :2] / 2)
+    assert abs(masks[k].sum() - area) < 0.15 * area
+
+
+def test_a_keypoint_only_gt_is_validated_without_mask_ap(synthetic_dir, tmp_path, capsys):
+    from mmengine.config import ConfigDict
+
+    from spinekey.apis.training import derive_evaluator_ann_files
+    path = _rewrite(synthetic_dir, tmp_path, lambda coco: [a.pop('segmentation') for a in coco['annotations']])
+    cfg = ConfigDict(val_dataloader=dict(dataset=dict(data_root='', ann_file=path)),
+                     val_evaluator=[dict(type='CocoMetric', ann_file=None, metric=['bbox', 'segm']),
+                                    dict(type='SpineKeypointMetric')])
+    derive_evaluator_ann_files(cfg)
+    assert cfg.val_evaluator[0].metric == ['bbox'] and cfg.val_evaluator[0].ann_file == path
+    assert 'annotations have no mask (segmentation): validated without mask AP' in capsys.readouterr().out
+    with_masks = ConfigDict(val_dataloader=dict(dataset=dict(data_root=synthetic_dir, ann_file='det_train.json')),
+                            val_evaluator=[dict(type='CocoMetric', ann_file=None, metric=['bbox', 'segm'])])
+    derive_evaluator_ann_files(with_masks)
+    assert with_masks.val_evaluator[0].metric == ['bbox', 'segm']

@@ -130,3 +130,20 @@ def test_oks_sigmas_come_from_the_category():
     loose = evaluate(gt, results)['kpt_AP']
     gt['categories'][0]['sigmas'] = [0.2] * 4  # much wider tolerance than the 0.025 default
     assert evaluate(gt, results)['kpt_AP'] > loose
+
+
+def test_mask_ap_only_against_a_gt_that_has_masks():
+    """A keypoint-only GT (no segmentation) with results that carry masks: box AP, no mask AP, no crash."""
+    from pycocotools import mask as mask_utils
+    gt = _gt()
+    results = []
+    for ann in gt['annotations']:
+        rle = mask_utils.frPyObjects(ann['segmentation'], 200, 200)[0]
+        rle['counts'] = rle['counts'].decode()
+        results.append(dict(_as_result(ann, 0.9), segmentation=rle))
+    assert evaluate(gt, results)['segm_AP'] == pytest.approx(1.0)
+    for ann in gt['annotations']:
+        ann.pop('segmentation')
+    gt['annotations'][0]['segmentation'] = []  # CVAT's keypoint export writes an empty list
+    m = evaluate(gt, results)
+    assert m['bbox_AP'] == pytest.approx(1.0) and 'segm_AP' not in m
